@@ -1,0 +1,346 @@
+package components
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+var certificateArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$`)
+
+// Roles of AMS nodes behind the load balancer.
+const (
+	// RoleOrigin nodes ingest published streams.
+	RoleOrigin = "origin"
+	// RoleEdge nodes serve players.
+	RoleEdge = "edge"
+)
+
+// Listener is one front-door port of the StreamingLoadBalancer and the role
+// of the nodes it forwards to.
+type Listener struct {
+	Port     int
+	Protocol string
+	Role     string
+}
+
+// Listeners are the seed guide's front doors: publish on 80/443 (origin),
+// play on 5080/5443 (edge). HTTPS listeners exist only with a certificate.
+func Listeners(https bool) []Listener {
+	all := []Listener{
+		{Port: 80, Protocol: "HTTP", Role: RoleOrigin},
+		{Port: 443, Protocol: "HTTPS", Role: RoleOrigin},
+		{Port: 5080, Protocol: "HTTP", Role: RoleEdge},
+		{Port: 5443, Protocol: "HTTPS", Role: RoleEdge},
+	}
+	var out []Listener
+	for _, l := range all {
+		if l.Protocol == "HTTP" || https {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TLSPolicies are the TLS security policies accepted for HTTPS listeners.
+func TLSPolicies() []string {
+	return []string{
+		"ELBSecurityPolicy-TLS13-1-2-2021-06",
+		"ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+		"ELBSecurityPolicy-TLS13-1-3-2021-06",
+		"ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+		"ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+	}
+}
+
+// StreamingLoadBalancerArgs configures a StreamingLoadBalancer.
+type StreamingLoadBalancerArgs struct {
+	// VpcID is the VPC of the load balancer and its target groups. Required.
+	VpcID pulumi.StringInput
+	// SubnetIDs are public subnets in at least two availability zones. Required.
+	SubnetIDs pulumi.StringArrayInput
+	// CertificateArn is an ACM certificate for the HTTPS listeners (443, 5443).
+	// Defaults to none: only the HTTP listeners (80, 5080) are created.
+	CertificateArn string
+	// TLSPolicy is the security policy of the HTTPS listeners, one of
+	// TLSPolicies(). Defaults to "ELBSecurityPolicy-TLS13-1-2-2021-06".
+	TLSPolicy string
+	// IdleTimeoutSeconds is how long an idle connection stays open; WebSocket
+	// signaling needs it well above AWS's 60 s. 1 to 4000. Defaults to 600.
+	IdleTimeoutSeconds int
+	// HealthCheckPath is the path probed on every node. Defaults to
+	// "/rest/v2/liveness", which answers 200 without authentication.
+	HealthCheckPath string
+	// HealthCheckIntervalSeconds is the time between probes, 5 to 300. Defaults to 10.
+	HealthCheckIntervalSeconds int
+	// HealthCheckTimeoutSeconds is how long a probe may take, 2 to 120 and
+	// below the interval. Defaults to 5.
+	HealthCheckTimeoutSeconds int
+	// HealthyThreshold is the count of passed probes that makes a node healthy,
+	// 2 to 10. Defaults to 2.
+	HealthyThreshold int
+	// UnhealthyThreshold is the count of failed probes that takes a node out,
+	// 2 to 10. Defaults to 2: with the default interval a dead node is noticed
+	// within 20 s.
+	UnhealthyThreshold int
+	// DeregistrationDelaySeconds is how long a leaving node keeps serving its
+	// open connections, 0 to 3600. Defaults to 300.
+	DeregistrationDelaySeconds int
+	// OriginStickinessSeconds is the lifetime of the cookie that keeps a
+	// publisher on one origin, 1 to 604800. Defaults to 86400.
+	OriginStickinessSeconds int
+	// IngressCIDRs may reach the listeners. Defaults to ["0.0.0.0/0"].
+	IngressCIDRs []string
+	// Tags are added to every resource the load balancer creates.
+	Tags map[string]string
+}
+
+// StreamingLoadBalancer is the Application Load Balancer in front of the
+// cluster: one target group per role and the seed's listener layout, with
+// ?target=origin and ?target=edge rules on the publish listeners.
+type StreamingLoadBalancer struct {
+	pulumi.ResourceState
+
+	// DNSName is the load balancer's public name.
+	DNSName pulumi.StringOutput `pulumi:"dnsName"`
+	// Arn is the load balancer's ARN.
+	Arn pulumi.StringOutput `pulumi:"arn"`
+	// SecurityGroupID is the load balancer's own security group.
+	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
+	// OriginTargetGroupArn is the target group of the origin nodes.
+	OriginTargetGroupArn pulumi.StringOutput `pulumi:"originTargetGroupArn"`
+	// EdgeTargetGroupArn is the target group of the edge nodes.
+	EdgeTargetGroupArn pulumi.StringOutput `pulumi:"edgeTargetGroupArn"`
+	// HTTPSEnabled tells whether the HTTPS listeners exist.
+	HTTPSEnabled pulumi.BoolOutput `pulumi:"httpsEnabled"`
+}
+
+// Validate applies the defaults to a copy of the arguments and reports the
+// first one that is not acceptable.
+func (a *StreamingLoadBalancerArgs) Validate() error {
+	_, err := a.withDefaults()
+	return err
+}
+
+func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, error) {
+	const component = "StreamingLoadBalancer"
+	out := StreamingLoadBalancerArgs{}
+	if a != nil {
+		out = *a
+	}
+	setDefault(&out.TLSPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06")
+	setDefault(&out.HealthCheckPath, "/rest/v2/liveness")
+	setDefaultInt(&out.IdleTimeoutSeconds, 600)
+	setDefaultInt(&out.HealthCheckIntervalSeconds, 10)
+	setDefaultInt(&out.HealthCheckTimeoutSeconds, 5)
+	setDefaultInt(&out.HealthyThreshold, 2)
+	setDefaultInt(&out.UnhealthyThreshold, 2)
+	setDefaultInt(&out.OriginStickinessSeconds, 86400)
+	if out.DeregistrationDelaySeconds == 0 {
+		out.DeregistrationDelaySeconds = 300
+	}
+	if len(out.IngressCIDRs) == 0 {
+		out.IngressCIDRs = []string{"0.0.0.0/0"}
+	}
+	switch {
+	case out.VpcID == nil:
+		return out, argErr(component, "VpcID", "", "a VPC ID (required)")
+	case out.SubnetIDs == nil:
+		return out, argErr(component, "SubnetIDs", "", "public subnets in two or more zones (required)")
+	case out.CertificateArn != "" && !certificateArnPattern.MatchString(out.CertificateArn):
+		return out, argErr(component, "CertificateArn", out.CertificateArn, "empty (HTTP only) or an ACM certificate ARN such as arn:aws:acm:eu-central-1:123456789012:certificate/<uuid>")
+	case !contains(TLSPolicies(), out.TLSPolicy):
+		return out, argErr(component, "TLSPolicy", out.TLSPolicy, strings.Join(TLSPolicies(), ", "))
+	case out.IdleTimeoutSeconds < 1 || out.IdleTimeoutSeconds > 4000:
+		return out, argErr(component, "IdleTimeoutSeconds", out.IdleTimeoutSeconds, "1 to 4000 seconds")
+	case !strings.HasPrefix(out.HealthCheckPath, "/"):
+		return out, argErr(component, "HealthCheckPath", out.HealthCheckPath, "a path starting with /")
+	case out.HealthCheckIntervalSeconds < 5 || out.HealthCheckIntervalSeconds > 300:
+		return out, argErr(component, "HealthCheckIntervalSeconds", out.HealthCheckIntervalSeconds, "5 to 300 seconds")
+	case out.HealthCheckTimeoutSeconds < 2 || out.HealthCheckTimeoutSeconds >= out.HealthCheckIntervalSeconds || out.HealthCheckTimeoutSeconds > 120:
+		return out, argErr(component, "HealthCheckTimeoutSeconds", out.HealthCheckTimeoutSeconds, fmt.Sprintf("2 to 120 seconds and below the interval (%d)", out.HealthCheckIntervalSeconds))
+	case out.HealthyThreshold < 2 || out.HealthyThreshold > 10:
+		return out, argErr(component, "HealthyThreshold", out.HealthyThreshold, "2 to 10 probes")
+	case out.UnhealthyThreshold < 2 || out.UnhealthyThreshold > 10:
+		return out, argErr(component, "UnhealthyThreshold", out.UnhealthyThreshold, "2 to 10 probes")
+	case out.DeregistrationDelaySeconds < 0 || out.DeregistrationDelaySeconds > 3600:
+		return out, argErr(component, "DeregistrationDelaySeconds", out.DeregistrationDelaySeconds, "0 to 3600 seconds")
+	case out.OriginStickinessSeconds < 1 || out.OriginStickinessSeconds > 604800:
+		return out, argErr(component, "OriginStickinessSeconds", out.OriginStickinessSeconds, "1 to 604800 seconds")
+	}
+	for _, cidr := range out.IngressCIDRs {
+		if _, err := ParseIPv4CIDR(cidr); err != nil {
+			return out, argErr(component, "IngressCIDRs", cidr, "IPv4 networks such as 0.0.0.0/0 or 198.51.100.0/24")
+		}
+	}
+	return out, nil
+}
+
+// NewStreamingLoadBalancer creates the load balancer, its security group,
+// the origin and edge target groups, the listeners and their rules.
+func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingLoadBalancerArgs, opts ...pulumi.ResourceOption) (*StreamingLoadBalancer, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &StreamingLoadBalancer{}
+	if err := ctx.RegisterComponentResource(typePrefix+"StreamingLoadBalancer", name, s, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(s)
+	tags := func(suffix string) pulumi.StringMap {
+		return tagMap(a.Tags, map[string]string{"Name": name + suffix})
+	}
+	https := a.CertificateArn != ""
+	listeners := Listeners(https)
+
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       a.VpcID,
+		Description: pulumi.String("Load balancer of the Ant Media cluster"),
+		Tags:        tags(""),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("load balancer %s: security group: %w", name, err)
+	}
+	rules := &ruleSet{ctx: ctx, group: sg.ID(), parent: s}
+	for _, l := range listeners {
+		for i, cidr := range a.IngressCIDRs {
+			rules.ingressFromCIDR(fmt.Sprintf("%s-%d-%d", name, l.Port, i), "tcp", l.Port, l.Port, cidr, fmt.Sprintf("%s %d (%s)", l.Protocol, l.Port, l.Role))
+		}
+	}
+	if rules.err != nil {
+		return nil, fmt.Errorf("load balancer %s: %w", name, rules.err)
+	}
+
+	alb, err := lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
+		LoadBalancerType:         pulumi.String("application"),
+		Internal:                 pulumi.Bool(false),
+		Subnets:                  a.SubnetIDs,
+		SecurityGroups:           pulumi.StringArray{sg.ID()},
+		IdleTimeout:              pulumi.Int(a.IdleTimeoutSeconds),
+		DropInvalidHeaderFields:  pulumi.Bool(true),
+		EnableHttp2:              pulumi.Bool(true),
+		EnableDeletionProtection: pulumi.Bool(false),
+		Tags:                     tags(""),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("load balancer %s: %w", name, err)
+	}
+
+	groups := map[string]*lb.TargetGroup{}
+	for _, role := range []string{RoleOrigin, RoleEdge} {
+		tg, err := lb.NewTargetGroup(ctx, name+"-"+role, &lb.TargetGroupArgs{
+			VpcId:                      a.VpcID,
+			Port:                       pulumi.Int(AMSHTTPPort),
+			Protocol:                   pulumi.String("HTTP"),
+			TargetType:                 pulumi.String("instance"),
+			LoadBalancingAlgorithmType: pulumi.String("least_outstanding_requests"),
+			DeregistrationDelay:        pulumi.Int(a.DeregistrationDelaySeconds),
+			HealthCheck: &lb.TargetGroupHealthCheckArgs{
+				Enabled:            pulumi.Bool(true),
+				Protocol:           pulumi.String("HTTP"),
+				Port:               pulumi.String("traffic-port"),
+				Path:               pulumi.String(a.HealthCheckPath),
+				Matcher:            pulumi.String("200"),
+				Interval:           pulumi.Int(a.HealthCheckIntervalSeconds),
+				Timeout:            pulumi.Int(a.HealthCheckTimeoutSeconds),
+				HealthyThreshold:   pulumi.Int(a.HealthyThreshold),
+				UnhealthyThreshold: pulumi.Int(a.UnhealthyThreshold),
+			},
+			// A publisher's WebSocket and REST calls stay on the origin that holds its stream.
+			Stickiness: &lb.TargetGroupStickinessArgs{
+				Type:           pulumi.String("lb_cookie"),
+				Enabled:        pulumi.Bool(role == RoleOrigin),
+				CookieDuration: pulumi.Int(a.OriginStickinessSeconds),
+			},
+			Tags: tagMap(a.Tags, map[string]string{"Name": name + "-" + role, "ams:role": role}),
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("load balancer %s: %s target group: %w", name, role, err)
+		}
+		groups[role] = tg
+	}
+
+	for _, l := range listeners {
+		args := &lb.ListenerArgs{
+			LoadBalancerArn: alb.Arn,
+			Port:            pulumi.Int(l.Port),
+			Protocol:        pulumi.String(l.Protocol),
+			DefaultActions: lb.ListenerDefaultActionArray{
+				&lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: groups[l.Role].Arn},
+			},
+			Tags: tagMap(a.Tags, map[string]string{"Name": fmt.Sprintf("%s-%d", name, l.Port), "ams:role": l.Role}),
+		}
+		if l.Protocol == "HTTPS" {
+			args.CertificateArn = pulumi.String(a.CertificateArn)
+			args.SslPolicy = pulumi.String(a.TLSPolicy)
+		}
+		listener, err := lb.NewListener(ctx, fmt.Sprintf("%s-%d", name, l.Port), args, parent)
+		if err != nil {
+			return nil, fmt.Errorf("load balancer %s: listener %d: %w", name, l.Port, err)
+		}
+		if l.Role != RoleOrigin {
+			continue
+		}
+		// As in Ant Media's own template: ?target=edge and ?target=origin pick
+		// the group explicitly on the publish listeners.
+		for priority, role := range []string{RoleEdge, RoleOrigin} {
+			if _, err := lb.NewListenerRule(ctx, fmt.Sprintf("%s-%d-target-%s", name, l.Port, role), &lb.ListenerRuleArgs{
+				ListenerArn: listener.Arn,
+				Priority:    pulumi.Int(10 * (priority + 1)),
+				Conditions: lb.ListenerRuleConditionArray{
+					&lb.ListenerRuleConditionArgs{
+						QueryStrings: lb.ListenerRuleConditionQueryStringArray{
+							&lb.ListenerRuleConditionQueryStringArgs{Key: pulumi.String("target"), Value: pulumi.String(role)},
+						},
+					},
+				},
+				Actions: lb.ListenerRuleActionArray{
+					&lb.ListenerRuleActionArgs{Type: pulumi.String("forward"), TargetGroupArn: groups[role].Arn},
+				},
+				Tags: tagMap(a.Tags),
+			}, parent); err != nil {
+				return nil, fmt.Errorf("load balancer %s: listener %d rule for %s: %w", name, l.Port, role, err)
+			}
+		}
+	}
+
+	s.DNSName = alb.DnsName
+	s.Arn = alb.Arn
+	s.SecurityGroupID = sg.ID().ToStringOutput()
+	s.OriginTargetGroupArn = groups[RoleOrigin].Arn
+	s.EdgeTargetGroupArn = groups[RoleEdge].Arn
+	s.HTTPSEnabled = pulumi.Bool(https).ToBoolOutput()
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"dnsName":              s.DNSName,
+		"arn":                  s.Arn,
+		"securityGroupId":      s.SecurityGroupID,
+		"originTargetGroupArn": s.OriginTargetGroupArn,
+		"edgeTargetGroupArn":   s.EdgeTargetGroupArn,
+		"httpsEnabled":         s.HTTPSEnabled,
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// TargetGroupArn returns the target group of a role.
+func (s *StreamingLoadBalancer) TargetGroupArn(role string) pulumi.StringOutput {
+	if role == RoleEdge {
+		return s.EdgeTargetGroupArn
+	}
+	return s.OriginTargetGroupArn
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,558 @@
+package components
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dlm"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
+	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+var (
+	parameterPrefixPattern = regexp.MustCompile(`^(/[A-Za-z0-9_.-]+)+$`)
+	snapshotTimePattern    = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	mongoUserPattern       = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
+)
+
+// MongoDBPort is the TCP port MongoDB listens on.
+const MongoDBPort = 27017
+
+// UbuntuImageParameter is the public SSM parameter in which Canonical
+// publishes the current Ubuntu 24.04 LTS image for an architecture.
+func UbuntuImageParameter(arch string) string {
+	return "/aws/service/canonical/ubuntu/server/24.04/stable/current/" + arch + "/hvm/ebs-gp3/ami-id"
+}
+
+// MongoNodeArgs configures a MongoNode.
+type MongoNodeArgs struct {
+	// VpcID is the VPC of the node's security group. Required.
+	VpcID pulumi.StringInput
+	// SubnetID is the subnet the node lives in. It must route to the internet
+	// (the boot script installs MongoDB from its repository). Required.
+	SubnetID pulumi.StringInput
+	// ClientSecurityGroupIDs are the security groups whose members may reach
+	// MongoDB on TCP 27017; nobody else can. Defaults to none.
+	ClientSecurityGroupIDs pulumi.StringArray
+	// InstanceType is the EC2 instance type. Defaults to "m5.xlarge".
+	InstanceType string
+	// ImageID pins the image. Defaults to the current Ubuntu 24.04 LTS image
+	// for the instance type's architecture, resolved once at creation: a newer
+	// image later never replaces the node.
+	ImageID string
+	// MongoVersion is the MongoDB release series to install. Defaults to "8.0",
+	// the only series accepted (the one Ant Media installs on Ubuntu 24.04).
+	MongoVersion string
+	// DataVolumeSizeGiB is the size of the encrypted gp3 data volume. Defaults to 50.
+	DataVolumeSizeGiB int
+	// RootVolumeSizeGiB is the size of the encrypted gp3 root volume. Defaults to 20.
+	RootVolumeSizeGiB int
+	// AppUser is the MongoDB user Ant Media connects as. Defaults to "ams".
+	AppUser string
+	// ParameterPrefix is the SSM Parameter Store path under which the node keeps
+	// its passwords and the connection URL. Defaults to "/<project>/<stack>/<name>".
+	ParameterPrefix string
+	// SnapshotRetentionCount is how many scheduled snapshots of the data volume
+	// are kept. Defaults to 7; 0 is not accepted, since data would have no backup.
+	SnapshotRetentionCount int
+	// SnapshotIntervalHours is the time between snapshots: 1, 2, 3, 4, 6, 8, 12
+	// or 24. Defaults to 24.
+	SnapshotIntervalHours int
+	// SnapshotTime is the UTC time ("HH:MM") of the first snapshot of a day.
+	// Defaults to "03:00".
+	SnapshotTime string
+	// AdminCIDR, when set, opens SSH (TCP 22) to this IPv4 network. It may not
+	// admit the whole internet. Defaults to no SSH; use Session Manager.
+	AdminCIDR string
+	// SSHPublicKey, when set, becomes the node's EC2 key pair. Requires AdminCIDR.
+	SSHPublicKey string
+	// SSHPrivateKey, a secret, lets Pulumi connect after creation to verify the
+	// bootstrap. Requires AdminCIDR and SSHPublicKey. Defaults to no check.
+	SSHPrivateKey pulumi.StringInput
+	// MetadataHopLimit is the IMDSv2 response hop limit. Defaults to 1 (no containers).
+	MetadataHopLimit int
+	// Tags are added to every resource the node creates.
+	Tags map[string]string
+}
+
+// MongoNode is a single MongoDB server for Ant Media's cluster state, with
+// authentication on, its data on a protected, snapshotted EBS volume that
+// outlives the instance, and its credentials in SSM Parameter Store.
+type MongoNode struct {
+	pulumi.ResourceState
+
+	// InstanceID is the EC2 instance ID.
+	InstanceID pulumi.StringOutput `pulumi:"instanceId"`
+	// PrivateIP is the node's stable private address.
+	PrivateIP pulumi.StringOutput `pulumi:"privateIp"`
+	// PublicIP is the node's stable public address, used for egress and, when
+	// an admin CIDR is set, for SSH.
+	PublicIP pulumi.StringOutput `pulumi:"publicIp"`
+	// ConnectionURL is the secret mongodb:// URL Ant Media uses.
+	ConnectionURL pulumi.StringOutput `pulumi:"connectionUrl"`
+	// ConnectionURLParameterName is the SSM parameter holding ConnectionURL.
+	ConnectionURLParameterName pulumi.StringOutput `pulumi:"connectionUrlParameterName"`
+	// ConnectionURLParameterArn is the ARN of that parameter.
+	ConnectionURLParameterArn pulumi.StringOutput `pulumi:"connectionUrlParameterArn"`
+	// SecurityGroupID is the node's security group.
+	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
+	// DataVolumeID is the EBS volume that holds the database.
+	DataVolumeID pulumi.StringOutput `pulumi:"dataVolumeId"`
+}
+
+// Validate applies the defaults to a copy of the arguments and reports the
+// first one that is not acceptable.
+func (a *MongoNodeArgs) Validate() error {
+	_, err := a.withDefaults()
+	return err
+}
+
+func (a *MongoNodeArgs) withDefaults() (MongoNodeArgs, error) {
+	const component = "MongoNode"
+	out := MongoNodeArgs{}
+	if a != nil {
+		out = *a
+	}
+	setDefault(&out.InstanceType, "m5.xlarge")
+	setDefault(&out.MongoVersion, "8.0")
+	setDefault(&out.AppUser, "ams")
+	setDefault(&out.SnapshotTime, "03:00")
+	setDefaultInt(&out.DataVolumeSizeGiB, 50)
+	setDefaultInt(&out.RootVolumeSizeGiB, 20)
+	setDefaultInt(&out.SnapshotRetentionCount, 7)
+	setDefaultInt(&out.SnapshotIntervalHours, 24)
+	setDefaultInt(&out.MetadataHopLimit, 1)
+
+	switch {
+	case out.VpcID == nil:
+		return out, argErr(component, "VpcID", "", "a VPC ID (required)")
+	case out.SubnetID == nil:
+		return out, argErr(component, "SubnetID", "", "a subnet ID (required)")
+	case !IsInstanceType(out.InstanceType):
+		return out, argErr(component, "InstanceType", out.InstanceType, "an EC2 instance type such as m5.xlarge")
+	case out.ImageID != "" && !IsAmiID(out.ImageID):
+		return out, argErr(component, "ImageID", out.ImageID, "empty (current Ubuntu 24.04) or an image ID such as ami-0123456789abcdef0")
+	case out.MongoVersion != "8.0":
+		return out, argErr(component, "MongoVersion", out.MongoVersion, `"8.0"`)
+	case out.DataVolumeSizeGiB < 1 || out.DataVolumeSizeGiB > 16384:
+		return out, argErr(component, "DataVolumeSizeGiB", out.DataVolumeSizeGiB, "1 to 16384 GiB")
+	case out.RootVolumeSizeGiB < 8 || out.RootVolumeSizeGiB > 16384:
+		return out, argErr(component, "RootVolumeSizeGiB", out.RootVolumeSizeGiB, "8 to 16384 GiB")
+	case !mongoUserPattern.MatchString(out.AppUser) || out.AppUser == "admin":
+		return out, argErr(component, "AppUser", out.AppUser, "letters, digits and _ starting with a letter, other than admin")
+	case out.ParameterPrefix != "" && !parameterPrefixPattern.MatchString(out.ParameterPrefix):
+		return out, argErr(component, "ParameterPrefix", out.ParameterPrefix, "an SSM path such as /ams/dev/mongo")
+	case out.SnapshotRetentionCount < 1 || out.SnapshotRetentionCount > 1000:
+		return out, argErr(component, "SnapshotRetentionCount", out.SnapshotRetentionCount, "1 to 1000 snapshots")
+	case !oneOf(out.SnapshotIntervalHours, 1, 2, 3, 4, 6, 8, 12, 24):
+		return out, argErr(component, "SnapshotIntervalHours", out.SnapshotIntervalHours, "1, 2, 3, 4, 6, 8, 12 or 24")
+	case !snapshotTimePattern.MatchString(out.SnapshotTime):
+		return out, argErr(component, "SnapshotTime", out.SnapshotTime, `a UTC time "HH:MM"`)
+	case out.MetadataHopLimit < 1 || out.MetadataHopLimit > 64:
+		return out, argErr(component, "MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
+	}
+	if err := validateAdminAccess(component, out.AdminCIDR, out.SSHPublicKey, out.SSHPrivateKey != nil); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// validateAdminAccess checks the optional SSH settings shared by the node components.
+func validateAdminAccess(component, adminCIDR, publicKey string, hasPrivateKey bool) error {
+	if adminCIDR != "" {
+		if _, err := ParseIPv4CIDR(adminCIDR); err != nil || IsOpenToWorld(adminCIDR) {
+			return argErr(component, "AdminCIDR", adminCIDR, "empty (no SSH) or an IPv4 network narrower than 0.0.0.0/0, e.g. 203.0.113.7/32")
+		}
+	}
+	if publicKey != "" {
+		if !strings.HasPrefix(publicKey, "ssh-") && !strings.HasPrefix(publicKey, "ecdsa-") {
+			return argErr(component, "SSHPublicKey", publicKey, "an OpenSSH public key (ssh-ed25519 ..., ssh-rsa ..., ecdsa-...)")
+		}
+		if adminCIDR == "" {
+			return argErr(component, "AdminCIDR", adminCIDR, "an IPv4 network when SSHPublicKey is set (a key without a way in is useless)")
+		}
+	}
+	if hasPrivateKey && publicKey == "" {
+		return argErr(component, "SSHPublicKey", publicKey, "the public half of SSHPrivateKey when SSHPrivateKey is set")
+	}
+	return nil
+}
+
+// NewMongoNode creates the MongoDB server, its data volume, credentials,
+// security group and snapshot schedule.
+func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ...pulumi.ResourceOption) (*MongoNode, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if a.ParameterPrefix == "" {
+		a.ParameterPrefix = fmt.Sprintf("/%s/%s/%s", ctx.Project(), ctx.Stack(), name)
+	}
+	m := &MongoNode{}
+	if err := ctx.RegisterComponentResource(typePrefix+"MongoNode", name, m, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(m)
+	tags := func(extra map[string]string) pulumi.StringMap {
+		return tagMap(a.Tags, map[string]string{"Name": name, "ams:role": "mongodb"}, extra)
+	}
+
+	region, err := aws.GetRegion(ctx, nil, parent)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: region: %w", name, err)
+	}
+	imageID, err := resolveUbuntuImage(ctx, a.ImageID, ArchitectureOf(a.InstanceType), parent)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: %w", name, err)
+	}
+
+	creds, err := m.credentials(ctx, name, a, tags(nil))
+	if err != nil {
+		return nil, err
+	}
+
+	sg, err := m.securityGroup(ctx, name, a, tags(nil))
+	if err != nil {
+		return nil, err
+	}
+
+	subnet := ec2.LookupSubnetOutput(ctx, ec2.LookupSubnetOutputArgs{Id: a.SubnetID.ToStringOutput().ToStringPtrOutput()}, pulumi.Parent(m))
+	// The network interface and its public address outlive the instance, so a
+	// replacement node keeps the private IP that the connection URL names.
+	nic, err := ec2.NewNetworkInterface(ctx, name, &ec2.NetworkInterfaceArgs{
+		SubnetId:       a.SubnetID,
+		SecurityGroups: pulumi.StringArray{sg.ID()},
+		Description:    pulumi.Sprintf("MongoDB node %s", name),
+		Tags:           tags(nil),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: network interface: %w", name, err)
+	}
+	eip, err := ec2.NewEip(ctx, name, &ec2.EipArgs{
+		Domain:           pulumi.String("vpc"),
+		NetworkInterface: nic.ID(),
+		Tags:             tags(nil),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: elastic IP: %w", name, err)
+	}
+
+	snapshotTag := fmt.Sprintf("%s/%s/%s", ctx.Project(), ctx.Stack(), name)
+	volume, err := ebs.NewVolume(ctx, name+"-data", &ebs.VolumeArgs{
+		AvailabilityZone: subnet.AvailabilityZone(),
+		Size:             pulumi.Int(a.DataVolumeSizeGiB),
+		Type:             pulumi.String("gp3"),
+		Encrypted:        pulumi.Bool(true),
+		FinalSnapshot:    pulumi.Bool(true),
+		Tags:             tags(map[string]string{"Name": name + "-data", snapshotTagKey: snapshotTag}),
+	}, parent, pulumi.Protect(true), pulumi.RetainOnDelete(true))
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: data volume: %w", name, err)
+	}
+
+	profile, err := instanceProfile(ctx, name, pulumi.StringArray{creds.adminPassword.Arn, creds.appPassword.Arn}, a.Tags, parent)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: %w", name, err)
+	}
+
+	userData := volume.ID().ToStringOutput().ApplyT(func(volumeID string) (string, error) {
+		return renderScript("mongo-bootstrap.sh", map[string]any{
+			"Region":                 region.Name,
+			"DataVolumeID":           volumeID,
+			"MongoVersion":           a.MongoVersion,
+			"AdminUser":              mongoAdminUser,
+			"AdminPasswordParameter": a.ParameterPrefix + "/mongodb/admin-password",
+			"AppUser":                a.AppUser,
+			"AppPasswordParameter":   a.ParameterPrefix + "/mongodb/app-password",
+		})
+	}).(pulumi.StringOutput)
+
+	var keyName pulumi.StringPtrInput
+	if a.SSHPublicKey != "" {
+		key, err := ec2.NewKeyPair(ctx, name, &ec2.KeyPairArgs{PublicKey: pulumi.String(a.SSHPublicKey), Tags: tags(nil)}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("mongo node %s: key pair: %w", name, err)
+		}
+		keyName = key.KeyName
+	}
+
+	instance, err := ec2.NewInstance(ctx, name, &ec2.InstanceArgs{
+		Ami:                pulumi.String(imageID),
+		InstanceType:       pulumi.String(a.InstanceType),
+		IamInstanceProfile: profile.Name,
+		KeyName:            keyName,
+		NetworkInterfaces: ec2.InstanceNetworkInterfaceArray{
+			&ec2.InstanceNetworkInterfaceArgs{DeviceIndex: pulumi.Int(0), NetworkInterfaceId: nic.ID()},
+		},
+		MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(a.MetadataHopLimit),
+		},
+		RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
+			VolumeType:          pulumi.String("gp3"),
+			VolumeSize:          pulumi.Int(a.RootVolumeSizeGiB),
+			Encrypted:           pulumi.Bool(true),
+			DeleteOnTermination: pulumi.Bool(true),
+		},
+		Monitoring:              pulumi.Bool(true),
+		UserDataBase64:          userData.ApplyT(func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }).(pulumi.StringOutput),
+		UserDataReplaceOnChange: pulumi.Bool(true),
+		Tags:                    tags(nil),
+		VolumeTags:              tags(nil),
+	}, parent,
+		// Canonical publishes a new image every few weeks; it must not replace the database.
+		pulumi.IgnoreChanges([]string{"ami"}),
+		// The network interface and the data volume can belong to one instance at a time.
+		pulumi.DeleteBeforeReplace(true),
+		pulumi.DependsOn([]pulumi.Resource{eip}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: instance: %w", name, err)
+	}
+
+	attachment, err := ec2.NewVolumeAttachment(ctx, name+"-data", &ec2.VolumeAttachmentArgs{
+		InstanceId:                  instance.ID(),
+		VolumeId:                    volume.ID(),
+		DeviceName:                  pulumi.String("/dev/sdf"),
+		StopInstanceBeforeDetaching: pulumi.Bool(true),
+	}, parent, pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: data volume attachment: %w", name, err)
+	}
+
+	if err := m.snapshotSchedule(ctx, name, a, snapshotTag); err != nil {
+		return nil, err
+	}
+
+	if a.SSHPrivateKey != nil {
+		if err := m.bootstrapCheck(ctx, name, a, region.Name, eip.PublicIp, instance, attachment); err != nil {
+			return nil, err
+		}
+	}
+
+	m.InstanceID = instance.ID().ToStringOutput()
+	m.PrivateIP = nic.PrivateIp
+	m.PublicIP = eip.PublicIp
+	m.SecurityGroupID = sg.ID().ToStringOutput()
+	m.DataVolumeID = volume.ID().ToStringOutput()
+
+	url := pulumi.ToSecret(pulumi.Sprintf("mongodb://%s:%s@%s:%d/?authSource=admin",
+		a.AppUser, creds.appPasswordValue, nic.PrivateIp, MongoDBPort)).(pulumi.StringOutput)
+	urlParam, err := ssm.NewParameter(ctx, name+"-url", &ssm.ParameterArgs{
+		Name:        pulumi.String(a.ParameterPrefix + "/mongodb/url"),
+		Description: pulumi.Sprintf("MongoDB connection URL of %s for Ant Media Server", name),
+		Type:        pulumi.String("SecureString"),
+		Value:       url,
+		Tags:        tags(nil),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: url parameter: %w", name, err)
+	}
+	m.ConnectionURL = url
+	m.ConnectionURLParameterName = urlParam.Name
+	m.ConnectionURLParameterArn = urlParam.Arn
+
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
+		"instanceId":                 m.InstanceID,
+		"privateIp":                  m.PrivateIP,
+		"publicIp":                   m.PublicIP,
+		"connectionUrl":              m.ConnectionURL,
+		"connectionUrlParameterName": m.ConnectionURLParameterName,
+		"connectionUrlParameterArn":  m.ConnectionURLParameterArn,
+		"securityGroupId":            m.SecurityGroupID,
+		"dataVolumeId":               m.DataVolumeID,
+	}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+const (
+	mongoAdminUser = "admin"
+	snapshotTagKey = "ams:snapshot-policy"
+)
+
+type mongoCredentials struct {
+	adminPassword    *ssm.Parameter
+	appPassword      *ssm.Parameter
+	appPasswordValue pulumi.StringOutput
+}
+
+// credentials generates the admin and application passwords and stores them
+// as SecureString parameters; they exist nowhere else in plain text.
+func (m *MongoNode) credentials(ctx *pulumi.Context, name string, a MongoNodeArgs, tags pulumi.StringMap) (*mongoCredentials, error) {
+	out := &mongoCredentials{}
+	for _, user := range []struct {
+		suffix string
+		param  **ssm.Parameter
+		value  *pulumi.StringOutput
+	}{
+		{"admin-password", &out.adminPassword, nil},
+		{"app-password", &out.appPassword, &out.appPasswordValue},
+	} {
+		// Letters and digits only: the password goes into a URL unescaped.
+		pw, err := random.NewRandomPassword(ctx, name+"-"+user.suffix, &random.RandomPasswordArgs{
+			Length:  pulumi.Int(32),
+			Special: pulumi.Bool(false),
+		}, pulumi.Parent(m))
+		if err != nil {
+			return nil, fmt.Errorf("mongo node %s: %s: %w", name, user.suffix, err)
+		}
+		param, err := ssm.NewParameter(ctx, name+"-"+user.suffix, &ssm.ParameterArgs{
+			Name:        pulumi.String(a.ParameterPrefix + "/mongodb/" + user.suffix),
+			Description: pulumi.Sprintf("MongoDB %s of %s", strings.ReplaceAll(user.suffix, "-", " "), name),
+			Type:        pulumi.String("SecureString"),
+			Value:       pw.Result,
+			Tags:        tags,
+		}, pulumi.Parent(m))
+		if err != nil {
+			return nil, fmt.Errorf("mongo node %s: %s parameter: %w", name, user.suffix, err)
+		}
+		*user.param = param
+		if user.value != nil {
+			*user.value = pw.Result
+		}
+	}
+	return out, nil
+}
+
+// securityGroup admits MongoDB clients from the allowed groups and, when an
+// admin CIDR is set, SSH from it; nothing else.
+func (m *MongoNode) securityGroup(ctx *pulumi.Context, name string, a MongoNodeArgs, tags pulumi.StringMap) (*ec2.SecurityGroup, error) {
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       a.VpcID,
+		Description: pulumi.String("MongoDB node of the Ant Media cluster"),
+		Tags:        tags,
+	}, pulumi.Parent(m))
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: security group: %w", name, err)
+	}
+	rules := &ruleSet{ctx: ctx, group: sg.ID(), parent: m}
+	for i, client := range a.ClientSecurityGroupIDs {
+		rules.ingressFromGroup(fmt.Sprintf("%s-mongodb-%d", name, i), "tcp", MongoDBPort, MongoDBPort, client, "MongoDB from a client group")
+	}
+	if a.AdminCIDR != "" {
+		rules.ingressFromCIDR(name+"-ssh", "tcp", 22, 22, a.AdminCIDR, "SSH from the admin network")
+	}
+	rules.egressAll(name + "-egress")
+	if rules.err != nil {
+		return nil, fmt.Errorf("mongo node %s: %w", name, rules.err)
+	}
+	return sg, nil
+}
+
+// snapshotSchedule snapshots the data volume on a schedule with Data
+// Lifecycle Manager and keeps the configured number of snapshots.
+func (m *MongoNode) snapshotSchedule(ctx *pulumi.Context, name string, a MongoNodeArgs, snapshotTag string) error {
+	role, err := iam.NewRole(ctx, name+"-snapshots", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"dlm.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+		Description:      pulumi.Sprintf("Data Lifecycle Manager role snapshotting %s", name),
+		Tags:             tagMap(a.Tags),
+	}, pulumi.Parent(m))
+	if err != nil {
+		return fmt.Errorf("mongo node %s: snapshot role: %w", name, err)
+	}
+	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-snapshots", &iam.RolePolicyAttachmentArgs{
+		Role:      role.Name,
+		PolicyArn: pulumi.String("arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"),
+	}, pulumi.Parent(m)); err != nil {
+		return fmt.Errorf("mongo node %s: snapshot role policy: %w", name, err)
+	}
+	if _, err := dlm.NewLifecyclePolicy(ctx, name+"-snapshots", &dlm.LifecyclePolicyArgs{
+		Description:      pulumi.Sprintf("Snapshots of the MongoDB data volume of %s", name),
+		ExecutionRoleArn: role.Arn,
+		State:            pulumi.String("ENABLED"),
+		PolicyDetails: &dlm.LifecyclePolicyPolicyDetailsArgs{
+			ResourceTypes: pulumi.StringArray{pulumi.String("VOLUME")},
+			TargetTags:    pulumi.StringMap{snapshotTagKey: pulumi.String(snapshotTag)},
+			Schedules: dlm.LifecyclePolicyPolicyDetailsScheduleArray{
+				&dlm.LifecyclePolicyPolicyDetailsScheduleArgs{
+					Name:     pulumi.Sprintf("every %d h, keep %d", a.SnapshotIntervalHours, a.SnapshotRetentionCount),
+					CopyTags: pulumi.Bool(true),
+					CreateRule: &dlm.LifecyclePolicyPolicyDetailsScheduleCreateRuleArgs{
+						Interval:     pulumi.Int(a.SnapshotIntervalHours),
+						IntervalUnit: pulumi.String("HOURS"),
+						Times:        pulumi.String(a.SnapshotTime),
+					},
+					RetainRule: &dlm.LifecyclePolicyPolicyDetailsScheduleRetainRuleArgs{
+						Count: pulumi.Int(a.SnapshotRetentionCount),
+					},
+				},
+			},
+		},
+		Tags: tagMap(a.Tags),
+	}, pulumi.Parent(m)); err != nil {
+		return fmt.Errorf("mongo node %s: snapshot policy: %w", name, err)
+	}
+	return nil
+}
+
+// bootstrapCheck connects over SSH once the node exists and fails the
+// deployment, with the tail of the boot log, unless MongoDB answers an
+// authenticated ping.
+func (m *MongoNode) bootstrapCheck(ctx *pulumi.Context, name string, a MongoNodeArgs, region string, host pulumi.StringOutput, instance *ec2.Instance, attachment *ec2.VolumeAttachment) error {
+	script, err := renderScript("mongo-verify.sh", map[string]any{
+		"Region":                 region,
+		"AdminUser":              mongoAdminUser,
+		"AdminPasswordParameter": a.ParameterPrefix + "/mongodb/admin-password",
+	})
+	if err != nil {
+		return fmt.Errorf("mongo node %s: %w", name, err)
+	}
+	if _, err := remote.NewCommand(ctx, name+"-bootstrap-check", &remote.CommandArgs{
+		Connection: &remote.ConnectionArgs{
+			Host:           host,
+			User:           pulumi.String("ubuntu"),
+			PrivateKey:     pulumi.ToSecret(a.SSHPrivateKey).(pulumi.StringOutput),
+			DialErrorLimit: pulumi.Int(30),
+		},
+		Create:   pulumi.String(script),
+		Triggers: pulumi.Array{instance.ID()},
+	}, pulumi.Parent(m), pulumi.DependsOn([]pulumi.Resource{attachment})); err != nil {
+		return fmt.Errorf("mongo node %s: bootstrap check: %w", name, err)
+	}
+	return nil
+}
+
+// resolveUbuntuImage returns imageID, or the current Ubuntu 24.04 LTS image
+// for arch from Canonical's public SSM parameter.
+func resolveUbuntuImage(ctx *pulumi.Context, imageID, arch string, opts ...pulumi.InvokeOption) (string, error) {
+	if imageID != "" {
+		return imageID, nil
+	}
+	p, err := ssm.LookupParameter(ctx, &ssm.LookupParameterArgs{Name: UbuntuImageParameter(arch)}, opts...)
+	if err != nil {
+		return "", fmt.Errorf("looking up the Ubuntu 24.04 image: %w", err)
+	}
+	return p.Value, nil
+}
+
+func setDefault(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+func setDefaultInt(n *int, v int) {
+	if *n == 0 {
+		*n = v
+	}
+}
+
+func oneOf(n int, accepted ...int) bool {
+	for _, v := range accepted {
+		if n == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,223 @@
+package components
+
+import (
+	"fmt"
+	"math/bits"
+	"net/netip"
+	"regexp"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+var (
+	vpcIDPattern    = regexp.MustCompile(`^vpc-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	subnetIDPattern = regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`)
+)
+
+// NetworkArgs configures a Network.
+type NetworkArgs struct {
+	// CidrBlock is the IPv4 range of a new VPC, between /16 and /24.
+	// Defaults to "10.20.0.0/16". Ignored when ExistingVpcID is set.
+	CidrBlock string
+	// ZoneCount is how many availability zones get a public subnet; at least 2,
+	// since an Application Load Balancer needs two. Defaults to 2.
+	ZoneCount int
+	// ExistingVpcID, when set, makes the Network adopt this VPC instead of
+	// creating one. ExistingSubnetIDs must then name at least two of its public
+	// subnets in different zones.
+	ExistingVpcID string
+	// ExistingSubnetIDs are the public subnets to use with ExistingVpcID.
+	ExistingSubnetIDs []string
+	// Tags are added to every resource the Network creates.
+	Tags map[string]string
+}
+
+// Network is a VPC with one public subnet per availability zone, either
+// created here or adopted from existing IDs.
+type Network struct {
+	pulumi.ResourceState
+
+	// VpcID is the ID of the VPC.
+	VpcID pulumi.StringOutput `pulumi:"vpcId"`
+	// PublicSubnetIDs are the public subnets, one per zone, in zone order.
+	PublicSubnetIDs pulumi.StringArrayOutput `pulumi:"publicSubnetIds"`
+}
+
+// NewNetwork creates (or adopts) the VPC and public subnets the cluster runs in.
+func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := &Network{}
+	if err := ctx.RegisterComponentResource(typePrefix+"Network", name, n, opts...); err != nil {
+		return nil, err
+	}
+
+	if a.ExistingVpcID != "" {
+		n.VpcID = pulumi.String(a.ExistingVpcID).ToStringOutput()
+		n.PublicSubnetIDs = pulumi.ToStringArray(a.ExistingSubnetIDs).ToStringArrayOutput()
+	} else if err := n.createVpc(ctx, name, a); err != nil {
+		return nil, err
+	}
+
+	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
+		"vpcId":           n.VpcID,
+		"publicSubnetIds": n.PublicSubnetIDs,
+	}); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Validate applies the defaults to a copy of the arguments and reports the
+// first one that is not acceptable.
+func (a *NetworkArgs) Validate() error {
+	_, err := a.withDefaults()
+	return err
+}
+
+func (a *NetworkArgs) withDefaults() (NetworkArgs, error) {
+	const component = "Network"
+	out := NetworkArgs{}
+	if a != nil {
+		out = *a
+	}
+	if out.ExistingVpcID != "" {
+		if !vpcIDPattern.MatchString(out.ExistingVpcID) {
+			return out, argErr(component, "ExistingVpcID", out.ExistingVpcID, "a VPC ID such as vpc-0123456789abcdef0")
+		}
+		if len(out.ExistingSubnetIDs) < 2 {
+			return out, argErr(component, "ExistingSubnetIDs", out.ExistingSubnetIDs, "at least two public subnet IDs in different zones")
+		}
+		seen := map[string]bool{}
+		for _, id := range out.ExistingSubnetIDs {
+			if !subnetIDPattern.MatchString(id) || seen[id] {
+				return out, argErr(component, "ExistingSubnetIDs", id, "distinct subnet IDs such as subnet-0123456789abcdef0")
+			}
+			seen[id] = true
+		}
+		return out, nil
+	}
+	if len(out.ExistingSubnetIDs) > 0 {
+		return out, argErr(component, "ExistingSubnetIDs", out.ExistingSubnetIDs, "empty unless ExistingVpcID is set")
+	}
+	if out.CidrBlock == "" {
+		out.CidrBlock = "10.20.0.0/16"
+	}
+	if out.ZoneCount == 0 {
+		out.ZoneCount = 2
+	}
+	if out.ZoneCount < 2 || out.ZoneCount > 6 {
+		return out, argErr(component, "ZoneCount", out.ZoneCount, "2 to 6 availability zones")
+	}
+	if _, err := SubnetCIDRs(out.CidrBlock, out.ZoneCount); err != nil {
+		return out, argErr(component, "CidrBlock", out.CidrBlock, "an IPv4 network between /16 and /24, e.g. 10.20.0.0/16 ("+err.Error()+")")
+	}
+	return out, nil
+}
+
+func (n *Network) createVpc(ctx *pulumi.Context, name string, a NetworkArgs) error {
+	subnetCIDRs, err := SubnetCIDRs(a.CidrBlock, a.ZoneCount)
+	if err != nil {
+		return err
+	}
+	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, pulumi.Parent(n))
+	if err != nil {
+		return fmt.Errorf("network %s: listing availability zones: %w", name, err)
+	}
+	if len(zones.Names) < a.ZoneCount {
+		return argErr("Network", "ZoneCount", a.ZoneCount, fmt.Sprintf("at most %d, the zones available in this region", len(zones.Names)))
+	}
+
+	tags := func(suffix string) pulumi.StringMap {
+		return tagMap(a.Tags, map[string]string{"Name": name + suffix})
+	}
+	parent := pulumi.Parent(n)
+	vpc, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(a.CidrBlock),
+		EnableDnsHostnames: pulumi.Bool(true),
+		EnableDnsSupport:   pulumi.Bool(true),
+		Tags:               tags(""),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("network %s: vpc: %w", name, err)
+	}
+	igw, err := ec2.NewInternetGateway(ctx, name, &ec2.InternetGatewayArgs{
+		VpcId: vpc.ID(),
+		Tags:  tags(""),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("network %s: internet gateway: %w", name, err)
+	}
+	routes, err := ec2.NewRouteTable(ctx, name+"-public", &ec2.RouteTableArgs{
+		VpcId: vpc.ID(),
+		Routes: ec2.RouteTableRouteArray{
+			&ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID()},
+		},
+		Tags: tags("-public"),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("network %s: route table: %w", name, err)
+	}
+
+	var subnetIDs pulumi.StringArray
+	for i, cidr := range subnetCIDRs {
+		zone := zones.Names[i]
+		subnetName := fmt.Sprintf("%s-public-%s", name, zone)
+		subnet, err := ec2.NewSubnet(ctx, subnetName, &ec2.SubnetArgs{
+			VpcId:            vpc.ID(),
+			CidrBlock:        pulumi.String(cidr),
+			AvailabilityZone: pulumi.String(zone),
+			// Instances say for themselves whether they need a public address.
+			MapPublicIpOnLaunch: pulumi.Bool(false),
+			Tags:                tagMap(a.Tags, map[string]string{"Name": subnetName, "ams:tier": "public"}),
+		}, parent)
+		if err != nil {
+			return fmt.Errorf("network %s: subnet in %s: %w", name, zone, err)
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, subnetName, &ec2.RouteTableAssociationArgs{
+			SubnetId:     subnet.ID(),
+			RouteTableId: routes.ID(),
+		}, parent); err != nil {
+			return fmt.Errorf("network %s: route table association in %s: %w", name, zone, err)
+		}
+		subnetIDs = append(subnetIDs, subnet.ID())
+	}
+	n.VpcID = vpc.ID().ToStringOutput()
+	n.PublicSubnetIDs = subnetIDs.ToStringArrayOutput()
+	return nil
+}
+
+// SubnetCIDRs splits an IPv4 VPC range into count equal public subnets taken
+// from its lower half; the upper half stays free for private subnets.
+func SubnetCIDRs(vpcCIDR string, count int) ([]string, error) {
+	vpc, err := ParseIPv4CIDR(vpcCIDR)
+	if err != nil {
+		return nil, err
+	}
+	if vpc.Bits() < 16 || vpc.Bits() > 24 {
+		return nil, fmt.Errorf("prefix /%d is outside /16../24", vpc.Bits())
+	}
+	if count < 1 {
+		return nil, fmt.Errorf("subnet count %d is below 1", count)
+	}
+	// One extra bit keeps the upper half of the range free.
+	newBits := bits.Len(uint(count-1)) + 1
+	prefix := vpc.Bits() + newBits
+	if prefix > 28 {
+		return nil, fmt.Errorf("%d subnets of /%d do not fit in %s", count, prefix, vpcCIDR)
+	}
+	base := vpc.Addr().As4()
+	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	size := uint32(1) << (32 - prefix)
+	out := make([]string, count)
+	for i := range out {
+		v := start + uint32(i)*size
+		addr := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		out[i] = netip.PrefixFrom(addr, prefix).String()
+	}
+	return out, nil
+}

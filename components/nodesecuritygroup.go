@@ -1,0 +1,126 @@
+package components
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Ports every AMS node serves.
+const (
+	// AMSHTTPPort serves HTTP, REST and WebSocket signaling; load balancers
+	// forward to it and edges pull streams from origins over it.
+	AMSHTTPPort = 5080
+	// AMSClusterPort carries streams from origins to edges inside the cluster.
+	AMSClusterPort = 5000
+	// RTMPPort is RTMP ingest on origins.
+	RTMPPort = 1935
+)
+
+// NodeSecurityGroupArgs configures a NodeSecurityGroup.
+type NodeSecurityGroupArgs struct {
+	// VpcID is the VPC of the group. Required.
+	VpcID pulumi.StringInput
+	// LoadBalancerSecurityGroupIDs are the load balancers' groups allowed to
+	// reach TCP 5080. Each also gets an egress rule to this group on 5080, its
+	// only way out. Defaults to none.
+	LoadBalancerSecurityGroupIDs pulumi.StringArray
+	// WebRTCPortMin and WebRTCPortMax bound the UDP range that carries WebRTC
+	// media straight between browsers and nodes. Default to 50000 and 60000,
+	// the range Ant Media Server uses.
+	WebRTCPortMin, WebRTCPortMax int
+	// AdminCIDR, when set, opens SSH to this IPv4 network, never to the whole
+	// internet. Defaults to no SSH; use Session Manager.
+	AdminCIDR string
+	// Tags are added to the group.
+	Tags map[string]string
+}
+
+// NodeSecurityGroup is the one security group of every AMS node, origin or
+// edge: WebRTC media from anywhere, HTTP from the load balancers and from
+// cluster members, stream transfer between members only, and nothing else.
+type NodeSecurityGroup struct {
+	pulumi.ResourceState
+
+	// SecurityGroupID is the group's ID.
+	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
+}
+
+// Validate applies the defaults to a copy of the arguments and reports the
+// first one that is not acceptable.
+func (a *NodeSecurityGroupArgs) Validate() error {
+	_, err := a.withDefaults()
+	return err
+}
+
+func (a *NodeSecurityGroupArgs) withDefaults() (NodeSecurityGroupArgs, error) {
+	const component = "NodeSecurityGroup"
+	out := NodeSecurityGroupArgs{}
+	if a != nil {
+		out = *a
+	}
+	setDefaultInt(&out.WebRTCPortMin, 50000)
+	setDefaultInt(&out.WebRTCPortMax, 60000)
+	if out.VpcID == nil {
+		return out, argErr(component, "VpcID", "", "a VPC ID (required)")
+	}
+	if out.WebRTCPortMin < 1024 || out.WebRTCPortMin > 65535 {
+		return out, argErr(component, "WebRTCPortMin", out.WebRTCPortMin, "a UDP port from 1024 to 65535")
+	}
+	if out.WebRTCPortMax < out.WebRTCPortMin || out.WebRTCPortMax > 65535 {
+		return out, argErr(component, "WebRTCPortMax", out.WebRTCPortMax, fmt.Sprintf("a UDP port from WebRTCPortMin (%d) to 65535", out.WebRTCPortMin))
+	}
+	if err := validateAdminAccess(component, out.AdminCIDR, "", false); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// NewNodeSecurityGroup creates the AMS nodes' security group and its rules.
+func NewNodeSecurityGroup(ctx *pulumi.Context, name string, args *NodeSecurityGroupArgs, opts ...pulumi.ResourceOption) (*NodeSecurityGroup, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g := &NodeSecurityGroup{}
+	if err := ctx.RegisterComponentResource(typePrefix+"NodeSecurityGroup", name, g, opts...); err != nil {
+		return nil, err
+	}
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       a.VpcID,
+		Description: pulumi.String("Ant Media Server nodes, origin and edge"),
+		Tags:        tagMap(a.Tags, map[string]string{"Name": name}),
+	}, pulumi.Parent(g))
+	if err != nil {
+		return nil, fmt.Errorf("node security group %s: %w", name, err)
+	}
+	self := sg.ID()
+	rules := &ruleSet{ctx: ctx, group: self, parent: g}
+	rules.ingressFromCIDR(name+"-webrtc", "udp", a.WebRTCPortMin, a.WebRTCPortMax, "0.0.0.0/0", "WebRTC media straight from browsers")
+	rules.ingressFromGroup(name+"-http-cluster", "tcp", AMSHTTPPort, AMSHTTPPort, self, "HTTP between cluster members")
+	rules.ingressFromGroup(name+"-stream-cluster", "tcp", AMSClusterPort, AMSClusterPort, self, "Origin to edge stream transfer")
+	for i, lb := range a.LoadBalancerSecurityGroupIDs {
+		rules.ingressFromGroup(fmt.Sprintf("%s-http-lb-%d", name, i), "tcp", AMSHTTPPort, AMSHTTPPort, lb, "HTTP from the load balancer")
+	}
+	if a.AdminCIDR != "" {
+		rules.ingressFromCIDR(name+"-ssh", "tcp", 22, 22, a.AdminCIDR, "SSH from the admin network")
+	}
+	rules.egressAll(name + "-egress")
+	if rules.err != nil {
+		return nil, fmt.Errorf("node security group %s: %w", name, rules.err)
+	}
+	// The load balancers may open connections to the nodes' HTTP port and nowhere else.
+	for i, lb := range a.LoadBalancerSecurityGroupIDs {
+		lbRules := &ruleSet{ctx: ctx, group: lb, parent: g}
+		lbRules.egressToGroup(fmt.Sprintf("%s-lb-%d-to-nodes", name, i), "tcp", AMSHTTPPort, AMSHTTPPort, self, "Load balancer to AMS nodes")
+		if lbRules.err != nil {
+			return nil, fmt.Errorf("node security group %s: %w", name, lbRules.err)
+		}
+	}
+	g.SecurityGroupID = sg.ID().ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(g, pulumi.Map{"securityGroupId": g.SecurityGroupID}); err != nil {
+		return nil, err
+	}
+	return g, nil
+}

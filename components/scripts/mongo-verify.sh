@@ -1,0 +1,26 @@
+#!/bin/bash
+# Run over SSH by the MongoNode's bootstrap check: waits for cloud-init, then
+# proves that mongod answers an authenticated ping. On failure it prints the
+# tail of the boot log so that `pulumi up` shows why.
+set -uo pipefail
+
+readonly REGION={{ shq .Region }}
+readonly ADMIN_USER={{ shq .AdminUser }}
+readonly ADMIN_PASSWORD_PARAMETER={{ shq .AdminPasswordParameter }}
+
+fail() {
+  echo "MongoDB bootstrap check failed: $*" >&2
+  sudo tail -n 60 /var/log/cloud-init-output.log >&2 || true
+  exit 1
+}
+
+cloud-init status --wait >/dev/null || fail "cloud-init did not finish cleanly"
+
+ADMIN_PASSWORD=$(aws ssm get-parameter --region "$REGION" --name "$ADMIN_PASSWORD_PARAMETER" \
+  --with-decryption --query Parameter.Value --output text) || fail "cannot read $ADMIN_PASSWORD_PARAMETER"
+export ADMIN_USER ADMIN_PASSWORD
+ok=$(mongosh --quiet admin --eval '
+  db.getSiblingDB("admin").auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
+  print(db.runCommand({ ping: 1 }).ok)') || fail "mongosh could not authenticate"
+[ "$ok" = "1" ] || fail "authenticated ping answered '$ok'"
+echo "MongoDB answers an authenticated ping"

@@ -1,0 +1,76 @@
+package components
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+var (
+	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	amiIDPattern        = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	armFamilyPattern    = regexp.MustCompile(`^[a-z]+[0-9]+g[a-z]*\.`)
+)
+
+// ArgError reports a component argument that was rejected, naming the
+// component, the field, the value given and what is accepted.
+type ArgError struct {
+	Component string
+	Field     string
+	Value     any
+	Accepted  string
+}
+
+func (e *ArgError) Error() string {
+	return fmt.Sprintf("%s: %s = %v is not valid; accepted: %s", e.Component, e.Field, quoteValue(e.Value), e.Accepted)
+}
+
+func quoteValue(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(v)
+}
+
+func argErr(component, field string, value any, accepted string) error {
+	return &ArgError{Component: component, Field: field, Value: value, Accepted: accepted}
+}
+
+// IsInstanceType reports whether s looks like an EC2 instance type such as "m5.xlarge".
+func IsInstanceType(s string) bool { return instanceTypePattern.MatchString(s) }
+
+// IsAmiID reports whether s looks like an EC2 image ID such as "ami-0123456789abcdef0".
+func IsAmiID(s string) bool { return amiIDPattern.MatchString(s) }
+
+// ArchitectureOf returns the CPU architecture ("arm64" or "amd64") an EC2
+// instance type runs: Graviton families carry a "g" after their generation
+// (m7g, c6gn, t4g).
+func ArchitectureOf(instanceType string) string {
+	if armFamilyPattern.MatchString(instanceType) {
+		return "arm64"
+	}
+	return "amd64"
+}
+
+// ParseIPv4CIDR parses s as an IPv4 network in CIDR notation whose address is
+// the network address itself (10.0.0.0/16, not 10.0.0.1/16).
+func ParseIPv4CIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if !p.Addr().Is4() {
+		return netip.Prefix{}, fmt.Errorf("%s is not an IPv4 network", s)
+	}
+	if p.Masked() != p {
+		return netip.Prefix{}, fmt.Errorf("%s has host bits set; the network is %s", s, p.Masked())
+	}
+	return p, nil
+}
+
+// IsOpenToWorld reports whether cidr admits every address (0.0.0.0/0 or ::/0).
+func IsOpenToWorld(cidr string) bool {
+	p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+	return err == nil && p.Bits() == 0
+}

@@ -1,0 +1,213 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/ams-cluster/ams-aws/components"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Program is the stack: configuration in, components wired, outputs exported.
+func Program(ctx *pulumi.Context) error {
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		return err
+	}
+	outputs, err := Build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	for _, name := range outputs.Names() {
+		ctx.Export(name, outputs[name])
+	}
+	return nil
+}
+
+// Build declares the cluster from a validated configuration and returns the
+// stack outputs by name:
+//
+//	Network ─┬─ StreamingLoadBalancer ── NodeSecurityGroup ─┬─ MongoNode
+//	         │                                               │
+//	         └──────────── ScalingGroup (origin, edge) ◄─────┘
+func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
+	base := ctx.Project() + "-" + ctx.Stack()
+
+	network, err := components.NewNetwork(ctx, base, cfg.networkArgs())
+	if err != nil {
+		return nil, err
+	}
+	w := wiring{vpcID: network.VpcID, subnetIDs: network.PublicSubnetIDs, amsSubnetIDs: network.PublicSubnetIDs}
+	if !cfg.SpreadAcrossZones {
+		// As in the seed: all AMS nodes in one zone, close to each other.
+		w.amsSubnetIDs = pulumi.StringArray{network.PublicSubnetIDs.Index(pulumi.Int(0))}
+	}
+
+	lb, err := components.NewStreamingLoadBalancer(ctx, base, cfg.loadBalancerArgs(w))
+	if err != nil {
+		return nil, err
+	}
+	w.loadBalancerSecurityGroupID = lb.SecurityGroupID
+
+	nodes, err := components.NewNodeSecurityGroup(ctx, base+"-ams", cfg.nodeSecurityGroupArgs(w))
+	if err != nil {
+		return nil, err
+	}
+	w.nodeSecurityGroupID = nodes.SecurityGroupID
+
+	mongo, err := components.NewMongoNode(ctx, base+"-mongo", cfg.mongoArgs(w))
+	if err != nil {
+		return nil, err
+	}
+	w.databaseURLParameterName = mongo.ConnectionURLParameterName
+	w.databaseURLParameterArn = mongo.ConnectionURLParameterArn
+
+	panelPassword, panelParameter, err := panelAdminPassword(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	w.panelPasswordParameterName = panelParameter.Name
+	w.panelPasswordParameterArn = panelParameter.Arn
+
+	groups := map[string]*components.ScalingGroup{}
+	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
+		w.targetGroupArn = lb.TargetGroupArn(role)
+		group, err := components.NewScalingGroup(ctx, base+"-"+role, cfg.scalingGroupArgs(role, w))
+		if err != nil {
+			return nil, err
+		}
+		groups[role] = group
+	}
+
+	return newOutputs(cfg, lb, mongo, groups, panelPassword, panelParameter.Name), nil
+}
+
+// panelAdminPassword generates the web panel administrator's password and
+// keeps it in a SecureString parameter that the AMS nodes read once to claim
+// the panel.
+func panelAdminPassword(ctx *pulumi.Context, base string) (pulumi.StringOutput, *ssm.Parameter, error) {
+	password, err := random.NewRandomPassword(ctx, base+"-panel-admin", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(24),
+		Special: pulumi.Bool(false),
+	})
+	if err != nil {
+		return pulumi.StringOutput{}, nil, fmt.Errorf("panel admin password: %w", err)
+	}
+	param, err := ssm.NewParameter(ctx, base+"-panel-admin", &ssm.ParameterArgs{
+		Name:        pulumi.Sprintf("/%s/%s/panel/admin-password", ctx.Project(), ctx.Stack()),
+		Description: pulumi.String("Ant Media web panel administrator password"),
+		Type:        pulumi.String("SecureString"),
+		Value:       password.Result,
+	})
+	if err != nil {
+		return pulumi.StringOutput{}, nil, fmt.Errorf("panel admin password parameter: %w", err)
+	}
+	return password.Result, param, nil
+}
+
+// wiring carries the values that flow from one component to the next.
+type wiring struct {
+	vpcID                       pulumi.StringInput
+	subnetIDs                   pulumi.StringArrayInput
+	amsSubnetIDs                pulumi.StringArrayInput
+	loadBalancerSecurityGroupID pulumi.StringInput
+	nodeSecurityGroupID         pulumi.StringInput
+	targetGroupArn              pulumi.StringInput
+	databaseURLParameterName    pulumi.StringInput
+	databaseURLParameterArn     pulumi.StringInput
+	panelPasswordParameterName  pulumi.StringInput
+	panelPasswordParameterArn   pulumi.StringInput
+}
+
+func (c *Config) tags() map[string]string {
+	return map[string]string{"ams:managed-by": "pulumi"}
+}
+
+func (c *Config) networkArgs() *components.NetworkArgs {
+	return &components.NetworkArgs{
+		CidrBlock:         c.VpcCIDR,
+		ZoneCount:         c.ZoneCount,
+		ExistingVpcID:     c.ExistingVpcID,
+		ExistingSubnetIDs: c.ExistingSubnetIDs,
+		Tags:              c.tags(),
+	}
+}
+
+func (c *Config) loadBalancerArgs(w wiring) *components.StreamingLoadBalancerArgs {
+	return &components.StreamingLoadBalancerArgs{
+		VpcID:                      w.vpcID,
+		SubnetIDs:                  w.subnetIDs,
+		CertificateArn:             c.CertificateArn,
+		TLSPolicy:                  c.TLSPolicy,
+		IdleTimeoutSeconds:         c.IdleTimeoutSeconds,
+		HealthCheckIntervalSeconds: c.HealthCheckIntervalSeconds,
+		HealthyThreshold:           c.HealthyThreshold,
+		UnhealthyThreshold:         c.UnhealthyThreshold,
+		// A leaving node keeps its open connections for as long as its drain hook holds it.
+		DeregistrationDelaySeconds: c.DrainSeconds,
+		IngressCIDRs:               c.IngressCIDRs,
+		Tags:                       c.tags(),
+	}
+}
+
+func (c *Config) nodeSecurityGroupArgs(w wiring) *components.NodeSecurityGroupArgs {
+	args := &components.NodeSecurityGroupArgs{
+		VpcID:         w.vpcID,
+		WebRTCPortMin: c.WebRTCPortMin,
+		WebRTCPortMax: c.WebRTCPortMax,
+		AdminCIDR:     c.AdminCIDR,
+		Tags:          c.tags(),
+	}
+	if w.loadBalancerSecurityGroupID != nil {
+		args.LoadBalancerSecurityGroupIDs = pulumi.StringArray{w.loadBalancerSecurityGroupID}
+	}
+	return args
+}
+
+func (c *Config) mongoArgs(w wiring) *components.MongoNodeArgs {
+	args := &components.MongoNodeArgs{
+		VpcID:                  w.vpcID,
+		SubnetID:               w.amsSubnetIDs.ToStringArrayOutput().Index(pulumi.Int(0)),
+		ClientSecurityGroupIDs: pulumi.StringArray{w.nodeSecurityGroupID},
+		InstanceType:           c.MongoInstanceType,
+		ImageID:                c.MongoImageID,
+		MongoVersion:           c.MongoVersion,
+		DataVolumeSizeGiB:      c.MongoDataVolumeGiB,
+		SnapshotRetentionCount: c.SnapshotRetentionCount,
+		SnapshotIntervalHours:  c.SnapshotIntervalHours,
+		SnapshotTime:           c.SnapshotTime,
+		AdminCIDR:              c.AdminCIDR,
+		SSHPublicKey:           c.SSHPublicKey,
+		Tags:                   c.tags(),
+	}
+	if c.HasPrivateKey {
+		args.SSHPrivateKey = c.SSHPrivateKey
+	}
+	return args
+}
+
+func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGroupArgs {
+	s := c.Role(role)
+	return &components.ScalingGroupArgs{
+		Role:                            role,
+		SubnetIDs:                       w.amsSubnetIDs,
+		SecurityGroupIDs:                pulumi.StringArray{w.nodeSecurityGroupID},
+		TargetGroupArns:                 pulumi.StringArray{w.targetGroupArn},
+		DatabaseURLParameterName:        w.databaseURLParameterName,
+		DatabaseURLParameterArn:         w.databaseURLParameterArn,
+		PanelAdminEmail:                 c.PanelAdminEmail,
+		PanelAdminPasswordParameterName: w.panelPasswordParameterName,
+		PanelAdminPasswordParameterArn:  w.panelPasswordParameterArn,
+		InstanceType:                    s.InstanceType,
+		ImageID:                         c.AMSImageID,
+		MinSize:                         s.MinSize,
+		DesiredCapacity:                 s.DesiredCapacity,
+		MaxSize:                         s.MaxSize,
+		CPUTargetPercent:                s.CPUTargetPercent,
+		HealthCheckGraceSeconds:         c.HealthCheckGraceSeconds,
+		DrainSeconds:                    c.DrainSeconds,
+		RootVolumeSizeGiB:               c.AMSRootVolumeGiB,
+		Tags:                            c.tags(),
+	}
+}
