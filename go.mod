@@ -120,4 +120,5 @@ require (
 	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 	lukechampine.com/frand v1.4.2 // indirect
+	mvdan.cc/sh/v3 v3.14.1 // indirect
 )

@@ -180,6 +180,9 @@ func validateAdminAccess(component, adminCIDR, publicKey string, hasPrivateKey b
 			return argErr(component, "AdminCIDR", adminCIDR, "an IPv4 network when SSHPublicKey is set (a key without a way in is useless)")
 		}
 	}
+	if publicKey != "" && !hasPrivateKey {
+		return argErr(component, "SSHPrivateKey", "", "the private half of SSHPublicKey (a secret), so that the bootstrap can be verified")
+	}
 	if hasPrivateKey && publicKey == "" {
 		return argErr(component, "SSHPublicKey", publicKey, "the public half of SSHPrivateKey when SSHPrivateKey is set")
 	}

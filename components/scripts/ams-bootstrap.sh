@@ -36,7 +36,7 @@ fi
 
 log "joining the cluster"
 database_url=$(read_secret "$DATABASE_URL_PARAMETER")
-# A full mongodb:// URL, quoted: since AMS 3.0 a bare address makes the script
+# The full database URL, quoted: since AMS 3.0 a bare address makes the script
 # prompt for confirmation, and under cloud-init the node would stay standalone.
 cd "$AMS_DIR"
 ./change_server_mode.sh cluster "$database_url"

@@ -73,7 +73,7 @@ log "installing MongoDB $MONGO_VERSION"
 keyring="/usr/share/keyrings/mongodb-server-${MONGO_VERSION}.gpg"
 curl -fsSL "https://www.mongodb.org/static/pgp/server-${MONGO_VERSION}.asc" |
   gpg --batch --yes --dearmor -o "$keyring"
-codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+codename=$(lsb_release -cs)
 echo "deb [ arch=amd64,arm64 signed-by=${keyring} ] https://repo.mongodb.org/apt/ubuntu ${codename}/mongodb-org/${MONGO_VERSION} multiverse" \
   >"/etc/apt/sources.list.d/mongodb-org-${MONGO_VERSION}.list"
 apt-get update -q

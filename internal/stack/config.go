@@ -169,7 +169,7 @@ func (c *Config) validateComponents(r *reader) {
 			"InstanceType": "mongoInstanceType", "ImageID": "mongoImageId", "MongoVersion": "mongoVersion",
 			"DataVolumeSizeGiB": "mongoDataVolumeGiB", "SnapshotRetentionCount": "snapshotRetentionCount",
 			"SnapshotIntervalHours": "snapshotIntervalHours", "SnapshotTime": "snapshotTime",
-			"AdminCIDR": "adminCidr", "SSHPublicKey": "sshPublicKey",
+			"AdminCIDR": "adminCidr", "SSHPublicKey": "sshPublicKey", "SSHPrivateKey": "sshPrivateKey",
 		}},
 		{c.nodeSecurityGroupArgs(w).Validate, map[string]string{
 			"WebRTCPortMin": "webrtcPortMin", "WebRTCPortMax": "webrtcPortMax", "AdminCIDR": "adminCidr",

@@ -1,0 +1,242 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+)
+
+const (
+	testPublicKey  = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd1c3Rlc3RrZXlmb3JhbXNjbHVzdGVyc3RhY2tz ops@example"
+	testPrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n"
+)
+
+// sshAccess is the configuration of an operator who can SSH in.
+func sshAccess() map[string]string {
+	return map[string]string{
+		"adminCidr":     "203.0.113.7/32",
+		"sshPublicKey":  testPublicKey,
+		"sshPrivateKey": testPrivateKey,
+	}
+}
+
+func TestMongoBootScriptInstallsAuthenticatedMongoOnTheDataVolume(t *testing.T) {
+	r := deploy(t, nil)
+	instance := r.one(t, "aws:ec2/instance:Instance", "-mongo")
+	volume := r.one(t, "aws:ebs/volume:Volume", "-mongo-data")
+	script := userData(t, instance)
+	checkShell(t, "mongo-bootstrap.sh", script)
+
+	for _, want := range []string{
+		"readonly DATA_VOLUME_ID='" + volume.ID + "'",
+		"readonly MONGO_VERSION='8.0'",
+		"readonly ADMIN_PASSWORD_PARAMETER='/ams-cluster/dev/ams-cluster-dev-mongo/mongodb/admin-password'",
+		"readonly APP_PASSWORD_PARAMETER='/ams-cluster/dev/ams-cluster-dev-mongo/mongodb/app-password'",
+		"readonly REGION='eu-central-1'",
+		// The repository key lives in a keyring named by signed-by, not apt-key.
+		`signed-by=${keyring}`,
+		"gpg --batch --yes --dearmor",
+		// Authentication on; listening on loopback and the private address only.
+		"authorization: enabled",
+		"bindIp: 127.0.0.1,$private_ip",
+		// The data volume is found by its ID, formatted only when blank, mounted at the data path.
+		"nvme-Amazon_Elastic_Block_Store_${serial}",
+		`if ! blkid "$device" >/dev/null 2>&1; then`,
+		`mount "$DATA_DIR"`,
+		"readonly DATA_DIR=/var/lib/mongodb",
+		"systemctl enable mongod",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("MongoDB boot script lacks %q", want)
+		}
+	}
+	for _, banned := range []string{"apt-key", "bindIp: 0.0.0.0", "mongodb-org/4.2", "--password"} {
+		if strings.Contains(script, banned) {
+			t.Errorf("MongoDB boot script contains %q", banned)
+		}
+	}
+	// mkfs must be reached only through the blank-volume check.
+	mkfs := strings.Index(script, "mkfs.xfs")
+	guard := strings.Index(script, `if ! blkid "$device"`)
+	if mkfs < 0 || guard < 0 || guard > mkfs {
+		t.Errorf("mkfs.xfs (at %d) is not guarded by the blkid check (at %d)", mkfs, guard)
+	}
+	if strings.Contains(script, "mongodb://") {
+		t.Errorf("MongoDB boot script carries a connection URL")
+	}
+}
+
+func TestMongoVerifyScriptIsValidShell(t *testing.T) {
+	r := deploy(t, sshAccess(), "ams-cluster:sshPrivateKey")
+	cmd := r.one(t, "command:remote:Command", "-mongo-bootstrap-check")
+	script := cmd.str("create")
+	checkShell(t, "mongo-verify.sh", script)
+	for _, want := range []string{"cloud-init status --wait", "tail -n 60 /var/log/cloud-init-output.log", "ping: 1", "exit 1"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("bootstrap check lacks %q", want)
+		}
+	}
+}
+
+func TestMongoDataSurvivesReplacementAndNewImages(t *testing.T) {
+	r := deploy(t, nil)
+	volume := r.one(t, "aws:ebs/volume:Volume", "-mongo-data")
+	if !volume.Protect || !volume.RetainOnDelete {
+		t.Errorf("data volume: protect=%v retainOnDelete=%v, want both true", volume.Protect, volume.RetainOnDelete)
+	}
+	for path, want := range map[string]string{"encrypted": "true", "type": "gp3", "size": "20", "finalSnapshot": "true"} {
+		if got := volume.str(path); got != want {
+			t.Errorf("data volume %s = %q, want %q", path, got, want)
+		}
+	}
+	instance := r.one(t, "aws:ec2/instance:Instance", "-mongo")
+	if !contains(instance.IgnoreChanges, "ami") {
+		t.Errorf("instance ignoreChanges = %v, want it to include ami so a new Ubuntu image never replaces it", instance.IgnoreChanges)
+	}
+	if !instance.DeleteBeforeReplace {
+		t.Errorf("instance must be deleted before its replacement exists: the data volume and address move to it")
+	}
+	if got := instance.str("ami"); got != ubuntuAMI {
+		t.Errorf("instance ami = %q, want the image from Canonical's SSM parameter %q", got, ubuntuAMI)
+	}
+	attachment := r.one(t, "aws:ec2/volumeAttachment:VolumeAttachment", "-mongo-data")
+	if attachment.str("volumeId") != volume.ID || attachment.str("instanceId") != instance.ID {
+		t.Errorf("attachment joins %s to %s, want %s to %s", attachment.str("volumeId"), attachment.str("instanceId"), volume.ID, instance.ID)
+	}
+	if attachment.str("stopInstanceBeforeDetaching") != "true" || !attachment.DeleteBeforeReplace {
+		t.Errorf("attachment must stop the old instance before detaching and detach before re-attaching")
+	}
+	// The address in the connection URL belongs to a network interface that outlives the instance.
+	nic := r.one(t, "aws:ec2/networkInterface:NetworkInterface", "-mongo")
+	if got := instance.str("networkInterfaces.0.networkInterfaceId"); got != nic.ID {
+		t.Errorf("instance primary interface = %q, want the stable interface %q", got, nic.ID)
+	}
+	if got, want := r.outputString(t, "mongoPrivateIp"), nic.State["privateIp"].StringValue(); got != want {
+		t.Errorf("mongoPrivateIp = %q, want the interface address %q", got, want)
+	}
+}
+
+func TestMongoImageFollowsTheInstanceArchitecture(t *testing.T) {
+	for _, tc := range []struct{ instanceType, wantAMI, wantParam string }{
+		{"m5.xlarge", ubuntuAMI, "/amd64/"},
+		{"m7g.xlarge", armAMI, "/arm64/"},
+		{"t4g.medium", armAMI, "/arm64/"},
+	} {
+		t.Run(tc.instanceType, func(t *testing.T) {
+			r := deploy(t, map[string]string{"mongoInstanceType": tc.instanceType})
+			if got := r.one(t, "aws:ec2/instance:Instance", "-mongo").str("ami"); got != tc.wantAMI {
+				t.Errorf("ami = %q, want %q", got, tc.wantAMI)
+			}
+			found := false
+			for _, c := range r.calls {
+				if c.Token == "aws:ssm/getParameter:getParameter" && strings.Contains(c.Args["name"].StringValue(), tc.wantParam) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no look-up of Canonical's %s image parameter", tc.wantParam)
+			}
+		})
+	}
+	r := deploy(t, map[string]string{"mongoImageId": "ami-0123456789abcdef0"})
+	if got := r.one(t, "aws:ec2/instance:Instance", "-mongo").str("ami"); got != "ami-0123456789abcdef0" {
+		t.Errorf("pinned ami = %q", got)
+	}
+}
+
+func TestBootstrapCheckExistsExactlyWithSSHAccess(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		config   map[string]string
+		secret   []string
+		commands int
+	}{
+		{"no operator access", nil, nil, 0},
+		{"admin network only", map[string]string{"adminCidr": "203.0.113.7/32"}, nil, 0},
+		{"admin network and keys", sshAccess(), []string{"ams-cluster:sshPrivateKey"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := deploy(t, tc.config, tc.secret...)
+			cmds := r.ofType("command:remote:Command")
+			if len(cmds) != tc.commands {
+				t.Fatalf("%d bootstrap check commands, want %d", len(cmds), tc.commands)
+			}
+			if tc.commands == 0 {
+				if n := len(r.ofType("aws:ec2/keyPair:KeyPair")); n != 0 && tc.config["sshPublicKey"] == "" {
+					t.Errorf("%d key pairs without a public key configured", n)
+				}
+				return
+			}
+			cmd := cmds[0]
+			eip := r.one(t, "aws:ec2/eip:Eip", "-mongo")
+			if got, want := cmd.str("connection.host"), eip.State["publicIp"].StringValue(); got != want {
+				t.Errorf("check connects to %q, want the node's public address %q", got, want)
+			}
+			if got := cmd.str("connection.user"); got != "ubuntu" {
+				t.Errorf("check connects as %q, want ubuntu", got)
+			}
+			if pk := cmd.input("connection.privateKey"); !pk.IsSecret() && !cmd.input("connection").IsSecret() {
+				t.Errorf("the private key reaches the command in plain text")
+			}
+			instance := r.one(t, "aws:ec2/instance:Instance", "-mongo")
+			if got := cmd.str("triggers.0"); got != instance.ID {
+				t.Errorf("check triggers on %q, want the instance ID %q so a replacement is verified again", got, instance.ID)
+			}
+			attachment := r.one(t, "aws:ec2/volumeAttachment:VolumeAttachment", "-mongo-data")
+			if !contains(cmd.Dependencies, attachment.URN) {
+				t.Errorf("check does not wait for the data volume attachment; depends on %v", cmd.Dependencies)
+			}
+			key := r.one(t, "aws:ec2/keyPair:KeyPair", "-mongo")
+			if instance.str("keyName") != key.State["keyName"].StringValue() || key.str("publicKey") != testPublicKey {
+				t.Errorf("instance key %q is not the configured public key's pair", instance.str("keyName"))
+			}
+		})
+	}
+}
+
+func TestMongoSnapshotsFollowConfiguration(t *testing.T) {
+	r := deploy(t, map[string]string{"snapshotRetentionCount": "14", "snapshotIntervalHours": "12", "snapshotTime": "01:30"})
+	policy := r.one(t, "aws:dlm/lifecyclePolicy:LifecyclePolicy", "-mongo-snapshots")
+	volume := r.one(t, "aws:ebs/volume:Volume", "-mongo-data")
+	for path, want := range map[string]string{
+		"policyDetails.schedules.0.retainRule.count":        "14",
+		"policyDetails.schedules.0.createRule.interval":     "12",
+		"policyDetails.schedules.0.createRule.intervalUnit": "HOURS",
+		"policyDetails.schedules.0.createRule.times":        "01:30",
+		"policyDetails.resourceTypes.0":                     "VOLUME",
+		"state":                                             "ENABLED",
+	} {
+		if got := policy.str(path); got != want {
+			t.Errorf("snapshot policy %s = %q, want %q", path, got, want)
+		}
+	}
+	// The policy targets the data volume, and only it, by tag.
+	targets := leaves(policy.input("policyDetails.targetTags").ObjectValue())
+	if len(targets) != 1 {
+		t.Fatalf("snapshot policy targets %v, want one tag", targets)
+	}
+	for k, v := range targets {
+		if got := volume.str("tags." + k); got != v.value {
+			t.Errorf("data volume tag %s = %q, policy targets %q", k, got, v.value)
+		}
+	}
+	role := r.byID(policy.str("executionRoleArn"))
+	if role == nil {
+		for _, res := range r.ofType("aws:iam/role:Role") {
+			if res.State["arn"].StringValue() == policy.str("executionRoleArn") {
+				role = res
+			}
+		}
+	}
+	if role == nil || !strings.Contains(role.str("assumeRolePolicy"), "dlm.amazonaws.com") {
+		t.Errorf("snapshot policy does not run as a role Data Lifecycle Manager can assume")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
