@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"sort"
 	"strconv"
@@ -114,7 +115,6 @@ type mocks struct {
 	calls     []pulumi.MockCallArgs
 	subnets   map[string]resource.PropertyMap
 	passwords []string
-	seq       int
 }
 
 func (m *mocks) hex(seed string, n int) string {
@@ -122,10 +122,27 @@ func (m *mocks) hex(seed string, n int) string {
 	return hex.EncodeToString(sum[:])[:n]
 }
 
+// byte derives a stable number from 1 to 250 from seed.
+func (m *mocks) byte(seed string) byte {
+	sum := sha256.Sum256([]byte(seed))
+	return 1 + sum[0]%250
+}
+
+// addressIn picks a stable address for seed inside a subnet the mock created,
+// or in the default VPC's range for subnets it does not know.
+func (m *mocks) addressIn(subnetID, seed string) string {
+	prefix := netip.MustParsePrefix("172.31.0.0/20")
+	if s, ok := m.subnets[subnetID]; ok {
+		prefix = netip.MustParsePrefix(unsecret(s["cidrBlock"]).StringValue())
+	}
+	a := prefix.Addr().As4()
+	a[3] = 10 + m.byte(seed)%200
+	return netip.AddrFrom4(a).String()
+}
+
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.seq++
 	in := args.Inputs
 	state := in.Copy()
 	set := func(k string, v any) { state[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
@@ -164,17 +181,17 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		id = "sgr-" + h
 	case "aws:ec2/networkInterface:NetworkInterface":
 		id = "eni-" + h
-		set("privateIp", fmt.Sprintf("10.20.0.%d", 10+m.seq%200))
+		set("privateIp", m.addressIn(str("subnetId"), args.Name))
 	case "aws:ec2/eip:Eip":
 		id = "eipalloc-" + h
-		set("publicIp", fmt.Sprintf("3.120.%d.%d", m.seq%250, 7+m.seq%200))
+		set("publicIp", fmt.Sprintf("3.120.%d.%d", m.byte(args.Name+"a"), m.byte(args.Name+"b")))
 	case "aws:ebs/volume:Volume":
 		id = "vol-" + h
 		set("arn", arn("ec2", "volume/"+id))
 	case "aws:ec2/instance:Instance":
 		id = "i-" + h
 		set("arn", arn("ec2", "instance/"+id))
-		set("privateIp", "10.20.0.10")
+		set("privateIp", m.addressIn(str("subnetId"), args.Name))
 	case "aws:ec2/volumeAttachment:VolumeAttachment":
 		id = "vai-" + m.hex(args.Name, 10)
 	case "aws:ec2/keyPair:KeyPair":
@@ -204,7 +221,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		name := physical
 		id = arn("elasticloadbalancing", "loadbalancer/app/"+name+"/"+h[:16])
 		set("arn", id)
-		set("dnsName", fmt.Sprintf("%s-%d.%s.elb.amazonaws.com", name, 1000000+m.seq, region))
+		set("dnsName", fmt.Sprintf("%s-%d.%s.elb.amazonaws.com", name, 1000000000+int(m.byte(name))*1000, region))
 		set("zoneId", "Z215JYRZR1TBD5")
 	case "aws:lb/targetGroup:TargetGroup":
 		id = arn("elasticloadbalancing", "targetgroup/"+physical+"/"+h[:16])
@@ -267,9 +284,9 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	switch args.Token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		return resource.NewPropertyMapFromMap(map[string]any{
-			"id":       region,
-			"names":    []any{region + "a", region + "b", region + "c"},
-			"zoneIds":  []any{"euc1-az2", "euc1-az3", "euc1-az1"},
+			"id":         region,
+			"names":      []any{region + "a", region + "b", region + "c"},
+			"zoneIds":    []any{"euc1-az2", "euc1-az3", "euc1-az1"},
 			"groupNames": []any{region},
 		}), nil
 	case "aws:index/getRegion:getRegion":
@@ -525,4 +542,3 @@ func userData(t *testing.T, res *registered) string {
 	}
 	return string(b)
 }
-
