@@ -305,12 +305,13 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 			VolumeSize:          pulumi.Int(a.RootVolumeSizeGiB),
 			Encrypted:           pulumi.Bool(true),
 			DeleteOnTermination: pulumi.Bool(true),
+			Tags:                tags(map[string]string{"Name": name + "-root"}),
 		},
 		Monitoring:              pulumi.Bool(true),
 		UserDataBase64:          userData.ApplyT(func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }).(pulumi.StringOutput),
 		UserDataReplaceOnChange: pulumi.Bool(true),
-		Tags:                    tags(nil),
-		VolumeTags:              tags(nil),
+		// No volumeTags: they would fight the data volume's own tags.
+		Tags: tags(nil),
 	}, parent,
 		// Canonical publishes a new image every few weeks; it must not replace the database.
 		pulumi.IgnoreChanges([]string{"ami"}),

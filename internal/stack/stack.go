@@ -73,7 +73,8 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	groups := map[string]*components.ScalingGroup{}
 	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
 		w.targetGroupArn = lb.TargetGroupArn(role)
-		group, err := components.NewScalingGroup(ctx, base+"-"+role, cfg.scalingGroupArgs(role, w))
+		// Nodes join the cluster at boot: MongoDB (and its bootstrap check) comes first.
+		group, err := components.NewScalingGroup(ctx, base+"-"+role, cfg.scalingGroupArgs(role, w), pulumi.DependsOn([]pulumi.Resource{mongo}))
 		if err != nil {
 			return nil, err
 		}
