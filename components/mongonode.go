@@ -337,10 +337,15 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 		return nil, err
 	}
 
+	// The URL is published once the database is in place (and, with SSH
+	// access, verified), so that whoever reads it finds MongoDB there.
+	ready := []pulumi.Resource{instance, attachment}
 	if a.SSHPrivateKey != nil {
-		if err := m.bootstrapCheck(ctx, name, a, region.Name, eip.PublicIp, instance, attachment); err != nil {
+		check, err := m.bootstrapCheck(ctx, name, a, region.Name, eip.PublicIp, instance, attachment)
+		if err != nil {
 			return nil, err
 		}
+		ready = append(ready, check)
 	}
 
 	m.InstanceID = instance.ID().ToStringOutput()
@@ -357,7 +362,7 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 		Type:        pulumi.String("SecureString"),
 		Value:       url,
 		Tags:        tags(nil),
-	}, parent)
+	}, parent, pulumi.DependsOn(ready))
 	if err != nil {
 		return nil, fmt.Errorf("mongo node %s: url parameter: %w", name, err)
 	}
@@ -503,16 +508,16 @@ func (m *MongoNode) snapshotSchedule(ctx *pulumi.Context, name string, a MongoNo
 // bootstrapCheck connects over SSH once the node exists and fails the
 // deployment, with the tail of the boot log, unless MongoDB answers an
 // authenticated ping.
-func (m *MongoNode) bootstrapCheck(ctx *pulumi.Context, name string, a MongoNodeArgs, region string, host pulumi.StringOutput, instance *ec2.Instance, attachment *ec2.VolumeAttachment) error {
+func (m *MongoNode) bootstrapCheck(ctx *pulumi.Context, name string, a MongoNodeArgs, region string, host pulumi.StringOutput, instance *ec2.Instance, attachment *ec2.VolumeAttachment) (*remote.Command, error) {
 	script, err := renderScript("mongo-verify.sh", map[string]any{
 		"Region":                 region,
 		"AdminUser":              mongoAdminUser,
 		"AdminPasswordParameter": a.ParameterPrefix + "/mongodb/admin-password",
 	})
 	if err != nil {
-		return fmt.Errorf("mongo node %s: %w", name, err)
+		return nil, fmt.Errorf("mongo node %s: %w", name, err)
 	}
-	if _, err := remote.NewCommand(ctx, name+"-bootstrap-check", &remote.CommandArgs{
+	check, err := remote.NewCommand(ctx, name+"-bootstrap-check", &remote.CommandArgs{
 		Connection: &remote.ConnectionArgs{
 			Host:           host,
 			User:           pulumi.String("ubuntu"),
@@ -521,10 +526,11 @@ func (m *MongoNode) bootstrapCheck(ctx *pulumi.Context, name string, a MongoNode
 		},
 		Create:   pulumi.String(script),
 		Triggers: pulumi.Array{instance.ID()},
-	}, pulumi.Parent(m), pulumi.DependsOn([]pulumi.Resource{attachment})); err != nil {
-		return fmt.Errorf("mongo node %s: bootstrap check: %w", name, err)
+	}, pulumi.Parent(m), pulumi.DependsOn([]pulumi.Resource{attachment}))
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: bootstrap check: %w", name, err)
 	}
-	return nil
+	return check, nil
 }
 
 // resolveUbuntuImage returns imageID, or the current Ubuntu 24.04 LTS image

@@ -161,12 +161,6 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	}
 	parent := pulumi.Parent(g)
 	tags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": a.Role})
-	// Nodes start working the moment the group exists, so whatever the
-	// component waits for (the database, say) the group waits for too.
-	given, err := pulumi.NewResourceOptions(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("scaling group %s: options: %w", name, err)
-	}
 
 	region, err := aws.GetRegion(ctx, nil, parent)
 	if err != nil {
@@ -282,7 +276,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		}),
 		MetricsGranularity: pulumi.String("1Minute"),
 		Tags:               groupTags,
-	}, parent, pulumi.DependsOn(given.DependsOn),
+	}, parent,
 		// Target tracking moves the desired capacity; a redeploy must not reset it.
 		pulumi.IgnoreChanges([]string{"desiredCapacity"}))
 	if err != nil {

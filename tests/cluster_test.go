@@ -264,14 +264,6 @@ func TestScalingFollowsConfigurationPerRole(t *testing.T) {
 				policy.str("policyType"), policy.str("targetTrackingConfiguration.predefinedMetricSpecification.predefinedMetricType"),
 				policy.str("targetTrackingConfiguration.targetValue"), w[3])
 		}
-		for _, dep := range []*registered{
-			r.one(t, "aws:ec2/instance:Instance", "-mongo"),
-			r.one(t, "aws:ec2/volumeAttachment:VolumeAttachment", "-mongo-data"),
-		} {
-			if !contains(asg.Dependencies, dep.URN) {
-				t.Errorf("%s group does not wait for the MongoDB %s", role, dep.Type)
-			}
-		}
 		if asgTag(asg, "ams:stack") != "dev" {
 			t.Errorf("%s instances are not tagged with the stack", role)
 		}

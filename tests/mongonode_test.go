@@ -240,3 +240,36 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestConnectionURLIsPublishedOnceMongoDBIsReady: AMS nodes learn the URL
+// from its parameter, so the parameter waits for the node, its data volume
+// and, when configured, the bootstrap check; and the launch templates wait
+// for the parameter.
+func TestConnectionURLIsPublishedOnceMongoDBIsReady(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		config map[string]string
+		secret []string
+		waits  []string
+	}{
+		{"without SSH", nil, nil, []string{"aws:ec2/instance:Instance", "aws:ec2/volumeAttachment:VolumeAttachment"}},
+		{"with bootstrap check", sshAccess(), []string{"ams-cluster:sshPrivateKey"},
+			[]string{"aws:ec2/instance:Instance", "aws:ec2/volumeAttachment:VolumeAttachment", "command:remote:Command"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := deploy(t, tc.config, tc.secret...)
+			param := r.one(t, "aws:ssm/parameter:Parameter", "-mongo-url")
+			for _, typ := range tc.waits {
+				dep := r.ofType(typ)[0]
+				if !contains(param.Dependencies, dep.URN) {
+					t.Errorf("URL parameter does not wait for %s %s; waits for %v", typ, dep.Name, param.Dependencies)
+				}
+			}
+			for _, lt := range r.ofType("aws:ec2/launchTemplate:LaunchTemplate") {
+				if !contains(lt.Dependencies, param.URN) {
+					t.Errorf("launch template %s does not wait for the URL parameter", lt.Name)
+				}
+			}
+		})
+	}
+}

@@ -73,8 +73,7 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	groups := map[string]*components.ScalingGroup{}
 	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
 		w.targetGroupArn = lb.TargetGroupArn(role)
-		// Nodes join the cluster at boot: MongoDB (and its bootstrap check) comes first.
-		group, err := components.NewScalingGroup(ctx, base+"-"+role, cfg.scalingGroupArgs(role, w), pulumi.DependsOn([]pulumi.Resource{mongo}))
+		group, err := components.NewScalingGroup(ctx, base+"-"+role, cfg.scalingGroupArgs(role, w))
 		if err != nil {
 			return nil, err
 		}
