@@ -8,23 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// sessionManagerActions are what the SSM agent needs for Session Manager,
-// and nothing more. The managed AmazonSSMManagedInstanceCore policy is not
-// used because it also grants ssm:GetParameter on every parameter.
-var sessionManagerActions = []string{
-	"ssm:UpdateInstanceInformation",
-	"ssmmessages:CreateControlChannel",
-	"ssmmessages:CreateDataChannel",
-	"ssmmessages:OpenControlChannel",
-	"ssmmessages:OpenDataChannel",
-	"ec2messages:AcknowledgeMessage",
-	"ec2messages:DeleteMessage",
-	"ec2messages:FailMessage",
-	"ec2messages:GetEndpoint",
-	"ec2messages:GetMessages",
-	"ec2messages:SendReply",
-}
-
 // instanceProfile creates an EC2 role and instance profile that allow
 // Session Manager and reading exactly the given SSM parameters.
 func instanceProfile(ctx *pulumi.Context, name string, parameterArns pulumi.StringArrayInput, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.InstanceProfile, error) {
@@ -68,10 +51,26 @@ func instanceProfile(ctx *pulumi.Context, name string, parameterArns pulumi.Stri
 
 // instancePolicy is the IAM policy document of an AMS cluster instance.
 func instancePolicy(parameterArns []string) (string, error) {
+	// What the SSM agent needs for Session Manager, and nothing more. The
+	// managed AmazonSSMManagedInstanceCore policy is not used because it also
+	// grants ssm:GetParameter on every parameter.
+	sessionManager := []string{
+		"ssm:UpdateInstanceInformation",
+		"ssmmessages:CreateControlChannel",
+		"ssmmessages:CreateDataChannel",
+		"ssmmessages:OpenControlChannel",
+		"ssmmessages:OpenDataChannel",
+		"ec2messages:AcknowledgeMessage",
+		"ec2messages:DeleteMessage",
+		"ec2messages:FailMessage",
+		"ec2messages:GetEndpoint",
+		"ec2messages:GetMessages",
+		"ec2messages:SendReply",
+	}
 	statements := []map[string]any{{
 		"Sid":      "SessionManager",
 		"Effect":   "Allow",
-		"Action":   sessionManagerActions,
+		"Action":   sessionManager,
 		"Resource": "*",
 	}}
 	if len(parameterArns) > 0 {

@@ -3,6 +3,7 @@ package components
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -153,7 +154,7 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 		return out, argErr(component, "SubnetIDs", "", "public subnets in two or more zones (required)")
 	case out.CertificateArn != "" && !certificateArnPattern.MatchString(out.CertificateArn):
 		return out, argErr(component, "CertificateArn", out.CertificateArn, "empty (HTTP only) or an ACM certificate ARN such as arn:aws:acm:eu-central-1:123456789012:certificate/<uuid>")
-	case !contains(TLSPolicies(), out.TLSPolicy):
+	case !slices.Contains(TLSPolicies(), out.TLSPolicy):
 		return out, argErr(component, "TLSPolicy", out.TLSPolicy, strings.Join(TLSPolicies(), ", "))
 	case out.IdleTimeoutSeconds < 1 || out.IdleTimeoutSeconds > 4000:
 		return out, argErr(component, "IdleTimeoutSeconds", out.IdleTimeoutSeconds, "1 to 4000 seconds")
@@ -334,13 +335,4 @@ func (s *StreamingLoadBalancer) TargetGroupArn(role string) pulumi.StringOutput 
 		return s.EdgeTargetGroupArn
 	}
 	return s.OriginTargetGroupArn
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -152,7 +153,7 @@ func (a *MongoNodeArgs) withDefaults() (MongoNodeArgs, error) {
 		return out, argErr(component, "ParameterPrefix", out.ParameterPrefix, "an SSM path such as /ams/dev/mongo")
 	case out.SnapshotRetentionCount < 1 || out.SnapshotRetentionCount > 1000:
 		return out, argErr(component, "SnapshotRetentionCount", out.SnapshotRetentionCount, "1 to 1000 snapshots")
-	case !oneOf(out.SnapshotIntervalHours, 1, 2, 3, 4, 6, 8, 12, 24):
+	case !slices.Contains([]int{1, 2, 3, 4, 6, 8, 12, 24}, out.SnapshotIntervalHours):
 		return out, argErr(component, "SnapshotIntervalHours", out.SnapshotIntervalHours, "1, 2, 3, 4, 6, 8, 12 or 24")
 	case !snapshotTimePattern.MatchString(out.SnapshotTime):
 		return out, argErr(component, "SnapshotTime", out.SnapshotTime, `a UTC time "HH:MM"`)
@@ -556,13 +557,4 @@ func setDefaultInt(n *int, v int) {
 	if *n == 0 {
 		*n = v
 	}
-}
-
-func oneOf(n int, accepted ...int) bool {
-	for _, v := range accepted {
-		if n == v {
-			return true
-		}
-	}
-	return false
 }

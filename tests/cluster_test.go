@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -238,7 +239,7 @@ func TestScalingFollowsConfigurationPerRole(t *testing.T) {
 		if asg.str("healthCheckType") != "ELB" || asg.str("healthCheckGracePeriod") != "420" {
 			t.Errorf("%s health check %s grace %s, want ELB 420", role, asg.str("healthCheckType"), asg.str("healthCheckGracePeriod"))
 		}
-		if !contains(asg.IgnoreChanges, "desiredCapacity") {
+		if !slices.Contains(asg.IgnoreChanges, "desiredCapacity") {
 			t.Errorf("%s: a redeploy would reset the capacity that scaling chose", role)
 		}
 		if asg.str("instanceRefresh.strategy") != "Rolling" || asg.str("instanceRefresh.preferences.minHealthyPercentage") != "100" {

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,7 +90,7 @@ func TestMongoDataSurvivesReplacementAndNewImages(t *testing.T) {
 		}
 	}
 	instance := r.one(t, "aws:ec2/instance:Instance", "-mongo")
-	if !contains(instance.IgnoreChanges, "ami") {
+	if !slices.Contains(instance.IgnoreChanges, "ami") {
 		t.Errorf("instance ignoreChanges = %v, want it to include ami so a new Ubuntu image never replaces it", instance.IgnoreChanges)
 	}
 	if !instance.DeleteBeforeReplace {
@@ -182,7 +183,7 @@ func TestBootstrapCheckExistsExactlyWithSSHAccess(t *testing.T) {
 				t.Errorf("check triggers on %q, want the instance ID %q so a replacement is verified again", got, instance.ID)
 			}
 			attachment := r.one(t, "aws:ec2/volumeAttachment:VolumeAttachment", "-mongo-data")
-			if !contains(cmd.Dependencies, attachment.URN) {
+			if !slices.Contains(cmd.Dependencies, attachment.URN) {
 				t.Errorf("check does not wait for the data volume attachment; depends on %v", cmd.Dependencies)
 			}
 			key := r.one(t, "aws:ec2/keyPair:KeyPair", "-mongo")
@@ -232,15 +233,6 @@ func TestMongoSnapshotsFollowConfiguration(t *testing.T) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // TestConnectionURLIsPublishedOnceMongoDBIsReady: AMS nodes learn the URL
 // from its parameter, so the parameter waits for the node, its data volume
 // and, when configured, the bootstrap check; and the launch templates wait
@@ -261,12 +253,12 @@ func TestConnectionURLIsPublishedOnceMongoDBIsReady(t *testing.T) {
 			param := r.one(t, "aws:ssm/parameter:Parameter", "-mongo-url")
 			for _, typ := range tc.waits {
 				dep := r.ofType(typ)[0]
-				if !contains(param.Dependencies, dep.URN) {
+				if !slices.Contains(param.Dependencies, dep.URN) {
 					t.Errorf("URL parameter does not wait for %s %s; waits for %v", typ, dep.Name, param.Dependencies)
 				}
 			}
 			for _, lt := range r.ofType("aws:ec2/launchTemplate:LaunchTemplate") {
-				if !contains(lt.Dependencies, param.URN) {
+				if !slices.Contains(lt.Dependencies, param.URN) {
 					t.Errorf("launch template %s does not wait for the URL parameter", lt.Name)
 				}
 			}
