@@ -1,0 +1,186 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+)
+
+// PortRange is a protocol and an inclusive port range.
+type PortRange struct {
+	Protocol string // "tcp" or "udp"
+	From, To int
+	// Purpose says why the range may be open to the internet.
+	Purpose string
+}
+
+func (p PortRange) String() string {
+	if p.From == p.To {
+		return fmt.Sprintf("%s %d", p.Protocol, p.From)
+	}
+	return fmt.Sprintf("%s %d-%d", p.Protocol, p.From, p.To)
+}
+
+// PublicPorts are the only ranges ingress from the whole internet may open.
+// A public rule must lie entirely inside one of them.
+func PublicPorts() []PortRange {
+	return []PortRange{
+		{"tcp", 80, 80, "load balancer HTTP listener"},
+		{"tcp", 443, 443, "load balancer HTTPS listener"},
+		{"tcp", 5080, 5080, "load balancer HTTP play listener"},
+		{"tcp", 5443, 5443, "load balancer HTTPS play listener"},
+		{"udp", 50000, 60000, "WebRTC media"},
+		{"tcp", 1935, 1935, "RTMP ingest"},
+		{"udp", 4200, 4200, "SRT ingest"},
+	}
+}
+
+func publicPortList() string {
+	var s []string
+	for _, p := range PublicPorts() {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+func noPublicIngress() Rule {
+	return newRule(NoPublicIngress,
+		"Ingress open to 0.0.0.0/0 or ::/0 is allowed only on the documented public ports ("+publicPortList()+").",
+		map[string]check{
+			typeSecurityGroupIngressRule: func(r Resource) []string {
+				p := r.Properties
+				return publicIngress(r, permission{
+					sources: []source{
+						{"cidrIpv4", p.Get("cidrIpv4")},
+						{"cidrIpv6", p.Get("cidrIpv6")},
+					},
+					protocolKey: "ipProtocol", protocol: p.Get("ipProtocol"),
+					fromPort: p.Get("fromPort"), toPort: p.Get("toPort"),
+				})
+			},
+			typeSecurityGroupRule: func(r Resource) []string {
+				p := r.Properties
+				if t, ok := str(p.Get("type")); !ok || t != "ingress" {
+					return nil
+				}
+				return publicIngress(r, permission{
+					sources:     cidrList(p, ""),
+					protocolKey: "protocol", protocol: p.Get("protocol"),
+					fromPort: p.Get("fromPort"), toPort: p.Get("toPort"),
+				})
+			},
+			typeSecurityGroup: func(r Resource) []string {
+				var out []string
+				for i, rule := range elements(r.Properties.Get("ingress")) {
+					if !rule.IsMap() {
+						continue
+					}
+					m := rule.AsMap()
+					where := fmt.Sprintf("ingress[%d].", i)
+					out = append(out, publicIngress(r, permission{
+						where:       where,
+						sources:     cidrList(m, where),
+						protocolKey: "protocol", protocol: m.Get("protocol"),
+						fromPort: m.Get("fromPort"), toPort: m.Get("toPort"),
+					})...)
+				}
+				return out
+			},
+		})
+}
+
+// source is one CIDR property of an ingress permission.
+type source struct {
+	path  string
+	value property.Value
+}
+
+// permission is one ingress permission, whatever resource holds it.
+type permission struct {
+	where                      string // property path prefix, for inline rules
+	sources                    []source
+	protocolKey                string
+	protocol, fromPort, toPort property.Value
+}
+
+// cidrList returns the cidrBlocks and ipv6CidrBlocks entries of m.
+func cidrList(m property.Map, where string) []source {
+	var out []source
+	for _, key := range []string{"cidrBlocks", "ipv6CidrBlocks"} {
+		for i, v := range elements(m.Get(key)) {
+			out = append(out, source{fmt.Sprintf("%s%s[%d]", where, key, i), v})
+		}
+	}
+	return out
+}
+
+// publicIngress reports p if it opens anything outside PublicPorts to the
+// whole internet.
+func publicIngress(r Resource, p permission) []string {
+	var out []string
+	for _, src := range p.sources {
+		cidr, ok := str(src.value)
+		if !ok || !isWholeInternet(cidr) {
+			continue
+		}
+		if p.protocol.IsComputed() || p.fromPort.IsComputed() || p.toPort.IsComputed() {
+			continue // known by `pulumi up`
+		}
+		traffic := fmt.Sprintf("%s%s %s, %sfromPort %s, %stoPort %s",
+			p.where, p.protocolKey, show(p.protocol), p.where, show(p.fromPort), p.where, show(p.toPort))
+		protocol, _ := str(p.protocol)
+		protocol = normalizeProtocol(protocol)
+		if protocol == "all" {
+			out = append(out, r.violation("%s %s with %s opens all protocols and ports to the internet; only %s may be public",
+				src.path, show(src.value), traffic, publicPortList()))
+			continue
+		}
+		from, okFrom := number(p.fromPort)
+		to, okTo := number(p.toPort)
+		if !okFrom || !okTo {
+			from, to = 0, 65535 // no ports on a tcp or udp rule means all of them
+		}
+		if withinPublicPorts(protocol, int(from), int(to)) {
+			continue
+		}
+		out = append(out, r.violation("%s %s with %s opens %s to the internet; only %s may be public",
+			src.path, show(src.value), traffic, PortRange{Protocol: protocol, From: int(from), To: int(to)}, publicPortList()))
+	}
+	return out
+}
+
+// isWholeInternet reports whether cidr is 0.0.0.0/0, ::/0 or another
+// spelling of a zero-length prefix.
+func isWholeInternet(cidr string) bool {
+	prefix, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+	return err == nil && prefix.Bits() == 0
+}
+
+// normalizeProtocol maps protocol numbers to names and "-1" to "all".
+func normalizeProtocol(p string) string {
+	p = strings.ToLower(strings.TrimSpace(p))
+	switch p {
+	case "-1", "all":
+		return "all"
+	case "6":
+		return "tcp"
+	case "17":
+		return "udp"
+	case "1":
+		return "icmp"
+	case "58":
+		return "icmpv6"
+	}
+	return p
+}
+
+func withinPublicPorts(protocol string, from, to int) bool {
+	for _, p := range PublicPorts() {
+		if p.Protocol == protocol && from >= p.From && to <= p.To && from <= to {
+			return true
+		}
+	}
+	return false
+}
