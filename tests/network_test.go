@@ -1,0 +1,97 @@
+package tests
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ams-cluster/ams-aws/components"
+)
+
+func TestSubnetCIDRsSplitTheLowerHalfOfTheVPC(t *testing.T) {
+	for _, tc := range []struct {
+		vpc   string
+		count int
+		want  []string
+	}{
+		{"10.20.0.0/16", 2, []string{"10.20.0.0/18", "10.20.64.0/18"}},
+		{"10.20.0.0/16", 3, []string{"10.20.0.0/19", "10.20.32.0/19", "10.20.64.0/19"}},
+		{"10.20.0.0/16", 4, []string{"10.20.0.0/19", "10.20.32.0/19", "10.20.64.0/19", "10.20.96.0/19"}},
+		{"192.168.8.0/24", 2, []string{"192.168.8.0/26", "192.168.8.64/26"}},
+		{"172.16.0.0/20", 6, []string{"172.16.0.0/24", "172.16.1.0/24", "172.16.2.0/24", "172.16.3.0/24", "172.16.4.0/24", "172.16.5.0/24"}},
+	} {
+		got, err := components.SubnetCIDRs(tc.vpc, tc.count)
+		if err != nil || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("SubnetCIDRs(%s, %d) = %v, %v; want %v", tc.vpc, tc.count, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/8", "10.20.0.0/25", "10.20.0.1/16", "fd00::/64", "nonsense"} {
+		if got, err := components.SubnetCIDRs(bad, 2); err == nil {
+			t.Errorf("SubnetCIDRs(%s) = %v, want an error", bad, got)
+		}
+	}
+}
+
+func TestNewVPCHasPublicSubnetsInDistinctZones(t *testing.T) {
+	r := deploy(t, map[string]string{"vpcCidr": "10.40.0.0/16", "zoneCount": "3"})
+	vpc := r.one(t, "aws:ec2/vpc:Vpc", "")
+	if vpc.str("cidrBlock") != "10.40.0.0/16" || vpc.str("enableDnsHostnames") != "true" {
+		t.Errorf("VPC %s dns hostnames %s", vpc.str("cidrBlock"), vpc.str("enableDnsHostnames"))
+	}
+	igw := r.one(t, "aws:ec2/internetGateway:InternetGateway", "")
+	table := r.one(t, "aws:ec2/routeTable:RouteTable", "-public")
+	if table.str("routes.0.cidrBlock") != "0.0.0.0/0" || table.str("routes.0.gatewayId") != igw.ID {
+		t.Errorf("public route %s -> %s, want 0.0.0.0/0 -> %s", table.str("routes.0.cidrBlock"), table.str("routes.0.gatewayId"), igw.ID)
+	}
+	var zones, cidrs []string
+	for _, s := range r.ofType("aws:ec2/subnet:Subnet") {
+		zones = append(zones, s.str("availabilityZone"))
+		cidrs = append(cidrs, s.str("cidrBlock"))
+		if s.str("vpcId") != vpc.ID || s.str("mapPublicIpOnLaunch") != "false" {
+			t.Errorf("subnet %s: vpc %s, mapPublicIpOnLaunch %s", s.Name, s.str("vpcId"), s.str("mapPublicIpOnLaunch"))
+		}
+		associated := false
+		for _, a := range r.ofType("aws:ec2/routeTableAssociation:RouteTableAssociation") {
+			if a.str("subnetId") == s.ID && a.str("routeTableId") == table.ID {
+				associated = true
+			}
+		}
+		if !associated {
+			t.Errorf("subnet %s does not use the public route table", s.Name)
+		}
+	}
+	slices.Sort(zones)
+	slices.Sort(cidrs)
+	if strings.Join(zones, " ") != "eu-central-1a eu-central-1b eu-central-1c" {
+		t.Errorf("subnets in zones %v, want one in each of three", zones)
+	}
+	if strings.Join(cidrs, " ") != "10.40.0.0/19 10.40.32.0/19 10.40.64.0/19" {
+		t.Errorf("subnet ranges %v", cidrs)
+	}
+}
+
+func TestExistingVPCIsAdoptedNotCreated(t *testing.T) {
+	const vpc, a, b = "vpc-0a1b2c3d4e5f60718", "subnet-0a1b2c3d4e5f60718", "subnet-0b1c2d3e4f5a60718"
+	r := deploy(t, map[string]string{"existingVpcId": vpc, "existingSubnetIds": `["` + a + `","` + b + `"]`})
+	for _, typ := range []string{"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable"} {
+		if n := len(r.ofType(typ)); n != 0 {
+			t.Errorf("%d × %s created in an adopted VPC", n, typ)
+		}
+	}
+	alb := r.one(t, "aws:lb/loadBalancer:LoadBalancer", "")
+	if got := []string{alb.str("subnets.0"), alb.str("subnets.1")}; got[0] != a || got[1] != b {
+		t.Errorf("load balancer subnets %v, want %s and %s", got, a, b)
+	}
+	for _, sg := range r.ofType("aws:ec2/securityGroup:SecurityGroup") {
+		if sg.str("vpcId") != vpc {
+			t.Errorf("security group %s in %q, want %s", sg.Name, sg.str("vpcId"), vpc)
+		}
+	}
+	if got := r.one(t, "aws:ec2/networkInterface:NetworkInterface", "-mongo").str("subnetId"); got != a {
+		t.Errorf("MongoDB in subnet %q, want the first adopted subnet %s", got, a)
+	}
+	// The data volume follows the adopted subnet's zone, as AWS reports it.
+	if got := r.one(t, "aws:ebs/volume:Volume", "-mongo-data").str("availabilityZone"); got != "eu-central-1a" {
+		t.Errorf("data volume in %q, want the subnet's zone", got)
+	}
+}
