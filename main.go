@@ -2,8 +2,11 @@
 // Server cluster on AWS: a VPC, a MongoDB node for cluster state, origin and
 // edge Auto Scaling groups and an Application Load Balancer in front.
 //
-// The stack graph lives in internal/stack so that the tests run exactly the
-// program that `pulumi up` runs.
+// The stack graph is internal/stack.Program: configuration read and
+// validated, then Network -> StreamingLoadBalancer -> NodeSecurityGroup ->
+// MongoNode -> ScalingGroup (origin, edge), then the outputs exported. It
+// lives in a package so that the tests in tests/ run exactly the program that
+// `pulumi up` runs.
 package main
 
 import (

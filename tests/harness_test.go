@@ -421,22 +421,19 @@ func readYAML(t *testing.T, path string, out any) {
 	}
 }
 
-// runProgram runs the stack program, exactly as main.go does, with cfg.
+// runProgram runs the stack program, exactly as main.go does, with cfg,
+// and records what it exports.
 func runProgram(t *testing.T, cfg map[string]string, secretKeys ...string) *run {
 	t.Helper()
 	m := &mocks{subnets: map[string]resource.PropertyMap{}}
 	out := &run{outputs: map[string]internals.UnsafeAwaitOutputResult{}}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		c, err := stack.LoadConfig(ctx)
-		if err != nil {
+		exported := map[string]pulumi.Output{}
+		if err := stack.Run(ctx, func(name string, value pulumi.Input) { exported[name] = pulumi.ToOutput(value) }); err != nil {
 			return err
 		}
-		outputs, err := stack.Build(ctx, c)
-		if err != nil {
-			return err
-		}
-		for _, name := range outputs.Names() {
-			res, err := internals.UnsafeAwaitOutput(ctx.Context(), outputs[name])
+		for name, o := range exported {
+			res, err := internals.UnsafeAwaitOutput(ctx.Context(), o)
 			if err != nil {
 				return fmt.Errorf("output %s: %w", name, err)
 			}

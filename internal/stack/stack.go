@@ -11,6 +11,12 @@ import (
 
 // Program is the stack: configuration in, components wired, outputs exported.
 func Program(ctx *pulumi.Context) error {
+	return Run(ctx, ctx.Export)
+}
+
+// Run is Program with the stack outputs handed to export, so that tests can
+// see what `pulumi up` would export.
+func Run(ctx *pulumi.Context, export func(name string, value pulumi.Input)) error {
 	cfg, err := LoadConfig(ctx)
 	if err != nil {
 		return err
@@ -20,7 +26,7 @@ func Program(ctx *pulumi.Context) error {
 		return err
 	}
 	for _, name := range outputs.Names() {
-		ctx.Export(name, outputs[name])
+		export(name, outputs[name])
 	}
 	return nil
 }
