@@ -104,11 +104,7 @@ func TestScalingGroupServesAnExternalDatabase(t *testing.T) {
 		t.Errorf("without a panel password parameter the node must not claim the panel")
 	}
 	asg := r.one(t, "aws:autoscaling/group:Group", "live-edge")
-	for path, want := range map[string]string{"minSize": "1", "maxSize": "10", "desiredCapacity": "1", "healthCheckGracePeriod": "300"} {
-		if got := asg.str(path); got != want {
-			t.Errorf("default %s = %s, want %s as ScalingGroupArgs documents", path, got, want)
-		}
-	}
+	expectInputs(t, asg, map[string]string{"minSize": "1", "maxSize": "10", "desiredCapacity": "1", "healthCheckGracePeriod": "300"})
 	if got := lt.str("instanceType"); got != "m5.2xlarge" {
 		t.Errorf("default instance type %s, want m5.2xlarge", got)
 	}

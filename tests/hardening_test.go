@@ -142,7 +142,7 @@ func TestNodesReadExactlyTheirOwnParameters(t *testing.T) {
 func TestInstancesRequireIMDSv2AndEncryptDisks(t *testing.T) {
 	r := deploy(t, nil)
 	for _, lt := range r.ofType("aws:ec2/launchTemplate:LaunchTemplate") {
-		for path, want := range map[string]string{
+		expectInputs(t, lt, map[string]string{
 			"metadataOptions.httpTokens":                    "required",
 			"metadataOptions.httpPutResponseHopLimit":       "1",
 			"blockDeviceMappings.0.ebs.encrypted":           "true",
@@ -150,23 +150,15 @@ func TestInstancesRequireIMDSv2AndEncryptDisks(t *testing.T) {
 			"monitoring.enabled":                            "true",
 			"networkInterfaces.0.associatePublicIpAddress":  "true",
 			"blockDeviceMappings.0.ebs.deleteOnTermination": "true",
-		} {
-			if got := lt.str(path); got != want {
-				t.Errorf("%s %s = %q, want %q", lt.Name, path, got, want)
-			}
-		}
+		})
 	}
 	instance := r.one(t, "aws:ec2/instance:Instance", "-mongo")
-	for path, want := range map[string]string{
+	expectInputs(t, instance, map[string]string{
 		"metadataOptions.httpTokens": "required",
 		"rootBlockDevice.encrypted":  "true",
 		"rootBlockDevice.volumeType": "gp3",
 		"monitoring":                 "true",
-	} {
-		if got := instance.str(path); got != want {
-			t.Errorf("MongoDB instance %s = %q, want %q", path, got, want)
-		}
-	}
+	})
 }
 
 func TestDrainWindowAgreesEverywhere(t *testing.T) {

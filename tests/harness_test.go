@@ -91,6 +91,16 @@ func (r *registered) str(path string) string {
 	return ""
 }
 
+// expectInputs fails the test for every input path of res whose value is not the one wanted.
+func expectInputs(t *testing.T, res *registered, want map[string]string) {
+	t.Helper()
+	for _, path := range keys(want) {
+		if got := res.str(path); got != want[path] {
+			t.Errorf("%s %s: %s = %q, want %q", res.Type, res.Name, path, got, want[path])
+		}
+	}
+}
+
 func (r *registered) num(path string) float64 {
 	v := unsecret(r.input(path))
 	if v.IsNumber() {

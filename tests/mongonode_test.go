@@ -84,11 +84,7 @@ func TestMongoDataSurvivesReplacementAndNewImages(t *testing.T) {
 	if !volume.Protect || !volume.RetainOnDelete {
 		t.Errorf("data volume: protect=%v retainOnDelete=%v, want both true", volume.Protect, volume.RetainOnDelete)
 	}
-	for path, want := range map[string]string{"encrypted": "true", "type": "gp3", "size": "20", "finalSnapshot": "true"} {
-		if got := volume.str(path); got != want {
-			t.Errorf("data volume %s = %q, want %q", path, got, want)
-		}
-	}
+	expectInputs(t, volume, map[string]string{"encrypted": "true", "type": "gp3", "size": "20", "finalSnapshot": "true"})
 	instance := r.one(t, "aws:ec2/instance:Instance", "-mongo")
 	if !slices.Contains(instance.IgnoreChanges, "ami") {
 		t.Errorf("instance ignoreChanges = %v, want it to include ami so a new Ubuntu image never replaces it", instance.IgnoreChanges)
@@ -198,18 +194,14 @@ func TestMongoSnapshotsFollowConfiguration(t *testing.T) {
 	r := deploy(t, map[string]string{"snapshotRetentionCount": "14", "snapshotIntervalHours": "12", "snapshotTime": "01:30"})
 	policy := r.one(t, "aws:dlm/lifecyclePolicy:LifecyclePolicy", "-mongo-snapshots")
 	volume := r.one(t, "aws:ebs/volume:Volume", "-mongo-data")
-	for path, want := range map[string]string{
+	expectInputs(t, policy, map[string]string{
 		"policyDetails.schedules.0.retainRule.count":        "14",
 		"policyDetails.schedules.0.createRule.interval":     "12",
 		"policyDetails.schedules.0.createRule.intervalUnit": "HOURS",
 		"policyDetails.schedules.0.createRule.times":        "01:30",
 		"policyDetails.resourceTypes.0":                     "VOLUME",
 		"state":                                             "ENABLED",
-	} {
-		if got := policy.str(path); got != want {
-			t.Errorf("snapshot policy %s = %q, want %q", path, got, want)
-		}
-	}
+	})
 	// The policy targets the data volume, and only it, by tag.
 	targets := leaves(policy.input("policyDetails.targetTags").ObjectValue())
 	if len(targets) != 1 {
