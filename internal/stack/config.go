@@ -158,10 +158,12 @@ func (c *Config) validateComponents(r *reader) {
 		databaseURLParameterName: pending, databaseURLParameterArn: pending,
 		panelPasswordParameterName: pending, panelPasswordParameterArn: pending,
 	}
-	checks := []struct {
+	// Each component's checks, and the configuration key behind each field.
+	type check struct {
 		validate func() error
 		keys     map[string]string
-	}{
+	}
+	checks := []check{
 		{c.networkArgs().Validate, map[string]string{
 			"CidrBlock": "vpcCidr", "ZoneCount": "zoneCount", "ExistingVpcID": "existingVpcId", "ExistingSubnetIDs": "existingSubnetIds",
 		}},
@@ -182,10 +184,7 @@ func (c *Config) validateComponents(r *reader) {
 		}},
 	}
 	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
-		checks = append(checks, struct {
-			validate func() error
-			keys     map[string]string
-		}{c.scalingGroupArgs(role, w).Validate, map[string]string{
+		checks = append(checks, check{c.scalingGroupArgs(role, w).Validate, map[string]string{
 			"InstanceType": role + "InstanceType", "MinSize": role + "MinSize", "DesiredCapacity": role + "DesiredCapacity",
 			"MaxSize": role + "MaxSize", "CPUTargetPercent": role + "CpuTargetPercent", "ImageID": "amsImageId",
 			"HealthCheckGraceSeconds": "healthCheckGraceSeconds", "DrainSeconds": "drainSeconds",
