@@ -504,6 +504,15 @@ func (r *run) byID(id string) *registered {
 	return nil
 }
 
+func (r *run) byArn(arn string) *registered {
+	for _, res := range r.resources {
+		if stateString(res, "arn") == arn {
+			return res
+		}
+	}
+	return nil
+}
+
 func (r *run) byURN(urn string) *registered {
 	for _, res := range r.resources {
 		if res.URN == urn {

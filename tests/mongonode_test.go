@@ -212,14 +212,7 @@ func TestMongoSnapshotsFollowConfiguration(t *testing.T) {
 			t.Errorf("data volume tag %s = %q, policy targets %q", k, got, v.value)
 		}
 	}
-	role := r.byID(policy.str("executionRoleArn"))
-	if role == nil {
-		for _, res := range r.ofType("aws:iam/role:Role") {
-			if res.State["arn"].StringValue() == policy.str("executionRoleArn") {
-				role = res
-			}
-		}
-	}
+	role := r.byArn(policy.str("executionRoleArn"))
 	if role == nil || !strings.Contains(role.str("assumeRolePolicy"), "dlm.amazonaws.com") {
 		t.Errorf("snapshot policy does not run as a role Data Lifecycle Manager can assume")
 	}
