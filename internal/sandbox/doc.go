@@ -1,0 +1,28 @@
+// Package sandbox runs the cluster's boot scripts for real, touching nothing
+// outside a temporary directory, against stand-ins that behave like the
+// machines and services the scripts meet on AWS.
+//
+// A World is one scenario's outside world: the AWS APIs a node reaches
+// (IMDSv2 per node, SSM Parameter Store and Auto Scaling, with the IAM
+// policies the stack registered), the private network that maps addresses
+// to nodes, and the EBS volumes that outlive instances. A Node is one EC2
+// instance: a root directory that stands for its disk, an image ("ubuntu"
+// or "ams"), attached volumes and a virtual clock.
+//
+// Node.Run rewrites the absolute paths of a rendered script into the node's
+// root (/etc/fstab becomes <root>/etc/fstab, http://169.254.169.254 the
+// node's IMDS server) and refuses to run a script that still names a host
+// path. The script runs under bash with a PATH that holds only shims: each
+// shim is the test binary itself, which Main turns into the stand-in of that
+// name (systemctl, mount, mongosh, change_server_mode.sh, ...) or, for the
+// few real tools allowed (coreutils, grep, curl, python3, ...), records the
+// call and executes the real program. Every process a script starts is
+// therefore on record with its arguments (Node.Execs), so tests can prove
+// that no secret ever reaches a command line.
+//
+// Each model states beside it the upstream source it follows. What the
+// sandbox cannot show is listed in the README's "Known limits".
+//
+// A test binary that uses the sandbox must call Main first thing in
+// TestMain.
+package sandbox

@@ -1,0 +1,438 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Images a node can boot from.
+const (
+	// ImageUbuntu is Canonical's Ubuntu 24.04 LTS server image.
+	ImageUbuntu = "ubuntu"
+	// ImageAMS is the Ant Media Server Enterprise Marketplace image: Ubuntu
+	// with Ant Media Server installed under /usr/local/antmedia and its
+	// service enabled, running standalone until switched to cluster mode.
+	ImageAMS = "ams"
+)
+
+// NodeSpec describes an instance to launch.
+type NodeSpec struct {
+	// InstanceID is the EC2 instance ID (i-...). Required.
+	InstanceID string
+	// PrivateIP is the instance's private address. Required.
+	PrivateIP string
+	// Image is ImageUbuntu or ImageAMS. Defaults to ImageUbuntu.
+	Image string
+	// Role is the name of the IAM role of the instance profile, which must
+	// have been given to World.AWS.AddRole. Defaults to none: IMDS then
+	// hands out no credentials.
+	Role string
+	// Group is the Auto Scaling group that launched the instance, if any.
+	Group string
+	// HasAWSCLI puts the AWS CLI (`aws`) on the image, as a stand-in that
+	// calls World.AWS. Ubuntu 24.04 has none; defaults to false.
+	HasAWSCLI bool
+}
+
+// Node is one EC2 instance of a World.
+type Node struct {
+	NodeSpec
+	// ID is the instance ID.
+	ID string
+
+	w    *World
+	root string
+	imds *IMDS
+	ams  *AMSServer
+
+	mu      sync.Mutex
+	running map[string]*Running
+}
+
+// NewNode launches an instance in w.
+func (w *World) NewNode(spec NodeSpec) *Node {
+	w.t.Helper()
+	if spec.Image == "" {
+		spec.Image = ImageUbuntu
+	}
+	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root"), running: map[string]*Running{}}
+	n.imds = newIMDS(w.t, w.AWS, n)
+	if n.Image == ImageAMS {
+		n.ams = newAMSServer(w.t, n)
+	}
+	if err := n.layOut(); err != nil {
+		w.t.Fatalf("node %s: %v", n.ID, err)
+	}
+	if err := w.addNode(n); err != nil {
+		w.t.Fatalf("node %s: %v", n.ID, err)
+	}
+	if n.Image == ImageAMS {
+		if err := installAMS(n.env()); err != nil {
+			w.t.Fatalf("node %s: installing Ant Media Server: %v", n.ID, err)
+		}
+	}
+	// The image boots: enabled services start.
+	if err := n.boot(); err != nil {
+		w.t.Fatalf("node %s: first boot: %v", n.ID, err)
+	}
+	return n
+}
+
+// Root is the node's root directory.
+func (n *Node) Root() string { return n.root }
+
+// Path maps an absolute path on the node into its root.
+func (n *Node) Path(p string) string { return n.env().Path(p) }
+
+// ReadFile reads a file on the node by its path on the node.
+func (n *Node) ReadFile(p string) (string, error) {
+	b, err := os.ReadFile(n.Path(p))
+	return string(b), err
+}
+
+// IMDS is the node's instance metadata service.
+func (n *Node) IMDS() *IMDS { return n.imds }
+
+// AMS is the node's Ant Media Server, or nil on a non-AMS image.
+func (n *Node) AMS() *AMSServer { return n.ams }
+
+// World is the world the node lives in.
+func (n *Node) World() *World { return n.w }
+
+func (n *Node) env() *Env {
+	return &Env{Root: n.root, WorldDir: n.w.dir, Node: n.info(), Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+func (n *Node) info() NodeInfo {
+	info := NodeInfo{InstanceID: n.ID, PrivateIP: n.PrivateIP, Image: n.Image, Role: n.Role, Group: n.Group,
+		ClockScale: n.w.ClockScale, IMDSURL: n.imds.URL(), AWSURL: n.w.AWS.URL(), Region: n.w.AWS.Region}
+	if n.ams != nil {
+		info.AMSURL = n.ams.URL()
+	}
+	return info
+}
+
+// realTools are the host programs a script may run for real; everything
+// else it calls is a stand-in or missing.
+var realTools = []string{
+	"bash", "sh", "cat", "cp", "mv", "rm", "ln", "mkdir", "rmdir", "touch", "chmod", "ls",
+	"grep", "sed", "awk", "cut", "tr", "head", "tail", "tee", "sort", "uniq", "wc", "date",
+	"seq", "printf", "echo", "env", "id", "stat", "basename", "dirname", "readlink", "realpath",
+	"mktemp", "md5sum", "sha256sum", "base64", "install", "test", "true", "false", "xargs",
+	"curl", "python3", "timeout", "flock", "od", "cmp", "diff", "find",
+}
+
+func (n *Node) layOut() error {
+	for _, d := range []string{
+		stateDir + "/bin", stateDir + "/real", stateDir + "/packages", "etc/systemd/system", "lib/systemd/system",
+		"var/lib", "var/log", "run", "tmp", "root", "usr/local/bin", "dev/disk/by-id", "var/lib/cloud/instance/scripts",
+	} {
+		if err := os.MkdirAll(filepath.Join(n.root, d), 0o755); err != nil {
+			return err
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for name := range standIns() {
+		if err := os.Symlink(self, filepath.Join(n.root, stateDir, "bin", name)); err != nil {
+			return err
+		}
+	}
+	for _, name := range realTools {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
+		if err := os.Symlink(path, filepath.Join(n.root, stateDir, "real", name)); err != nil {
+			return err
+		}
+		if _, shadowed := standIns()[name]; !shadowed {
+			if err := os.Symlink(self, filepath.Join(n.root, stateDir, "bin", name)); err != nil {
+				return err
+			}
+		}
+	}
+	info, _ := json.Marshal(n.info())
+	files := map[string]string{
+		stateDir + "/node.json": string(info),
+		stateDir + "/clock":     "0",
+		"etc/fstab":             "# /etc/fstab: static file system information.\nLABEL=cloudimg-rootfs / ext4 discard,errors=remount-ro 0 1\n",
+		"etc/hosts":             "127.0.0.1 localhost\n",
+		"etc/os-release":        "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\nID=ubuntu\n",
+		"etc/hostname":          "ip-" + strings.ReplaceAll(n.PrivateIP, ".", "-") + "\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(n.root, name), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	// Packages of the base image. The AWS CLI is not one of them on Ubuntu 24.04.
+	base := []string{"curl", "python3", "xfsprogs", "cloud-init", "snapd", "gnupg", "ca-certificates", "lsb-release"}
+	if n.HasAWSCLI {
+		base = append(base, "awscli")
+	}
+	for _, p := range base {
+		if err := markInstalled(n.env(), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Result is how a script run ended.
+type Result struct {
+	// Name is the script's name.
+	Name string
+	// Err is nil when the script exited 0.
+	Err error
+	// ExitCode is the script's exit status; -1 when it was killed.
+	ExitCode int
+	// TimedOut reports that the run was stopped at its time limit.
+	TimedOut bool
+	// Output is what the script wrote to standard output and error.
+	Output string
+}
+
+// Running is a script run in progress.
+type Running struct {
+	name   string
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	done   chan struct{}
+	result *Result
+	cancel context.CancelFunc
+}
+
+// Wait waits for the run to end and returns its result.
+func (r *Running) Wait() *Result {
+	<-r.done
+	return r.result
+}
+
+// Output is what the run has written so far.
+func (r *Running) Output() string { return r.out.String() }
+
+// Stop kills the run, as a power loss or a reboot would.
+func (r *Running) Stop() *Result {
+	r.cancel()
+	return r.Wait()
+}
+
+// RunTimeout bounds every script run, in real time.
+const RunTimeout = 90 * time.Second
+
+// Run runs a rendered script on the node, as cloud-init runs user data, and
+// waits for it to end.
+func (n *Node) Run(name, script string) *Result {
+	n.w.t.Helper()
+	return n.Start(name, script).Wait()
+}
+
+// Start runs a rendered script on the node in the background.
+func (n *Node) Start(name, script string) *Running {
+	n.w.t.Helper()
+	rewritten, err := n.rewrite(script)
+	if err != nil {
+		n.w.t.Fatalf("node %s: script %s: %v", n.ID, name, err)
+	}
+	path := filepath.Join(n.root, "var/lib/cloud/instance/scripts", name)
+	if err := os.WriteFile(path, []byte(rewritten), 0o700); err != nil {
+		n.w.t.Fatal(err)
+	}
+	n.settle()
+	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
+	cmd := exec.CommandContext(ctx, "/bin/bash", path)
+	cmd.Dir = n.root
+	cmd.Env = []string{
+		"PATH=" + filepath.Join(n.root, stateDir, "bin"),
+		"HOME=" + filepath.Join(n.root, "root"),
+		"TMPDIR=" + filepath.Join(n.root, "tmp"),
+		"LANG=C.UTF-8",
+		"PYTHONDONTWRITEBYTECODE=1",
+		envRoot + "=" + n.root,
+		envWorld + "=" + n.w.dir,
+	}
+	cmd.Stdin = nil
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 2 * time.Second
+	r := &Running{name: name, cmd: cmd, out: out, done: make(chan struct{}), cancel: cancel}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		n.w.t.Fatalf("node %s: starting %s: %v", n.ID, name, err)
+	}
+	go func() {
+		err := cmd.Wait()
+		res := &Result{Name: name, Err: err, Output: out.String()}
+		res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &exit):
+			res.ExitCode = exit.ExitCode()
+		default:
+			res.ExitCode = -1
+		}
+		cancel()
+		logPath := filepath.Join(n.root, "var/log/cloud-init-output.log")
+		if f, err := os.OpenFile(logPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			_, _ = f.WriteString(res.Output)
+			f.Close()
+		}
+		r.result = res
+		close(r.done)
+	}()
+	return r
+}
+
+// Execs lists every process that scripts started on the node, in order.
+func (n *Node) Execs() []Exec {
+	f, err := os.Open(filepath.Join(n.root, stateDir, "exec.log"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []Exec
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 1<<20), 1<<24)
+	for s.Scan() {
+		var e Exec
+		if json.Unmarshal(s.Bytes(), &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Clock is the node's virtual time in seconds: the sum of its sleeps.
+func (n *Node) Clock() int { return n.env().Now() }
+
+// Now is the node's virtual time in seconds.
+func (e *Env) Now() int {
+	b, err := os.ReadFile(e.State("clock"))
+	if err != nil {
+		return 0
+	}
+	v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return v
+}
+
+// Terminate ends the instance: its services stop, its address is freed and
+// its volumes are detached. Its root disk is gone with it.
+func (n *Node) Terminate() {
+	n.w.t.Helper()
+	e := n.env()
+	stopAllServices(e)
+	_ = unmountAll(e)
+	detachAll(e)
+	n.w.removeNode(n)
+	if n.ams != nil {
+		n.ams.close()
+	}
+	n.imds.close()
+}
+
+// Rewriting of host paths into the node's root.
+var (
+	// rootedPrefixes are the host directories a script may write; their
+	// paths move into the node's root.
+	rootedPrefixes = regexp.MustCompile(`(^|[\s'"=:(<>|,])((?:/etc|/var|/run|/usr/local|/usr/share/keyrings|/usr/lib/systemd|/lib/systemd|/dev/disk|/dev/nvme[0-9a-z]*|/dev/xvd[a-z]+|/dev/sd[a-z]+|/opt|/root|/home|/tmp|/srv|/mnt|/snap)(?:/|\b))`)
+	// hostPaths finds what is left of host paths after rewriting.
+	hostPaths = regexp.MustCompile(`(?:^|[\s'"=:(<>|,])(/(?:etc|var|run|usr|opt|root|home|tmp|dev|srv|mnt|boot|lib|lib64|bin|sbin|snap|proc|sys)(?:/[^\s'"();|&<>]*)?)`)
+	// hostPathsAllowed may stay: they are read-only or harmless.
+	hostPathsAllowed = []string{"/dev/null", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/urandom", "/bin/bash", "/usr/bin/env", "/usr/share/zoneinfo", "/usr/bin/python3"}
+)
+
+func (n *Node) rewrite(script string) (string, error) {
+	endpoints := map[string]string{
+		"http://169.254.169.254":                                   n.imds.URL(),
+		"https://www.mongodb.org":                                  n.w.AWS.URL() + "/repo/mongodb.org",
+		"https://pgp.mongodb.com":                                  n.w.AWS.URL() + "/repo/mongodb.org",
+		"https://ssm.${REGION}.amazonaws.com":                      n.w.AWS.URL(),
+		"https://autoscaling.${REGION}.amazonaws.com":              n.w.AWS.URL(),
+		"https://ssm." + n.w.AWS.Region + ".amazonaws.com":         n.w.AWS.URL(),
+		"https://autoscaling." + n.w.AWS.Region + ".amazonaws.com": n.w.AWS.URL(),
+	}
+	if n.ams != nil {
+		endpoints["http://127.0.0.1:5080"] = n.ams.URL()
+		endpoints["http://localhost:5080"] = n.ams.URL()
+	}
+	keys := make([]string, 0, len(endpoints))
+	for k := range endpoints {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
+	for _, k := range keys {
+		script = strings.ReplaceAll(script, k, endpoints[k])
+	}
+	script = rootedPrefixes.ReplaceAllString(script, "${1}"+n.root+"${2}")
+	var bad []string
+	for _, m := range hostPaths.FindAllStringSubmatch(script, -1) {
+		p := m[1]
+		if strings.HasPrefix(p, n.root) || allowedHostPath(p) {
+			continue
+		}
+		bad = append(bad, p)
+	}
+	if len(bad) > 0 {
+		return "", fmt.Errorf("names host paths the sandbox does not map: %v", bad)
+	}
+	return script, nil
+}
+
+func allowedHostPath(p string) bool {
+	for _, a := range hostPathsAllowed {
+		if p == a || strings.HasPrefix(p, a+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Require skips t unless the host has what the sandbox runs scripts with:
+// bash, python3 and curl. In CI (CI=true) a missing tool fails t instead.
+func Require(t testing.TB) {
+	t.Helper()
+	for _, tool := range []string{"bash", "python3", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("the node sandbox needs %s, which CI must install: %v", tool, err)
+			}
+			t.Skipf("the node sandbox needs %s on PATH (%v); skipped", tool, err)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// World is one scenario's outside world: AWS, the private network and the
+// EBS volumes, shared by its nodes.
+type World struct {
+	t   testing.TB
+	dir string
+	// AWS is the stand-in of the AWS APIs the nodes call.
+	AWS *AWS
+	// ClockScale is how long one virtual second of a node's sleep takes for
+	// real. Defaults to 2 ms, so that a ten-minute wait takes about a second.
+	ClockScale time.Duration
+
+	mu    sync.Mutex
+	nodes map[string]*Node // by private IP
+}
+
+// NewWorld makes an empty world in a temporary directory of t, with AWS in
+// the given region and account.
+func NewWorld(t testing.TB, region, account string) *World {
+	t.Helper()
+	w := &World{t: t, dir: t.TempDir(), ClockScale: 2 * time.Millisecond, nodes: map[string]*Node{}}
+	for _, d := range []string{"volumes", "shared"} {
+		if err := os.MkdirAll(filepath.Join(w.dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.AWS = newAWS(t, region, account)
+	w.saveNetwork()
+	return w
+}
+
+// Dir is the world's directory.
+func (w *World) Dir() string { return w.dir }
+
+// Volume is an EBS volume: it outlives the instances it is attached to.
+type Volume struct {
+	// ID is the volume ID (vol-...).
+	ID  string
+	dir string
+}
+
+// NewVolume creates a blank volume.
+func (w *World) NewVolume(id string) *Volume {
+	v := &Volume{ID: id, dir: filepath.Join(w.dir, "volumes", id)}
+	if err := os.MkdirAll(filepath.Join(v.dir, "fs"), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	// The block device itself: empty until mkfs writes a signature.
+	if err := os.WriteFile(filepath.Join(v.dir, "device"), nil, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	return v
+}
+
+// Files is the directory holding the file system on the volume.
+func (v *Volume) Files() string { return filepath.Join(v.dir, "fs") }
+
+// Formatted reports whether the volume carries a file system.
+func (v *Volume) Formatted() bool {
+	b, err := os.ReadFile(filepath.Join(v.dir, "device"))
+	return err == nil && len(b) > 0
+}
+
+// networkEntry is how shim processes find other nodes by address.
+type networkEntry struct {
+	Root       string `json:"root"`
+	InstanceID string `json:"instanceId"`
+	Image      string `json:"image"`
+}
+
+func (w *World) saveNetwork() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := map[string]networkEntry{}
+	for ip, n := range w.nodes {
+		m[ip] = networkEntry{Root: n.root, InstanceID: n.ID, Image: n.Image}
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(filepath.Join(w.dir, "network.json"), b, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// nodeRootByIP finds, from a shim process, the root of the node at ip.
+func nodeRootByIP(worldDir, ip string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(worldDir, "network.json"))
+	if err != nil {
+		return "", false
+	}
+	var m map[string]networkEntry
+	if json.Unmarshal(b, &m) != nil {
+		return "", false
+	}
+	e, ok := m[ip]
+	return e.Root, ok
+}
+
+func (w *World) addNode(n *Node) error {
+	w.mu.Lock()
+	if _, taken := w.nodes[n.PrivateIP]; taken {
+		w.mu.Unlock()
+		return fmt.Errorf("address %s is taken", n.PrivateIP)
+	}
+	w.nodes[n.PrivateIP] = n
+	w.mu.Unlock()
+	w.saveNetwork()
+	return nil
+}
+
+func (w *World) removeNode(n *Node) {
+	w.mu.Lock()
+	if w.nodes[n.PrivateIP] == n {
+		delete(w.nodes, n.PrivateIP)
+	}
+	w.mu.Unlock()
+	w.saveNetwork()
+}
