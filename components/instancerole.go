@@ -8,9 +8,25 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// GroupTagKey is the tag that names the Auto Scaling group an AMS node
+// belongs to, as "<project>/<stack>/<component name>". A node's role may
+// complete lifecycle actions only on the group carrying its own value.
+const GroupTagKey = "ams:group"
+
+// instanceAccess is what an instance role may do beyond Session Manager.
+type instanceAccess struct {
+	// Read are the ARNs of the SSM parameters the node may ssm:GetParameter.
+	Read pulumi.StringArray
+	// Write are the ARNs of the SSM parameters the node may ssm:PutParameter.
+	Write pulumi.StringArray
+	// LifecycleGroup, when set, is the GroupTagKey value of the Auto Scaling
+	// group whose lifecycle actions the node may complete.
+	LifecycleGroup string
+}
+
 // instanceProfile creates an EC2 role and instance profile that allow
-// Session Manager and reading exactly the given SSM parameters.
-func instanceProfile(ctx *pulumi.Context, name string, parameterArns pulumi.StringArrayInput, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.InstanceProfile, error) {
+// Session Manager and exactly the given access.
+func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.InstanceProfile, error) {
 	assume, err := json.Marshal(map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []map[string]any{{
@@ -30,8 +46,8 @@ func instanceProfile(ctx *pulumi.Context, name string, parameterArns pulumi.Stri
 	if err != nil {
 		return nil, fmt.Errorf("instance role %s: %w", name, err)
 	}
-	policy := parameterArns.ToStringArrayOutput().ApplyT(func(arns []string) (string, error) {
-		return instancePolicy(arns)
+	policy := pulumi.All(access.Read.ToStringArrayOutput(), access.Write.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
+		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup)
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Role:   role.ID(),
@@ -50,7 +66,7 @@ func instanceProfile(ctx *pulumi.Context, name string, parameterArns pulumi.Stri
 }
 
 // instancePolicy is the IAM policy document of an AMS cluster instance.
-func instancePolicy(parameterArns []string) (string, error) {
+func instancePolicy(readable, writable []string, lifecycleGroup string) (string, error) {
 	// What the SSM agent needs for Session Manager, and nothing more. The
 	// managed AmazonSSMManagedInstanceCore policy is not used because it also
 	// grants ssm:GetParameter on every parameter.
@@ -73,12 +89,35 @@ func instancePolicy(parameterArns []string) (string, error) {
 		"Action":   sessionManager,
 		"Resource": "*",
 	}}
-	if len(parameterArns) > 0 {
+	if len(readable) > 0 {
 		statements = append(statements, map[string]any{
 			"Sid":      "ReadOwnParameters",
 			"Effect":   "Allow",
 			"Action":   []string{"ssm:GetParameter"},
-			"Resource": parameterArns,
+			"Resource": readable,
+		})
+	}
+	if len(writable) > 0 {
+		statements = append(statements, map[string]any{
+			"Sid":      "WriteOwnParameters",
+			"Effect":   "Allow",
+			"Action":   []string{"ssm:PutParameter"},
+			"Resource": writable,
+		})
+	}
+	if lifecycleGroup != "" {
+		// CompleteLifecycleAction authorizes on the autoScalingGroup resource
+		// type, which supports autoscaling:ResourceTag/${TagKey} (Service
+		// Authorization Reference); the tag scopes it to the node's own group
+		// without knowing the group's generated name or ARN in advance.
+		statements = append(statements, map[string]any{
+			"Sid":      "CompleteOwnLaunchHook",
+			"Effect":   "Allow",
+			"Action":   []string{"autoscaling:CompleteLifecycleAction"},
+			"Resource": "*",
+			"Condition": map[string]any{
+				"StringEquals": map[string]any{"autoscaling:ResourceTag/" + GroupTagKey: lifecycleGroup},
+			},
 		})
 	}
 	doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})

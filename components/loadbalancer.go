@@ -47,6 +47,32 @@ func Listeners(https bool) []Listener {
 	return out
 }
 
+// DenyRulePriority is the priority of the rule that refuses the panel's
+// initial-user endpoint: the highest (ALB evaluates the lowest number first).
+const DenyRulePriority = 1
+
+// InitialUserPathPatterns are the ALB path patterns of the rule that refuses
+// POST /rest/v2/users/initial from outside, on every listener. ALB compares
+// them case-sensitively with the raw path as sent (it does not decode
+// percent-encoding and ignores the query string); * matches any run of
+// characters, slashes included, and ? exactly one. A pattern may not contain
+// "%", so percent-encoded letters are covered by wildcards around what stays
+// literal. Five values, the most one condition takes:
+//
+//   - *users*itial*: the endpoint behind any prefix, with doubled or encoded
+//     (%2F) slashes, a trailing slash or ;path parameters, or with its first
+//     or second letter encoded (%69nitial);
+//   - *users*initi*: with one of its last two letters encoded (initia%6C);
+//   - *users*in*al*: with one of its middle letters encoded (in%69tial);
+//   - *initial and *initial/*: with "users", "v2" or "rest" encoded.
+//
+// Several letters of the last segment encoded at once still pass; the nodes
+// close that door themselves: none is in service before the panel is
+// claimed, and users/initial refuses once a user exists.
+func InitialUserPathPatterns() []string {
+	return []string{"*users*itial*", "*users*initi*", "*users*in*al*", "*initial", "*initial/*"}
+}
+
 // TLSPolicies are the TLS security policies accepted for HTTPS listeners.
 func TLSPolicies() []string {
 	return []string{
@@ -96,7 +122,7 @@ type StreamingLoadBalancerArgs struct {
 	OriginStickinessSeconds int
 	// IngressCIDRs may reach the listeners. Defaults to ["0.0.0.0/0"].
 	IngressCIDRs []string
-	// Tags are added to every resource the load balancer creates.
+	// Tags are added to every resource the load balancer creates. Defaults to none.
 	Tags map[string]string
 }
 
@@ -283,6 +309,30 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 		listener, err := lb.NewListener(ctx, fmt.Sprintf("%s-%d", name, l.Port), args, parent)
 		if err != nil {
 			return nil, fmt.Errorf("load balancer %s: listener %d: %w", name, l.Port, err)
+		}
+		// Whoever reaches users/initial while the cluster has no user owns
+		// the panel; the nodes claim it on localhost, nobody else needs it.
+		if _, err := lb.NewListenerRule(ctx, fmt.Sprintf("%s-%d-deny-initial-user", name, l.Port), &lb.ListenerRuleArgs{
+			ListenerArn: listener.Arn,
+			Priority:    pulumi.Int(DenyRulePriority),
+			Conditions: lb.ListenerRuleConditionArray{
+				&lb.ListenerRuleConditionArgs{
+					PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(InitialUserPathPatterns())},
+				},
+			},
+			Actions: lb.ListenerRuleActionArray{
+				&lb.ListenerRuleActionArgs{
+					Type: pulumi.String("fixed-response"),
+					FixedResponse: &lb.ListenerRuleActionFixedResponseArgs{
+						ContentType: pulumi.String("text/plain"),
+						MessageBody: pulumi.String("Forbidden"),
+						StatusCode:  pulumi.String("403"),
+					},
+				},
+			},
+			Tags: tagMap(a.Tags),
+		}, parent); err != nil {
+			return nil, fmt.Errorf("load balancer %s: listener %d rule refusing users/initial: %w", name, l.Port, err)
 		}
 		if l.Role != RoleOrigin {
 			continue

@@ -1,7 +1,6 @@
 package components
 
 import (
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"slices"
@@ -59,7 +58,8 @@ type MongoNodeArgs struct {
 	// AppUser is the MongoDB user Ant Media connects as. Defaults to "ams".
 	AppUser string
 	// ParameterPrefix is the SSM Parameter Store path under which the node keeps
-	// its passwords and the connection URL. Defaults to "/<project>/<stack>/<name>".
+	// its passwords, the connection URL and its readiness. Defaults to
+	// "/<project>/<stack>/<name>".
 	ParameterPrefix string
 	// SnapshotRetentionCount is how many scheduled snapshots of the data volume
 	// are kept. Defaults to 7; 0 is not accepted, since data would have no backup.
@@ -73,14 +73,15 @@ type MongoNodeArgs struct {
 	// AdminCIDR, when set, opens SSH (TCP 22) to this IPv4 network. It may not
 	// admit the whole internet. Defaults to no SSH; use Session Manager.
 	AdminCIDR string
-	// SSHPublicKey, when set, becomes the node's EC2 key pair. Requires AdminCIDR.
+	// SSHPublicKey, when set, becomes the node's EC2 key pair. Requires
+	// AdminCIDR. Defaults to none (no key pair).
 	SSHPublicKey string
 	// SSHPrivateKey, a secret, lets Pulumi connect after creation to verify the
 	// bootstrap. Requires AdminCIDR and SSHPublicKey. Defaults to no check.
 	SSHPrivateKey pulumi.StringInput
 	// MetadataHopLimit is the IMDSv2 response hop limit. Defaults to 1 (no containers).
 	MetadataHopLimit int
-	// Tags are added to every resource the node creates.
+	// Tags are added to every resource the node creates. Defaults to none.
 	Tags map[string]string
 }
 
@@ -107,6 +108,13 @@ type MongoNode struct {
 	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
 	// DataVolumeID is the EBS volume that holds the database.
 	DataVolumeID pulumi.StringOutput `pulumi:"dataVolumeId"`
+	// ReadyParameterName is the String SSM parameter the node sets at boot:
+	// "pending" until MongoDB accepts the application user's credentials,
+	// then ready (the boot script's format). Pass it to ScalingGroupArgs so
+	// that AMS nodes wait for it.
+	ReadyParameterName pulumi.StringOutput `pulumi:"readyParameterName"`
+	// ReadyParameterArn is the ARN of that parameter.
+	ReadyParameterArn pulumi.StringOutput `pulumi:"readyParameterArn"`
 }
 
 // Validate applies the defaults to a copy of the arguments and reports the
@@ -262,20 +270,42 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 		return nil, fmt.Errorf("mongo node %s: data volume: %w", name, err)
 	}
 
-	profile, err := instanceProfile(ctx, name, pulumi.StringArray{creds.adminPassword.Arn, creds.appPassword.Arn}, a.Tags, parent)
+	// The node reports here, at boot, whether MongoDB accepts the application
+	// user's credentials; AMS nodes wait for it before joining the cluster.
+	// It exists before the instance, so that the node overwrites it rather
+	// than creating a parameter that Pulumi would then fail to create.
+	readyParam, err := ssm.NewParameter(ctx, name+"-ready", &ssm.ParameterArgs{
+		Name:          pulumi.String(a.ParameterPrefix + "/mongodb/ready"),
+		Description:   pulumi.Sprintf("Readiness of MongoDB node %s, set by the node at boot", name),
+		Type:          pulumi.String("String"),
+		InsecureValue: pulumi.String("pending"),
+		Tags:          tags(nil),
+	}, parent,
+		// The node owns the value once it exists.
+		pulumi.IgnoreChanges([]string{"insecureValue"}))
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: ready parameter: %w", name, err)
+	}
+
+	profile, err := instanceProfile(ctx, name, instanceAccess{
+		Read:  pulumi.StringArray{creds.adminPassword.Arn, creds.appPassword.Arn},
+		Write: pulumi.StringArray{readyParam.Arn},
+	}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("mongo node %s: %w", name, err)
 	}
 
-	userData := volume.ID().ToStringOutput().ApplyT(func(volumeID string) (string, error) {
-		return renderScript("mongo-bootstrap.sh", map[string]any{
-			"Region":                 region.Name,
-			"DataVolumeID":           volumeID,
-			"MongoVersion":           a.MongoVersion,
-			"AdminUser":              mongoAdminUser,
-			"AdminPasswordParameter": a.ParameterPrefix + "/mongodb/admin-password",
-			"AppUser":                a.AppUser,
-			"AppPasswordParameter":   a.ParameterPrefix + "/mongodb/app-password",
+	userData := pulumi.All(volume.ID(), readyParam.Name).ApplyT(func(v []any) (string, error) {
+		return renderScript("mongo-bootstrap.sh", MongoBootstrap{
+			Region:                 region.Name,
+			DataVolumeID:           string(v[0].(pulumi.ID)),
+			MongoVersion:           a.MongoVersion,
+			AdminUser:              mongoAdminUser,
+			AdminPasswordParameter: a.ParameterPrefix + "/mongodb/admin-password",
+			AppUser:                a.AppUser,
+			AppPasswordParameter:   a.ParameterPrefix + "/mongodb/app-password",
+			ReadyParameter:         v[1].(string),
+			DataVolumeWaitSeconds:  mongoDataVolumeWaitSeconds,
 		})
 	}).(pulumi.StringOutput)
 
@@ -309,7 +339,7 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 			Tags:                tags(map[string]string{"Name": name + "-root"}),
 		},
 		Monitoring:              pulumi.Bool(true),
-		UserDataBase64:          userData.ApplyT(func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }).(pulumi.StringOutput),
+		UserDataBase64:          userData.ApplyT(encodeUserData).(pulumi.StringOutput),
 		UserDataReplaceOnChange: pulumi.Bool(true),
 		// No volumeTags: they would fight the data volume's own tags.
 		Tags: tags(nil),
@@ -318,7 +348,7 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 		pulumi.IgnoreChanges([]string{"ami"}),
 		// The network interface and the data volume can belong to one instance at a time.
 		pulumi.DeleteBeforeReplace(true),
-		pulumi.DependsOn([]pulumi.Resource{eip}),
+		pulumi.DependsOn([]pulumi.Resource{eip, readyParam}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("mongo node %s: instance: %w", name, err)
@@ -370,6 +400,8 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 	m.ConnectionURL = url
 	m.ConnectionURLParameterName = urlParam.Name
 	m.ConnectionURLParameterArn = urlParam.Arn
+	m.ReadyParameterName = readyParam.Name
+	m.ReadyParameterArn = readyParam.Arn
 
 	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
 		"instanceId":                 m.InstanceID,
@@ -380,6 +412,8 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 		"connectionUrlParameterArn":  m.ConnectionURLParameterArn,
 		"securityGroupId":            m.SecurityGroupID,
 		"dataVolumeId":               m.DataVolumeID,
+		"readyParameterName":         m.ReadyParameterName,
+		"readyParameterArn":          m.ReadyParameterArn,
 	}); err != nil {
 		return nil, err
 	}
@@ -389,6 +423,9 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 const (
 	mongoAdminUser = "admin"
 	snapshotTagKey = "ams:snapshot-policy"
+	// mongoDataVolumeWaitSeconds bounds the boot script's wait for the data
+	// volume's device; an attachment normally shows within a minute.
+	mongoDataVolumeWaitSeconds = 600
 )
 
 type mongoCredentials struct {
@@ -510,10 +547,10 @@ func (m *MongoNode) snapshotSchedule(ctx *pulumi.Context, name string, a MongoNo
 // deployment, with the tail of the boot log, unless MongoDB answers an
 // authenticated ping.
 func (m *MongoNode) bootstrapCheck(ctx *pulumi.Context, name string, a MongoNodeArgs, region string, host pulumi.StringOutput, instance *ec2.Instance, attachment *ec2.VolumeAttachment) (*remote.Command, error) {
-	script, err := renderScript("mongo-verify.sh", map[string]any{
-		"Region":                 region,
-		"AdminUser":              mongoAdminUser,
-		"AdminPasswordParameter": a.ParameterPrefix + "/mongodb/admin-password",
+	script, err := renderScript("mongo-verify.sh", MongoVerify{
+		Region:                 region,
+		AdminUser:              mongoAdminUser,
+		AdminPasswordParameter: a.ParameterPrefix + "/mongodb/admin-password",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mongo node %s: %w", name, err)

@@ -26,11 +26,12 @@ type NetworkArgs struct {
 	ZoneCount int
 	// ExistingVpcID, when set, makes the Network adopt this VPC instead of
 	// creating one. ExistingSubnetIDs must then name at least two of its public
-	// subnets in different zones.
+	// subnets in different zones. Defaults to none: a new VPC.
 	ExistingVpcID string
 	// ExistingSubnetIDs are the public subnets to use with ExistingVpcID.
+	// Defaults to none.
 	ExistingSubnetIDs []string
-	// Tags are added to every resource the Network creates.
+	// Tags are added to every resource the Network creates. Defaults to none.
 	Tags map[string]string
 }
 
@@ -42,6 +43,8 @@ type Network struct {
 	// VpcID is the ID of the VPC.
 	VpcID pulumi.StringOutput `pulumi:"vpcId"`
 	// PublicSubnetIDs are the public subnets, one per zone, in zone order.
+	// In a new VPC they resolve only once each subnet routes to the internet
+	// gateway, so resources placed in them depend on that route.
 	PublicSubnetIDs pulumi.StringArrayOutput `pulumi:"publicSubnetIds"`
 }
 
@@ -178,13 +181,21 @@ func (n *Network) createVpc(ctx *pulumi.Context, name string, a NetworkArgs) err
 		if err != nil {
 			return fmt.Errorf("network %s: subnet in %s: %w", name, zone, err)
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, subnetName, &ec2.RouteTableAssociationArgs{
+		association, err := ec2.NewRouteTableAssociation(ctx, subnetName, &ec2.RouteTableAssociationArgs{
 			SubnetId:     subnet.ID(),
 			RouteTableId: routes.ID(),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return fmt.Errorf("network %s: route table association in %s: %w", name, zone, err)
 		}
-		subnetIDs = append(subnetIDs, subnet.ID())
+		// The subnet's ID is handed out only once the subnet routes to the
+		// internet gateway, so that whatever is placed in it (an
+		// internet-facing load balancer, an Elastic IP, a public instance)
+		// depends on the gateway, the public route and the association.
+		routed := pulumi.All(subnet.ID(), association.ID()).ApplyT(func(v []any) string {
+			return string(v[0].(pulumi.ID))
+		}).(pulumi.StringOutput)
+		subnetIDs = append(subnetIDs, routed)
 	}
 	n.VpcID = vpc.ID().ToStringOutput()
 	n.PublicSubnetIDs = subnetIDs.ToStringArrayOutput()

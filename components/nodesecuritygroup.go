@@ -33,7 +33,7 @@ type NodeSecurityGroupArgs struct {
 	// AdminCIDR, when set, opens SSH to this IPv4 network, never to the whole
 	// internet. Defaults to no SSH; use Session Manager.
 	AdminCIDR string
-	// Tags are added to the group.
+	// Tags are added to the group. Defaults to none.
 	Tags map[string]string
 }
 

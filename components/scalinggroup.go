@@ -1,19 +1,24 @@
 package components
 
 import (
-	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // AMSMarketplaceProductCode is the AWS Marketplace product code of Ant Media
 // Server Enterprise.
 const AMSMarketplaceProductCode = "4wh7rhpic3wfwamyp5905tsbt"
+
+// metadataTagKeyPattern is what EC2 accepts as a tag key on an instance
+// whose tags are in its instance metadata.
+var metadataTagKeyPattern = regexp.MustCompile(`^[A-Za-z0-9+\-=.,_:@]+$`)
 
 // ScalingGroupArgs configures a ScalingGroup.
 type ScalingGroupArgs struct {
@@ -32,6 +37,20 @@ type ScalingGroupArgs struct {
 	// DatabaseURLParameterArn is that parameter's ARN, the only database
 	// secret the nodes may read. Required.
 	DatabaseURLParameterArn pulumi.StringInput
+	// DatabaseReadyParameterName is an SSM parameter that the database sets
+	// to ready once it accepts the URL's credentials (a MongoNode's
+	// ReadyParameterName); nodes wait for it, at most DatabaseWaitSeconds,
+	// before they join the cluster. Defaults to none: nodes join at once,
+	// as with an external database that is always up.
+	DatabaseReadyParameterName pulumi.StringInput
+	// DatabaseReadyParameterArn is that parameter's ARN. Required with the name.
+	DatabaseReadyParameterArn pulumi.StringInput
+	// DatabaseWaitSeconds bounds a node's wait for the database to be ready,
+	// 60 to 3600. Defaults to 900.
+	DatabaseWaitSeconds int
+	// StartWaitSeconds bounds a node's wait for Ant Media Server to answer
+	// after it switched to cluster mode, 60 to 1800. Defaults to 600.
+	StartWaitSeconds int
 	// PanelAdminEmail is the web panel administrator that the first node
 	// claims. Defaults to "admin@ams.local".
 	PanelAdminEmail string
@@ -40,13 +59,23 @@ type ScalingGroupArgs struct {
 	PanelAdminPasswordParameterName pulumi.StringInput
 	// PanelAdminPasswordParameterArn is that parameter's ARN. Required with the name.
 	PanelAdminPasswordParameterArn pulumi.StringInput
-	// InstanceType is the EC2 instance type. Defaults to "m5.2xlarge".
+	// InstanceType is the EC2 instance type. Defaults to "m5.2xlarge". Without
+	// ImageID it must be an x86_64 type: the Marketplace images are x86_64 only.
 	InstanceType string
 	// ImageID pins the Ant Media Server image: the way to control AMS
-	// upgrades in production. Defaults to the newest Ant Media Server
-	// Enterprise Marketplace image, looked up at every deployment, so that a
-	// new release rolls out through an instance refresh.
+	// upgrades in production. Defaults to none: the newest Ant Media Server
+	// Enterprise Marketplace image at the group's first deployment, recorded
+	// in the SSM parameter <ParameterPrefix>/image-id and kept from then on
+	// (see FollowLatestImage).
 	ImageID string
+	// FollowLatestImage, with ImageID empty, looks the newest Marketplace
+	// image up at every deployment instead of keeping the recorded one, so
+	// that a new release rolls out through an instance refresh (and restarts
+	// every node). Defaults to false.
+	FollowLatestImage bool
+	// ParameterPrefix is the SSM Parameter Store path under which the group
+	// records its image. Defaults to "/<project>/<stack>/<name>".
+	ParameterPrefix string
 	// MinSize, DesiredCapacity and MaxSize bound the group. Default to 1, MinSize and 10;
 	// MinSize is at least 1.
 	// DesiredCapacity applies at creation; afterwards scaling owns it.
@@ -54,24 +83,46 @@ type ScalingGroupArgs struct {
 	// CPUTargetPercent is the average CPU the group scales to hold, 10 to 90.
 	// Defaults to 60.
 	CPUTargetPercent int
-	// HealthCheckGraceSeconds is how long a new node may take to start Ant
-	// Media Server and join the cluster before health checks count; also the
-	// instance warm-up. Defaults to 300.
+	// HealthCheckGraceSeconds is how long a new node may take, once in
+	// service, before load balancer health checks count; also the instance
+	// warm-up. 60 to 3600. Defaults to 300.
 	HealthCheckGraceSeconds int
 	// DrainSeconds is how long a leaving node (scale-in, refresh) stays alive
 	// after leaving its target group, so that streams on it can end. 30 to
 	// 3600. Defaults to 300. Match the target group's deregistration delay.
 	DrainSeconds int
-	// RootVolumeSizeGiB is the encrypted gp3 root volume size. Defaults to 50.
+	// RootVolumeSizeGiB is the encrypted gp3 root volume size, 20 to 16384.
+	// Defaults to 50.
 	RootVolumeSizeGiB int
-	// MetadataHopLimit is the IMDSv2 response hop limit. Defaults to 1.
+	// MetadataHopLimit is the IMDSv2 response hop limit, 1 to 64. Defaults to 1.
 	MetadataHopLimit int
 	// CapacityTimeout is how long a deployment waits for new nodes to be
-	// healthy in the load balancer. Defaults to "20m".
+	// healthy in the load balancer. Defaults to the launch hook's timeout
+	// (DatabaseWaitSeconds + StartWaitSeconds + 300) plus
+	// HealthCheckGraceSeconds, in seconds ("2100s" with the defaults).
 	CapacityTimeout string
-	// Tags are added to every resource and propagated to the instances.
+	// Tags are added to every resource and propagated to the instances. Their
+	// keys may use only letters, digits and + - = . , _ : @ (instance
+	// metadata tags are on). Defaults to none.
 	Tags map[string]string
 }
+
+// launchHookMarginSeconds is what a node's launching hook allows beyond its
+// waits for the database and for Ant Media Server: the boot script's own
+// work (reading parameters, claiming the panel).
+const launchHookMarginSeconds = 300
+
+// LaunchHookTimeout is the heartbeat timeout of the group's launching
+// lifecycle hook: past it, a node that has not completed the hook is
+// abandoned (terminated and replaced).
+func (a *ScalingGroupArgs) LaunchHookTimeout() int {
+	return a.DatabaseWaitSeconds + a.StartWaitSeconds + launchHookMarginSeconds
+}
+
+// LaunchHookName is the name of a ScalingGroup's launching lifecycle hook,
+// which a node completes once it has joined the cluster and the panel is
+// claimed.
+func LaunchHookName(name string) string { return name + "-ready" }
 
 // ScalingGroup is an Auto Scaling group of Ant Media Server nodes in cluster
 // mode, for one role. One component serves both roles; only the role and the
@@ -104,7 +155,6 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	}
 	setDefault(&out.InstanceType, "m5.2xlarge")
 	setDefault(&out.PanelAdminEmail, "admin@ams.local")
-	setDefault(&out.CapacityTimeout, "20m")
 	setDefaultInt(&out.MinSize, 1)
 	setDefaultInt(&out.DesiredCapacity, out.MinSize)
 	setDefaultInt(&out.MaxSize, 10)
@@ -113,6 +163,9 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	setDefaultInt(&out.DrainSeconds, 300)
 	setDefaultInt(&out.RootVolumeSizeGiB, 50)
 	setDefaultInt(&out.MetadataHopLimit, 1)
+	setDefaultInt(&out.DatabaseWaitSeconds, 900)
+	setDefaultInt(&out.StartWaitSeconds, 600)
+	setDefault(&out.CapacityTimeout, fmt.Sprintf("%ds", out.LaunchHookTimeout()+out.HealthCheckGraceSeconds))
 	switch {
 	case out.Role != RoleOrigin && out.Role != RoleEdge:
 		return out, argErr(component, "Role", out.Role, `"origin" or "edge"`)
@@ -122,12 +175,21 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 		return out, argErr(component, "SecurityGroupIDs", "", "one or more security group IDs (required)")
 	case out.DatabaseURLParameterName == nil || out.DatabaseURLParameterArn == nil:
 		return out, argErr(component, "DatabaseURLParameterName", "", "the name and ARN of the SSM parameter holding the database URL (required)")
+	case (out.DatabaseReadyParameterName == nil) != (out.DatabaseReadyParameterArn == nil):
+		return out, argErr(component, "DatabaseReadyParameterArn", "", "set together with DatabaseReadyParameterName")
 	case (out.PanelAdminPasswordParameterName == nil) != (out.PanelAdminPasswordParameterArn == nil):
 		return out, argErr(component, "PanelAdminPasswordParameterArn", "", "set together with PanelAdminPasswordParameterName")
 	case !IsInstanceType(out.InstanceType):
 		return out, argErr(component, "InstanceType", out.InstanceType, "an EC2 instance type such as m5.2xlarge")
+	case out.ImageID == "" && ArchitectureOf(out.InstanceType) != "amd64":
+		return out, argErr(component, "InstanceType", out.InstanceType,
+			"an x86_64 instance type such as m5.2xlarge or c5.xlarge: the Ant Media Server Enterprise Marketplace images are x86_64 only (Graviton needs an arm64 ImageID)")
 	case out.ImageID != "" && !IsAmiID(out.ImageID):
 		return out, argErr(component, "ImageID", out.ImageID, "empty (newest Marketplace image) or an image ID such as ami-0123456789abcdef0")
+	case out.ImageID != "" && out.FollowLatestImage:
+		return out, argErr(component, "FollowLatestImage", out.FollowLatestImage, "false when ImageID pins the image")
+	case out.ParameterPrefix != "" && !parameterPrefixPattern.MatchString(out.ParameterPrefix):
+		return out, argErr(component, "ParameterPrefix", out.ParameterPrefix, "an SSM path such as /ams/dev/origin")
 	case out.MinSize < 1 || out.MinSize > 1000:
 		return out, argErr(component, "MinSize", out.MinSize, "1 to 1000 (a group of no nodes serves nobody)")
 	case out.MaxSize < 1 || out.MaxSize < out.MinSize || out.MaxSize > 1000:
@@ -144,16 +206,31 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 		return out, argErr(component, "RootVolumeSizeGiB", out.RootVolumeSizeGiB, "20 to 16384 GiB")
 	case out.MetadataHopLimit < 1 || out.MetadataHopLimit > 64:
 		return out, argErr(component, "MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
+	case out.DatabaseWaitSeconds < 60 || out.DatabaseWaitSeconds > 3600:
+		return out, argErr(component, "DatabaseWaitSeconds", out.DatabaseWaitSeconds, "60 to 3600 seconds")
+	case out.StartWaitSeconds < 60 || out.StartWaitSeconds > 1800:
+		return out, argErr(component, "StartWaitSeconds", out.StartWaitSeconds, "60 to 1800 seconds")
+	}
+	for k := range out.Tags {
+		// The nodes read their tags from instance metadata, which refuses
+		// to launch an instance with any other tag key.
+		if !metadataTagKeyPattern.MatchString(k) || k == "." || k == ".." || k == "_index" {
+			return out, argErr(component, "Tags", k, "tag keys of letters, digits and + - = . , _ : @ (no spaces or /), as instance metadata tags require")
+		}
 	}
 	return out, nil
 }
 
 // NewScalingGroup creates the launch template, Auto Scaling group, CPU
-// target tracking policy and drain hook of one role's AMS nodes.
+// target tracking policy, launching hook and drain hook of one role's AMS
+// nodes.
 func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, opts ...pulumi.ResourceOption) (*ScalingGroup, error) {
 	a, err := args.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if a.ParameterPrefix == "" {
+		a.ParameterPrefix = fmt.Sprintf("/%s/%s/%s", ctx.Project(), ctx.Stack(), name)
 	}
 	g := &ScalingGroup{}
 	if err := ctx.RegisterComponentResource(typePrefix+"ScalingGroup", name, g, opts...); err != nil {
@@ -161,42 +238,67 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	}
 	parent := pulumi.Parent(g)
 	tags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": a.Role})
+	// The group's own tag, which scopes the nodes' right to complete its
+	// lifecycle actions; unlike the group's generated name it is known before
+	// the group exists.
+	groupTag := fmt.Sprintf("%s/%s/%s", ctx.Project(), ctx.Stack(), name)
+	hookName := LaunchHookName(name)
 
 	region, err := aws.GetRegion(ctx, nil, parent)
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: region: %w", name, err)
 	}
-	image, err := amsImage(ctx, a.ImageID, parent)
+	image, err := g.image(ctx, name, a, tags)
 	if err != nil {
-		return nil, fmt.Errorf("scaling group %s: %w", name, err)
+		return nil, err
 	}
 
 	readable := pulumi.StringArray{a.DatabaseURLParameterArn}
+	var writable pulumi.StringArray
 	panelParameter := pulumi.StringInput(pulumi.String(""))
 	if a.PanelAdminPasswordParameterName != nil {
-		readable = append(readable, a.PanelAdminPasswordParameterArn)
+		// The node that creates <panel parameter>-claim claims an empty panel.
+		claimArn := pulumi.Sprintf("%s%s", a.PanelAdminPasswordParameterArn, panelClaimSuffix)
+		readable = append(readable, a.PanelAdminPasswordParameterArn, claimArn)
+		writable = append(writable, claimArn)
 		panelParameter = a.PanelAdminPasswordParameterName
 	}
-	profile, err := instanceProfile(ctx, name, readable, a.Tags, parent)
+	readyParameter := pulumi.StringInput(pulumi.String(""))
+	if a.DatabaseReadyParameterName != nil {
+		readable = append(readable, a.DatabaseReadyParameterArn)
+		readyParameter = a.DatabaseReadyParameterName
+	}
+	profile, err := instanceProfile(ctx, name, instanceAccess{Read: readable, Write: writable, LifecycleGroup: groupTag}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: %w", name, err)
 	}
 
-	userData := pulumi.All(a.DatabaseURLParameterName, panelParameter).ApplyT(func(v []any) (string, error) {
-		script, err := renderScript("ams-bootstrap.sh", map[string]any{
-			"Role":                        a.Role,
-			"Region":                      region.Name,
-			"DatabaseURLParameter":        v[0],
-			"PanelAdminEmail":             a.PanelAdminEmail,
-			"PanelAdminPasswordParameter": v[1],
+	userData := pulumi.All(a.DatabaseURLParameterName, panelParameter, readyParameter).ApplyT(func(v []any) (string, error) {
+		script, err := renderScript("ams-bootstrap.sh", AMSBootstrap{
+			Role:                        a.Role,
+			Region:                      region.Name,
+			DatabaseURLParameter:        v[0].(string),
+			DatabaseReadyParameter:      v[2].(string),
+			DatabaseWaitSeconds:         a.DatabaseWaitSeconds,
+			PanelAdminEmail:             a.PanelAdminEmail,
+			PanelAdminPasswordParameter: v[1].(string),
+			PanelClaimParameter:         panelClaim(v[1].(string)),
+			// The group's name is generated with the group, after the launch
+			// template: the node reads it at boot from its instance tag
+			// aws:autoscaling:groupName (instance metadata tags are on).
+			LaunchHookName:   hookName,
+			StartWaitSeconds: a.StartWaitSeconds,
 		})
-		return base64.StdEncoding.EncodeToString([]byte(script)), err
+		if err != nil {
+			return "", err
+		}
+		return encodeUserData(script)
 	}).(pulumi.StringOutput)
 
-	instanceTags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": a.Role, "ams:stack": ctx.Stack()})
+	instanceTags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": a.Role, "ams:stack": ctx.Stack(), GroupTagKey: groupTag})
 	lt, err := ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
 		Description:        pulumi.Sprintf("Ant Media Server %s node", a.Role),
-		ImageId:            pulumi.String(image.Id),
+		ImageId:            image.id,
 		InstanceType:       pulumi.String(a.InstanceType),
 		UserData:           userData,
 		IamInstanceProfile: &ec2.LaunchTemplateIamInstanceProfileArgs{Arn: profile.Arn},
@@ -213,10 +315,13 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 			HttpEndpoint:            pulumi.String("enabled"),
 			HttpTokens:              pulumi.String("required"),
 			HttpPutResponseHopLimit: pulumi.Int(a.MetadataHopLimit),
+			// The node learns its group's name from its tags to complete the
+			// launching hook.
+			InstanceMetadataTags: pulumi.String("enabled"),
 		},
 		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{
 			&ec2.LaunchTemplateBlockDeviceMappingArgs{
-				DeviceName: pulumi.String(image.RootDeviceName),
+				DeviceName: image.rootDeviceName,
 				Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
 					VolumeType:          pulumi.String("gp3"),
 					VolumeSize:          pulumi.Int(a.RootVolumeSizeGiB),
@@ -245,6 +350,10 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	if len(a.TargetGroupArns) > 0 {
 		minElbCapacity = pulumi.Int(a.MinSize)
 	}
+	launchHook := struct {
+		transition, result string
+		timeout            int
+	}{"autoscaling:EC2_INSTANCE_LAUNCHING", "ABANDON", a.LaunchHookTimeout()}
 	asg, err := autoscaling.NewGroup(ctx, name, &autoscaling.GroupArgs{
 		VpcZoneIdentifiers: a.SubnetIDs,
 		MinSize:            pulumi.Int(a.MinSize),
@@ -260,6 +369,18 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		DefaultInstanceWarmup:  pulumi.Int(a.HealthCheckGraceSeconds),
 		MinElbCapacity:         minElbCapacity,
 		WaitForCapacityTimeout: pulumi.String(a.CapacityTimeout),
+		// Even the group's first nodes stay out of service (and out of the
+		// target groups) until they complete this hook, once they have joined
+		// the cluster and the panel is claimed; a node that does not is
+		// abandoned and replaced.
+		InitialLifecycleHooks: autoscaling.GroupInitialLifecycleHookArray{
+			&autoscaling.GroupInitialLifecycleHookArgs{
+				Name:                pulumi.String(hookName),
+				LifecycleTransition: pulumi.String(launchHook.transition),
+				DefaultResult:       pulumi.String(launchHook.result),
+				HeartbeatTimeout:    pulumi.Int(launchHook.timeout),
+			},
+		},
 		// A new launch template version (new image, type or boot script) rolls
 		// through the group one node at a time, launching before terminating.
 		InstanceRefresh: &autoscaling.GroupInstanceRefreshArgs{
@@ -277,10 +398,28 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		MetricsGranularity: pulumi.String("1Minute"),
 		Tags:               groupTags,
 	}, parent,
-		// Target tracking moves the desired capacity; a redeploy must not reset it.
-		pulumi.IgnoreChanges([]string{"desiredCapacity"}))
+		pulumi.IgnoreChanges([]string{
+			// Target tracking moves the desired capacity; a redeploy must not reset it.
+			"desiredCapacity",
+			// The provider replaces a group whose initial hooks change (they
+			// apply at creation only); existing groups get the hook from the
+			// LifecycleHook below instead of being replaced with their nodes.
+			"initialLifecycleHooks",
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: auto scaling group: %w", name, err)
+	}
+
+	// The same hook, managed on its own, so that a group created before it
+	// existed gets it too; for a new group it rewrites the initial hook in place.
+	if _, err := autoscaling.NewLifecycleHook(ctx, hookName, &autoscaling.LifecycleHookArgs{
+		Name:                 pulumi.String(hookName),
+		AutoscalingGroupName: asg.Name,
+		LifecycleTransition:  pulumi.String(launchHook.transition),
+		DefaultResult:        pulumi.String(launchHook.result),
+		HeartbeatTimeout:     pulumi.Int(launchHook.timeout),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("scaling group %s: launch hook: %w", name, err)
 	}
 
 	if _, err := autoscaling.NewLifecycleHook(ctx, name+"-drain", &autoscaling.LifecycleHookArgs{
@@ -309,7 +448,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	g.GroupName = asg.Name
 	g.GroupArn = asg.Arn
 	g.LaunchTemplateID = lt.ID().ToStringOutput()
-	g.ImageID = pulumi.String(image.Id).ToStringOutput()
+	g.ImageID = image.id
 	if err := ctx.RegisterResourceOutputs(g, pulumi.Map{
 		"groupName":        g.GroupName,
 		"groupArn":         g.GroupArn,
@@ -321,9 +460,71 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	return g, nil
 }
 
-// amsImage finds the pinned image, or the newest Ant Media Server Enterprise
-// image on the AWS Marketplace.
-func amsImage(ctx *pulumi.Context, imageID string, opts ...pulumi.InvokeOption) (*ec2.LookupAmiResult, error) {
+// nodeImage is the image the nodes run and its root device.
+type nodeImage struct {
+	id             pulumi.StringOutput
+	rootDeviceName pulumi.StringOutput
+}
+
+// image resolves the nodes' image: the pinned ImageID; with
+// FollowLatestImage, the newest Marketplace image at every deployment;
+// otherwise the newest Marketplace image at the first deployment, recorded
+// in an SSM parameter whose value later look-ups never change.
+func (g *ScalingGroup) image(ctx *pulumi.Context, name string, a ScalingGroupArgs, tags pulumi.StringMap) (nodeImage, error) {
+	parent := pulumi.Parent(g)
+	if a.ImageID != "" {
+		image, err := lookupAMSImage(ctx, a.ImageID, parent)
+		if err != nil {
+			return nodeImage{}, fmt.Errorf("scaling group %s: %w", name, err)
+		}
+		if want := imageArchitecture(a.InstanceType); image.Architecture != want {
+			return nodeImage{}, argErr("ScalingGroup", "ImageID", a.ImageID, fmt.Sprintf(
+				"an %s image for instance type %s (%s is %s)", want, a.InstanceType, a.ImageID, image.Architecture))
+		}
+		return nodeImage{pulumi.String(image.Id).ToStringOutput(), pulumi.String(image.RootDeviceName).ToStringOutput()}, nil
+	}
+	newest, err := lookupAMSImage(ctx, "", parent)
+	if err != nil {
+		return nodeImage{}, fmt.Errorf("scaling group %s: %w", name, err)
+	}
+	if a.FollowLatestImage {
+		return nodeImage{pulumi.String(newest.Id).ToStringOutput(), pulumi.String(newest.RootDeviceName).ToStringOutput()}, nil
+	}
+	recorded, err := ssm.NewParameter(ctx, name+"-image", &ssm.ParameterArgs{
+		Name:          pulumi.String(a.ParameterPrefix + "/image-id"),
+		Description:   pulumi.Sprintf("Ant Media Server image of %s, resolved at its first deployment", name),
+		Type:          pulumi.String("String"),
+		DataType:      pulumi.String("aws:ec2:image"),
+		InsecureValue: pulumi.String(newest.Id),
+		Tags:          tags,
+	}, parent,
+		// The value is the image found when the group was created; a newer
+		// Marketplace image must not roll every node. Pin ImageID (or set
+		// FollowLatestImage) to upgrade.
+		pulumi.IgnoreChanges([]string{"insecureValue"}))
+	if err != nil {
+		return nodeImage{}, fmt.Errorf("scaling group %s: image parameter: %w", name, err)
+	}
+	kept := ec2.LookupAmiOutput(ctx, ec2.LookupAmiOutputArgs{
+		MostRecent: pulumi.Bool(true),
+		Filters: ec2.GetAmiFilterArray{
+			&ec2.GetAmiFilterArgs{Name: pulumi.String("image-id"), Values: pulumi.StringArray{recorded.InsecureValue}},
+		},
+	}, parent)
+	return nodeImage{recorded.InsecureValue, kept.RootDeviceName()}, nil
+}
+
+// imageArchitecture is the EC2 image architecture an instance type runs.
+func imageArchitecture(instanceType string) string {
+	if ArchitectureOf(instanceType) == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// lookupAMSImage finds the pinned image, or the newest Ant Media Server
+// Enterprise image on the AWS Marketplace.
+func lookupAMSImage(ctx *pulumi.Context, imageID string, opts ...pulumi.InvokeOption) (*ec2.LookupAmiResult, error) {
 	args := &ec2.LookupAmiArgs{MostRecent: pulumi.BoolRef(true)}
 	if imageID != "" {
 		args.Filters = []ec2.GetAmiFilter{{Name: "image-id", Values: []string{imageID}}}
@@ -340,4 +541,15 @@ func amsImage(ctx *pulumi.Context, imageID string, opts ...pulumi.InvokeOption) 
 		return nil, fmt.Errorf("looking up the Ant Media Server image: %w", err)
 	}
 	return image, nil
+}
+
+// panelClaimSuffix names, after the panel password parameter, the
+// parameter that the node claiming an empty panel creates.
+const panelClaimSuffix = "-claim"
+
+func panelClaim(passwordParameter string) string {
+	if passwordParameter == "" {
+		return ""
+	}
+	return passwordParameter + panelClaimSuffix
 }

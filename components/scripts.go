@@ -2,7 +2,9 @@ package components
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"text/template"
@@ -10,6 +12,12 @@ import (
 
 //go:embed scripts/*.sh scripts/*.py
 var scripts embed.FS
+
+// bootTemplates parses every embedded script as one template set, so that
+// scripts share partials such as {{ template "awsapi" }}.
+func bootTemplates() (*template.Template, error) {
+	return template.New("").Option("missingkey=error").Funcs(template.FuncMap{"shq": shellQuote}).ParseFS(scripts, "scripts/*.sh", "scripts/*.py")
+}
 
 // MongoBootstrap is what the MongoDB node's boot script is rendered with.
 type MongoBootstrap struct {
@@ -51,9 +59,13 @@ type AMSBootstrap struct {
 	// holding that administrator's password: the node claims or verifies
 	// the panel before it goes into service.
 	PanelAdminPasswordParameter string
-	// GroupName and LaunchHookName name the Auto Scaling group and its
-	// launching lifecycle hook, which the node completes when it is ready.
-	GroupName, LaunchHookName string
+	// PanelClaimParameter is the parameter whose creation decides which
+	// node claims an empty panel: creation is atomic in Parameter Store.
+	PanelClaimParameter string
+	// LaunchHookName names the group's launching lifecycle hook, which the
+	// node completes when it is ready. The node reads its group's name from
+	// its instance tag aws:autoscaling:groupName.
+	LaunchHookName string
 	// StartWaitSeconds bounds the wait for Ant Media Server to answer.
 	StartWaitSeconds int
 }
@@ -64,30 +76,41 @@ type MongoVerify struct {
 }
 
 // renderScript fills the embedded boot script name with data. Every value is
-// inserted through shq, so no value can break out of its shell word; the
-// shared AWS client is available to every script as {{ template "awsapi" }}.
+// inserted through shq, so no value can break out of its shell word.
 func renderScript(name string, data any) (string, error) {
-	tmpl, err := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{
-		"shq":    shellQuote,
-		"awsapi": awsAPI,
-	}).ParseFS(scripts, "scripts/"+name)
+	tmpl, err := bootTemplates()
 	if err != nil {
-		return "", fmt.Errorf("script %s: %w", name, err)
+		return "", fmt.Errorf("boot scripts: %w", err)
 	}
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, data); err != nil {
+	if err := tmpl.ExecuteTemplate(&out, name, data); err != nil {
 		return "", fmt.Errorf("script %s: %w", name, err)
 	}
 	return out.String(), nil
 }
 
-// awsAPI is the Python client the boot scripts call AWS with: IMDSv2 for
-// the instance's credentials, then signed requests to SSM and Auto Scaling.
-// cloud-init itself is Python, so python3 is on every image that runs user
-// data; nothing is installed at boot.
-func awsAPI() (string, error) {
-	b, err := scripts.ReadFile("scripts/awsapi.py")
-	return string(b), err
+// maxUserData is the most user data EC2 accepts, before base64 encoding.
+const maxUserData = 16384
+
+// encodeUserData gzips a boot script and encodes it in base64, as EC2 takes
+// user data; cloud-init recognises gzip and runs the script inside. The
+// compression is deterministic, so the same script encodes the same.
+func encodeUserData(script string) (string, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return "", err
+	}
+	if _, err := zw.Write([]byte(script)); err != nil {
+		return "", err
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	if buf.Len() > maxUserData {
+		return "", fmt.Errorf("user data is %d bytes compressed, over EC2's %d", buf.Len(), maxUserData)
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
 }
 
 // shellQuote quotes any value as one single-quoted shell word.

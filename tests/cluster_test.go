@@ -88,27 +88,6 @@ func TestListenersForwardToTheSeedsRoles(t *testing.T) {
 	}
 }
 
-func TestQueryStringPicksTheGroupOnTheHTTPSPublishListener(t *testing.T) {
-	r := deploy(t, map[string]string{"certificateArn": testCertificate})
-	listener443 := r.one(t, "aws:lb/listener:Listener", "-443")
-	got := map[string]string{}
-	for _, rule := range r.ofType("aws:lb/listenerRule:ListenerRule") {
-		if rule.str("listenerArn") != listener443.ID {
-			continue
-		}
-		cond := rule.input("conditions.0.queryStrings.0")
-		key, value := lookup(cond, "key").StringValue(), lookup(cond, "value").StringValue()
-		if key != "target" {
-			t.Errorf("rule %s matches query key %q, want target", rule.Name, key)
-		}
-		got[value] = roleOfTargetGroup(t, r, rule.str("actions.0.targetGroupArn"))
-	}
-	want := map[string]string{"edge": "edge", "origin": "origin"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("?target= rules on 443 route %v, want %v", got, want)
-	}
-}
-
 func TestTargetGroupsNoticeADeadNodeWithin30Seconds(t *testing.T) {
 	r := deploy(t, nil)
 	groups := r.ofType("aws:lb/targetGroup:TargetGroup")
@@ -201,25 +180,15 @@ func TestAMSUserDataJoinsTheClusterThroughTheMongoURLParameter(t *testing.T) {
 	if urlParam.str("type") != "SecureString" {
 		t.Errorf("URL parameter type %q, want SecureString", urlParam.str("type"))
 	}
+	// What the nodes do with the parameter is proven in the node sandbox
+	// (boot_test.go); here: they carry its name, never its value.
 	for _, lt := range r.ofType("aws:ec2/launchTemplate:LaunchTemplate") {
 		script := userData(t, lt)
-		checkShell(t, lt.Name+" user data", script)
 		role := strings.TrimPrefix(lt.Name, "ams-cluster-dev-")
-		for _, want := range []string{
-			"readonly ROLE='" + role + "'",
-			"readonly DATABASE_URL_PARAMETER='" + urlParam.str("name") + "'",
-			`database_url=$(read_secret "$DATABASE_URL_PARAMETER")`,
-			`./change_server_mode.sh cluster "$database_url"`,
-			`touch "$AMS_DIR/conf/initialized"`,
-		} {
-			if !strings.Contains(script, want) {
-				t.Errorf("%s user data lacks %q", role, want)
-			}
+		if !strings.Contains(script, "readonly DATABASE_URL_PARAMETER='"+urlParam.str("name")+"'") {
+			t.Errorf("%s user data does not name the URL parameter %s", role, urlParam.str("name"))
 		}
-		if regexp.MustCompile(`change_server_mode\.sh cluster [^"]`).MatchString(script) {
-			t.Errorf("%s user data passes an unquoted address to change_server_mode.sh", role)
-		}
-		if strings.Contains(script, "mongodb://") || strings.Contains(script, nic.State["privateIp"].StringValue()) {
+		if strings.Contains(script, wantURL) || strings.Contains(script, nic.State["privateIp"].StringValue()) {
 			t.Errorf("%s user data carries the database address instead of the parameter name", role)
 		}
 	}
@@ -339,8 +308,8 @@ func TestOriginAndEdgeDifferOnlyWhereIntended(t *testing.T) {
 	normalize := func(value string) string {
 		if ref, ok := refs[value]; ok {
 			value = ref
-		} else if b, err := base64.StdEncoding.DecodeString(value); err == nil && len(value) > 100 {
-			value = string(b)
+		} else if _, err := base64.StdEncoding.DecodeString(value); err == nil && len(value) > 100 {
+			value = userData(t, &registered{Inputs: resource.PropertyMap{"userData": resource.NewProperty(value)}})
 		}
 		// Either role's name reads as ROLE: shared text names both.
 		return roleWord.ReplaceAllString(value, "ROLE")

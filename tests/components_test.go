@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/ams-cluster/ams-aws/components"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -13,7 +12,7 @@ import (
 // importing the components would.
 func runComponents(t *testing.T, fn pulumi.RunFunc) (*run, error) {
 	t.Helper()
-	m := &mocks{subnets: map[string]resource.PropertyMap{}}
+	m := newMocks()
 	err := pulumi.RunErr(fn, pulumi.WithMocks("other-stack", "prod", m), func(info *pulumi.RunInfo) {
 		info.Config = map[string]string{"aws:region": region}
 	})

@@ -1,11 +1,14 @@
 package tests
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"sort"
@@ -29,6 +32,8 @@ const (
 	ubuntuAMI = "ami-0b5f1c2d3e4a59687"
 	armAMI    = "ami-0c6a2b3d4e5f60718"
 	amsAMI    = "ami-0a1b2c3d4e5f67890"
+	// amsArmAMI is a pinned arm64 Ant Media Server image (a custom build).
+	amsArmAMI = "ami-0d4e5f6a7b8c9d0e1"
 )
 
 // registered is one resource the program registered, as the engine saw it.
@@ -125,6 +130,14 @@ type mocks struct {
 	calls     []pulumi.MockCallArgs
 	subnets   map[string]resource.PropertyMap
 	passwords []string
+	// retained are values that SSM parameters (by name) keep in their state
+	// whatever the program's inputs say, as the engine keeps an ignored
+	// property of an existing resource.
+	retained map[string]string
+}
+
+func newMocks() *mocks {
+	return &mocks{subnets: map[string]resource.PropertyMap{}, retained: map[string]string{}}
 }
 
 func (m *mocks) hex(seed string, n int) string {
@@ -222,6 +235,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:ssm/parameter:Parameter":
 		id = str("name")
 		set("arn", arn("ssm", "parameter/"+strings.TrimPrefix(id, "/")))
+		set("version", 1)
+		if v, ok := m.retained[id]; ok {
+			set("insecureValue", v)
+		}
 	case "random:index/randomPassword:RandomPassword":
 		length, _ := strconv.Atoi(fmt.Sprint(unsecret(in["length"]).NumberValue()))
 		pw := strings.Repeat("Pw"+m.hex(args.Name, 30), 4)[:length]
@@ -324,8 +341,10 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			o := f.ObjectValue()
 			filters[o["name"].StringValue()] = o["values"].ArrayValue()[0].StringValue()
 		}
-		id, name := "", ""
+		id, name, arch := "", "", "x86_64"
 		switch {
+		case filters["image-id"] == amsArmAMI:
+			id, name, arch = amsArmAMI, "pinned-ams-image-arm64", "arm64"
 		case filters["image-id"] != "":
 			id, name = filters["image-id"], "pinned-ams-image"
 		case filters["product-code"] == "4wh7rhpic3wfwamyp5905tsbt":
@@ -334,7 +353,7 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			return nil, fmt.Errorf("Your query returned no results: %v", filters)
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{
-			"id": id, "imageId": id, "name": name, "architecture": "x86_64", "rootDeviceName": "/dev/sda1",
+			"id": id, "imageId": id, "name": name, "architecture": arch, "rootDeviceName": "/dev/sda1",
 			"rootDeviceType": "ebs", "ownerId": "679593333241", "arn": fmt.Sprintf("arn:aws:ec2:%s::image/%s", region, id),
 		}), nil
 	case "aws:ec2/getSubnet:getSubnet":
@@ -435,7 +454,12 @@ func readYAML(t *testing.T, path string, out any) {
 // and records what it exports.
 func runProgram(t *testing.T, cfg map[string]string, secretKeys ...string) *run {
 	t.Helper()
-	m := &mocks{subnets: map[string]resource.PropertyMap{}}
+	return runProgramWith(t, newMocks(), cfg, secretKeys...)
+}
+
+// runProgramWith is runProgram against prepared mocks.
+func runProgramWith(t *testing.T, m *mocks, cfg map[string]string, secretKeys ...string) *run {
+	t.Helper()
 	out := &run{outputs: map[string]internals.UnsafeAwaitOutputResult{}}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		exported := map[string]pulumi.Output{}
@@ -545,7 +569,8 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// userData returns a launch template's or instance's boot script, decoded.
+// userData returns a launch template's or instance's boot script, decoded
+// and, when gzipped (as cloud-init accepts it), decompressed.
 func userData(t *testing.T, res *registered) string {
 	t.Helper()
 	encoded := res.str("userData")
@@ -555,6 +580,15 @@ func userData(t *testing.T, res *registered) string {
 	b, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil {
 		t.Fatalf("%s %s: user data is not base64: %v", res.Type, res.Name, err)
+	}
+	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s %s: user data is not gzip: %v", res.Type, res.Name, err)
+		}
+		if b, err = io.ReadAll(zr); err != nil {
+			t.Fatalf("%s %s: user data: %v", res.Type, res.Name, err)
+		}
 	}
 	return string(b)
 }

@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -12,7 +13,10 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// checkShell fails the test unless script parses as bash and passes shellcheck.
+// checkShell fails the test unless script parses as bash and, where
+// shellcheck is installed, passes it at style level. shellcheck is
+// mandatory in CI (CI=true), where .ci/run installs it; elsewhere its
+// absence skips only the lint, with a message.
 func checkShell(t *testing.T, name, script string) {
 	t.Helper()
 	parser := syntax.NewParser(syntax.Variant(syntax.LangBash))
@@ -24,7 +28,11 @@ func checkShell(t *testing.T, name, script string) {
 	}
 	shellcheck, err := exec.LookPath("shellcheck")
 	if err != nil {
-		t.Fatalf("shellcheck is not installed (apt-get install shellcheck): %v", err)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shellcheck is mandatory in CI and not installed: %v", err)
+		}
+		t.Logf("shellcheck is not on PATH (apt-get install shellcheck); %s was parsed but not linted", name)
+		return
 	}
 	cmd := exec.Command(shellcheck, "--shell=bash", "--severity=style", "--format=gcc", "-")
 	cmd.Stdin = strings.NewReader(script)

@@ -20,64 +20,6 @@ func sshAccess() map[string]string {
 	}
 }
 
-func TestMongoBootScriptInstallsAuthenticatedMongoOnTheDataVolume(t *testing.T) {
-	r := deploy(t, nil)
-	instance := r.one(t, "aws:ec2/instance:Instance", "-mongo")
-	volume := r.one(t, "aws:ebs/volume:Volume", "-mongo-data")
-	script := userData(t, instance)
-	checkShell(t, "mongo-bootstrap.sh", script)
-
-	for _, want := range []string{
-		"readonly DATA_VOLUME_ID='" + volume.ID + "'",
-		"readonly MONGO_VERSION='8.0'",
-		"readonly ADMIN_PASSWORD_PARAMETER='/ams-cluster/dev/ams-cluster-dev-mongo/mongodb/admin-password'",
-		"readonly APP_PASSWORD_PARAMETER='/ams-cluster/dev/ams-cluster-dev-mongo/mongodb/app-password'",
-		"readonly REGION='eu-central-1'",
-		// The repository key lives in a keyring named by signed-by, not apt-key.
-		`signed-by=${keyring}`,
-		"gpg --batch --yes --dearmor",
-		// Authentication on; listening on loopback and the private address only.
-		"authorization: enabled",
-		"bindIp: 127.0.0.1,$private_ip",
-		// The data volume is found by its ID, formatted only when blank, mounted at the data path.
-		"nvme-Amazon_Elastic_Block_Store_${serial}",
-		`if ! blkid "$device" >/dev/null 2>&1; then`,
-		`mount "$DATA_DIR"`,
-		"readonly DATA_DIR=/var/lib/mongodb",
-		"systemctl enable mongod",
-	} {
-		if !strings.Contains(script, want) {
-			t.Errorf("MongoDB boot script lacks %q", want)
-		}
-	}
-	for _, banned := range []string{"apt-key", "bindIp: 0.0.0.0", "mongodb-org/4.2", "--password"} {
-		if strings.Contains(script, banned) {
-			t.Errorf("MongoDB boot script contains %q", banned)
-		}
-	}
-	// mkfs must be reached only through the blank-volume check.
-	mkfs := strings.Index(script, "mkfs.xfs")
-	guard := strings.Index(script, `if ! blkid "$device"`)
-	if mkfs < 0 || guard < 0 || guard > mkfs {
-		t.Errorf("mkfs.xfs (at %d) is not guarded by the blkid check (at %d)", mkfs, guard)
-	}
-	if strings.Contains(script, "mongodb://") {
-		t.Errorf("MongoDB boot script carries a connection URL")
-	}
-}
-
-func TestMongoVerifyScriptIsValidShell(t *testing.T) {
-	r := deploy(t, sshAccess(), "ams-cluster:sshPrivateKey")
-	cmd := r.one(t, "command:remote:Command", "-mongo-bootstrap-check")
-	script := cmd.str("create")
-	checkShell(t, "mongo-verify.sh", script)
-	for _, want := range []string{"cloud-init status --wait", "tail -n 60 /var/log/cloud-init-output.log", "ping: 1", "exit 1"} {
-		if !strings.Contains(script, want) {
-			t.Errorf("bootstrap check lacks %q", want)
-		}
-	}
-}
-
 func TestMongoDataSurvivesReplacementAndNewImages(t *testing.T) {
 	r := deploy(t, nil)
 	volume := r.one(t, "aws:ebs/volume:Volume", "-mongo-data")

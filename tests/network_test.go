@@ -95,3 +95,83 @@ func TestExistingVPCIsAdoptedNotCreated(t *testing.T) {
 		t.Errorf("data volume in %q, want the subnet's zone", got)
 	}
 }
+
+// closure is every resource res depends on, directly or through others, by
+// the dependencies each registration declared to the engine.
+func closure(t *testing.T, r *run, res *registered) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	queue := append([]string(nil), res.Dependencies...)
+	for len(queue) > 0 {
+		urn := queue[0]
+		queue = queue[1:]
+		if seen[urn] {
+			continue
+		}
+		seen[urn] = true
+		if dep := r.byURN(urn); dep != nil {
+			queue = append(queue, dep.Dependencies...)
+		}
+	}
+	return seen
+}
+
+// TestPublicResourcesWaitForTheInternetRoute: the load balancer, MongoDB's
+// network interface, Elastic IP and instance, and the public-IP Auto
+// Scaling groups may be created only once the VPC routes to the internet:
+// gateway attached, public route table with its 0.0.0.0/0 route, and the
+// association of each subnet they use.
+func TestPublicResourcesWaitForTheInternetRoute(t *testing.T) {
+	for _, spread := range []string{"false", "true"} {
+		t.Run("spreadAcrossZones="+spread, func(t *testing.T) {
+			r := deploy(t, map[string]string{"spreadAcrossZones": spread, "zoneCount": "3"})
+			igw := r.one(t, "aws:ec2/internetGateway:InternetGateway", "")
+			table := r.one(t, "aws:ec2/routeTable:RouteTable", "-public")
+			association := map[string]*registered{}
+			for _, a := range r.ofType("aws:ec2/routeTableAssociation:RouteTableAssociation") {
+				association[a.str("subnetId")] = a
+			}
+			nic := r.one(t, "aws:ec2/networkInterface:NetworkInterface", "-mongo")
+			subnetsOf := map[*registered][]string{
+				r.one(t, "aws:lb/loadBalancer:LoadBalancer", ""): stringsAt(r.one(t, "aws:lb/loadBalancer:LoadBalancer", ""), "subnets"),
+				nic:                                   {nic.str("subnetId")},
+				r.one(t, "aws:ec2/eip:Eip", "-mongo"): {nic.str("subnetId")},
+				r.one(t, "aws:ec2/instance:Instance", "-mongo"):    {nic.str("subnetId")},
+				r.one(t, "aws:autoscaling/group:Group", "-origin"): stringsAt(r.one(t, "aws:autoscaling/group:Group", "-origin"), "vpcZoneIdentifiers"),
+				r.one(t, "aws:autoscaling/group:Group", "-edge"):   stringsAt(r.one(t, "aws:autoscaling/group:Group", "-edge"), "vpcZoneIdentifiers"),
+			}
+			for res, subnets := range subnetsOf {
+				deps := closure(t, r, res)
+				if len(subnets) == 0 {
+					t.Errorf("%s %s uses no subnet", res.Type, res.Name)
+				}
+				for _, want := range []*registered{igw, table} {
+					if !deps[want.URN] {
+						t.Errorf("%s %s does not wait for %s %s", res.Type, res.Name, want.Type, want.Name)
+					}
+				}
+				for _, subnet := range subnets {
+					a := association[subnet]
+					if a == nil {
+						t.Fatalf("%s %s uses subnet %s, which has no route table association", res.Type, res.Name, subnet)
+					}
+					if !deps[a.URN] {
+						t.Errorf("%s %s does not wait for the route table association of its subnet %s", res.Type, res.Name, subnet)
+					}
+				}
+			}
+		})
+	}
+}
+
+// stringsAt returns a list input's string elements.
+func stringsAt(res *registered, path string) []string {
+	out := []string{}
+	if !res.input(path).IsArray() {
+		return out
+	}
+	for _, v := range res.input(path).ArrayValue() {
+		out = append(out, unsecret(v).StringValue())
+	}
+	return out
+}

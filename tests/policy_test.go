@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -379,6 +380,11 @@ func TestPolicyRuleCases(t *testing.T) {
 				"ADMIN_PASSWORD=$(aws ssm get-parameter --name /ams/admin --with-decryption --query Parameter.Value --output text)\n")},
 			{name: "password from an argument", res: instanceWithUserData("userData", "PASSWORD=\"$1\"\nTOKEN=`cat /run/token`\n")},
 			{name: "password parameter name", res: ltWithUserData(b64("readonly ADMIN_PASSWORD_PARAMETER='/ams/dev/mongodb/admin-password'\nAPP_SECRET_PARAM=/ams/app\n"))},
+			{name: "embedded python reads its token", res: ltWithUserData(b64("python3 - <<'PY'\n    token = metadata_token()\n    headers = {\"x-amz-security-token\": session,\n}\nPY\n"))},
+			{name: "embedded python with a literal token", res: ltWithUserData(b64("python3 - <<'PY'\ntoken = \"abc123\"\nPY\n")),
+				want: []string{"userData line 2", "token is assigned a literal"}, hide: []string{"abc123"}},
+			{name: "yaml token given a bare word", res: instanceWithUserData("userData", "#cloud-config\napi_token: abc123\n"),
+				want: []string{"api_token is assigned a literal"}, hide: []string{"abc123"}},
 			{name: "password declared without a value", res: instanceWithUserData("userData", "local token\nunset ADMIN_PASSWORD\nPASSWORD=\n")},
 			{name: "aws secret access key", res: instanceWithUserData("userData",
 				"aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"),
@@ -510,6 +516,18 @@ func policyAppendToUserData(t *testing.T, res rules.Resource, line string) rules
 		decoded, err := base64.StdEncoding.DecodeString(v.AsString())
 		if err != nil {
 			return policySetProperty(t, res, property.New(v.AsString()+"\n"+line+"\n"), key)
+		}
+		if len(decoded) > 2 && decoded[0] == 0x1f && decoded[1] == 0x8b {
+			// Gzipped user data, as the stack ships it: append inside.
+			zr, err := gzip.NewReader(bytes.NewReader(decoded))
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return policySetProperty(t, res, property.New(policyGzipBase64(t, string(plain)+"\n"+line+"\n")), key)
 		}
 		return policySetProperty(t, res, property.New(base64.StdEncoding.EncodeToString(append(decoded, "\n"+line+"\n"...))), key)
 	}

@@ -1,1 +1,188 @@
-# placeholder
+"""AWS calls of the boot scripts, with the Python 3 standard library only.
+
+cloud-init is itself Python, so python3 is on every image that runs user
+data: nodes need no AWS CLI, and nothing is installed at boot. Credentials
+come from the instance profile through IMDSv2; requests are signed with
+Signature Version 4 ("Create a signed AWS API request", AWS docs).
+
+Usage: awsapi.py COMMAND ARGS...
+  imds PATH                      print an instance metadata value
+  ssm-get NAME                   print a parameter's value (decrypted)
+  ssm-put NAME TYPE              store $AWSAPI_VALUE in a parameter (overwrite)
+  ssm-create NAME TYPE           store $AWSAPI_VALUE in a new parameter, atomically:
+                                 exit 5 when it exists already
+  complete-lifecycle GROUP HOOK RESULT
+                                 complete this instance's lifecycle action
+
+Exit status: 0 done; 2 a transient failure worth retrying (throttling, a
+server error, no network); 3 refused (access denied, not found, invalid);
+4 the metadata path does not exist; 5 the parameter exists already.
+Values never travel in arguments.
+"""
+
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+IMDS = os.environ["AWSAPI_IMDS"]
+REGION = os.environ["AWSAPI_REGION"]
+ENDPOINTS = {"ssm": os.environ["AWSAPI_SSM"], "autoscaling": os.environ["AWSAPI_AUTOSCALING"]}
+TIMEOUT = 10
+RETRYABLE_CODES = {
+    "ThrottlingException", "Throttling", "TooManyUpdates", "InternalServerError",
+    "InternalFailure", "ServiceUnavailable", "RequestTimeout", "RequestLimitExceeded",
+}
+
+# The metadata service must be reached directly, never through a proxy.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Failure(Exception):
+    """An AWS call that did not succeed, with the exit status to report."""
+
+    def __init__(self, code, message, status):
+        super().__init__(f"{code}: {message}")
+        self.status = status
+
+
+def metadata_token():
+    req = urllib.request.Request(
+        IMDS + "/latest/api/token", method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"})
+    try:
+        with DIRECT.open(req, timeout=TIMEOUT) as resp:
+            return resp.read().decode()
+    except (urllib.error.URLError, OSError) as err:
+        raise Failure("MetadataUnavailable", str(err), 2) from err
+
+
+def metadata(path, token=None):
+    req = urllib.request.Request(
+        IMDS + "/latest/" + path,
+        headers={"X-aws-ec2-metadata-token": token or metadata_token()})
+    try:
+        with DIRECT.open(req, timeout=TIMEOUT) as resp:
+            return resp.read().decode()
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            raise Failure("NotFound", path, 4) from err
+        raise Failure("MetadataError", f"HTTP {err.code} for {path}", 2) from err
+    except (urllib.error.URLError, OSError) as err:
+        raise Failure("MetadataUnavailable", str(err), 2) from err
+
+
+def credentials():
+    token = metadata_token()
+    role = metadata("meta-data/iam/security-credentials/", token).split()[0]
+    creds = json.loads(metadata("meta-data/iam/security-credentials/" + role, token))
+    return creds["AccessKeyId"], creds["SecretAccessKey"], creds["Token"]
+
+
+def hmac_sha256(key, text):
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def call(service, body, content_type, target=None):
+    """Sends a signed POST to the service's endpoint and returns the body."""
+    url = ENDPOINTS[service]
+    parts = urllib.parse.urlsplit(url)
+    key, secret, session = credentials()
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    headers = {
+        "content-type": content_type,
+        "host": parts.netloc,
+        "x-amz-date": stamp,
+        "x-amz-security-token": session,
+    }
+    if target:
+        headers["x-amz-target"] = target
+    names = sorted(headers)
+    signed_headers = ";".join(names)
+    canonical = "\n".join([
+        "POST", parts.path or "/", "",
+        "".join(f"{name}:{headers[name].strip()}\n" for name in names),
+        signed_headers, hashlib.sha256(body).hexdigest(),
+    ])
+    scope = f"{stamp[:8]}/{REGION}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    signing_key = ("AWS4" + secret).encode()
+    for part in (stamp[:8], REGION, service, "aws4_request"):
+        signing_key = hmac_sha256(signing_key, part)
+    signature = hmac.new(signing_key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={key}/{scope}, "
+        f"SignedHeaders={signed_headers}, Signature={signature}")
+    del headers["host"]  # urllib sends the same value itself
+    req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
+            return resp.read()
+    except urllib.error.HTTPError as err:
+        raise failure(err.code, err.read()) from err
+    except (urllib.error.URLError, OSError) as err:
+        raise Failure("NetworkError", str(err), 2) from err
+
+
+def failure(http_status, body):
+    """Turns an AWS error answer (JSON or XML) into a Failure."""
+    text = body.decode(errors="replace")
+    code, message = f"HTTP{http_status}", text[:200]
+    try:
+        doc = json.loads(text)
+        code = doc.get("__type", code).split("#")[-1]
+        message = doc.get("message") or doc.get("Message") or ""
+    except ValueError:
+        found = re.search(r"<Code>([^<]*)</Code>", text)
+        if found:
+            code = found.group(1)
+            found = re.search(r"<Message>([^<]*)</Message>", text)
+            message = found.group(1) if found else ""
+    retry = code in RETRYABLE_CODES or http_status >= 500
+    return Failure(code, message, 2 if retry else 3)
+
+
+def ssm(operation, request):
+    body = json.dumps(request).encode()
+    return json.loads(call("ssm", body, "application/x-amz-json-1.1", "AmazonSSM." + operation))
+
+
+def main(argv):
+    command, args = argv[0], argv[1:]
+    if command == "imds" and len(args) == 1:
+        sys.stdout.write(metadata(args[0]))
+    elif command == "ssm-get" and len(args) == 1:
+        answer = ssm("GetParameter", {"Name": args[0], "WithDecryption": True})
+        sys.stdout.write(answer["Parameter"]["Value"])
+    elif command in ("ssm-put", "ssm-create") and len(args) == 2:
+        try:
+            ssm("PutParameter", {"Name": args[0], "Value": os.environ["AWSAPI_VALUE"], "Type": args[1],
+                                 "Overwrite": command == "ssm-put"})
+        except Failure as err:
+            if "ParameterAlreadyExists" in str(err):
+                raise Failure("ParameterAlreadyExists", args[0], 5) from err
+            raise
+    elif command == "complete-lifecycle" and len(args) == 3:
+        instance = metadata("meta-data/instance-id")
+        form = urllib.parse.urlencode({
+            "Action": "CompleteLifecycleAction", "Version": "2011-01-01",
+            "AutoScalingGroupName": args[0], "LifecycleHookName": args[1],
+            "LifecycleActionResult": args[2], "InstanceId": instance,
+        }).encode()
+        call("autoscaling", form, "application/x-www-form-urlencoded; charset=utf-8")
+    else:
+        raise Failure("Usage", "see the header of awsapi.py", 3)
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except Failure as err:
+        print(f"awsapi: {err}", file=sys.stderr)
+        sys.exit(err.status)

@@ -7,6 +7,13 @@ set -uo pipefail
 readonly REGION={{ shq .Region }}
 readonly ADMIN_USER={{ shq .AdminUser }}
 readonly ADMIN_PASSWORD_PARAMETER={{ shq .AdminPasswordParameter }}
+readonly IMDS_URL=http://169.254.169.254
+readonly SSM_URL="https://ssm.${REGION}.amazonaws.com"
+readonly AUTOSCALING_URL="https://autoscaling.${REGION}.amazonaws.com"
+
+log() { printf '%s ams-mongo-verify: %s\n' "$(date -Is)" "$*" >&2; }
+
+{{ template "awsapi" }}
 
 fail() {
   echo "MongoDB bootstrap check failed: $*" >&2
@@ -16,10 +23,10 @@ fail() {
 
 cloud-init status --wait >/dev/null || fail "cloud-init did not finish cleanly"
 
-ADMIN_PASSWORD=$(aws ssm get-parameter --region "$REGION" --name "$ADMIN_PASSWORD_PARAMETER" \
-  --with-decryption --query Parameter.Value --output text) || fail "cannot read $ADMIN_PASSWORD_PARAMETER"
+# The boot script installed the AWS client; the instance role reads the password.
+ADMIN_PASSWORD=$(aws_call ssm-get "$ADMIN_PASSWORD_PARAMETER") || fail "cannot read $ADMIN_PASSWORD_PARAMETER"
 export ADMIN_USER ADMIN_PASSWORD
-ok=$(mongosh --quiet admin --eval '
+ok=$(mongosh --quiet --norc --eval '
   db.getSiblingDB("admin").auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
   print(db.runCommand({ ping: 1 }).ok)') || fail "mongosh could not authenticate"
 [ "$ok" = "1" ] || fail "authenticated ping answered '$ok'"

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -43,6 +44,12 @@ type NodeSpec struct {
 	Role string
 	// Group is the Auto Scaling group that launched the instance, if any.
 	Group string
+	// Tags are the instance's tags; an instance an Auto Scaling group
+	// launched also carries aws:autoscaling:groupName.
+	Tags map[string]string
+	// InstanceMetadataTags exposes the tags in the instance metadata, as the
+	// launch template's metadata option instanceMetadataTags does.
+	InstanceMetadataTags bool
 	// HasAWSCLI puts the AWS CLI (`aws`) on the image, as a stand-in that
 	// calls World.AWS. Ubuntu 24.04 has none; defaults to false.
 	HasAWSCLI bool
@@ -58,9 +65,6 @@ type Node struct {
 	root string
 	imds *IMDS
 	ams  *AMSServer
-
-	mu      sync.Mutex
-	running map[string]*Running
 }
 
 // NewNode launches an instance in w.
@@ -69,7 +73,7 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 	if spec.Image == "" {
 		spec.Image = ImageUbuntu
 	}
-	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root"), running: map[string]*Running{}}
+	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root")}
 	n.imds = newIMDS(w.t, w.AWS, n)
 	if n.Image == ImageAMS {
 		n.ams = newAMSServer(w.t, n)
@@ -139,7 +143,8 @@ var realTools = []string{
 func (n *Node) layOut() error {
 	for _, d := range []string{
 		stateDir + "/bin", stateDir + "/real", stateDir + "/packages", "etc/systemd/system", "lib/systemd/system",
-		"var/lib", "var/log", "run", "tmp", "root", "usr/local/bin", "dev/disk/by-id", "var/lib/cloud/instance/scripts",
+		"var/lib", "var/log", "run", "tmp", "root", "usr/local/bin", "usr/local/lib", "dev/disk/by-id", "var/lib/cloud/instance/scripts",
+		"etc/apt/sources.list.d", "usr/share/keyrings",
 	} {
 		if err := os.MkdirAll(filepath.Join(n.root, d), 0o755); err != nil {
 			return err
@@ -150,19 +155,25 @@ func (n *Node) layOut() error {
 		return err
 	}
 	for name := range standIns() {
+		// A package's commands appear when the package is installed.
+		if _, fromPackage := packageCommands()[name]; fromPackage {
+			continue
+		}
 		if err := os.Symlink(self, filepath.Join(n.root, stateDir, "bin", name)); err != nil {
 			return err
 		}
 	}
 	for _, name := range realTools {
-		path, err := exec.LookPath(name)
+		path, err := n.w.realTool(name)
 		if err != nil {
 			continue
 		}
 		if err := os.Symlink(path, filepath.Join(n.root, stateDir, "real", name)); err != nil {
 			return err
 		}
-		if _, shadowed := standIns()[name]; !shadowed {
+		_, shadowed := standIns()[name]
+		_, fromPackage := packageCommands()[name]
+		if !shadowed && !fromPackage {
 			if err := os.Symlink(self, filepath.Join(n.root, stateDir, "bin", name)); err != nil {
 				return err
 			}
@@ -225,6 +236,16 @@ func (r *Running) Wait() *Result {
 	return r.result
 }
 
+// Done reports whether the run has ended.
+func (r *Running) Done() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Output is what the run has written so far.
 func (r *Running) Output() string { return r.out.String() }
 
@@ -271,6 +292,9 @@ func (n *Node) Start(name, script string) *Running {
 	cmd.Stdin = nil
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	// The power goes off for the whole process group, children included.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	r := &Running{name: name, cmd: cmd, out: out, done: make(chan struct{}), cancel: cancel}
 	if err := cmd.Start(); err != nil {
@@ -353,6 +377,8 @@ var (
 	// rootedPrefixes are the host directories a script may write; their
 	// paths move into the node's root.
 	rootedPrefixes = regexp.MustCompile(`(^|[\s'"=:(<>|,])((?:/etc|/var|/run|/usr/local|/usr/share/keyrings|/usr/lib/systemd|/lib/systemd|/dev/disk|/dev/nvme[0-9a-z]*|/dev/xvd[a-z]+|/dev/sd[a-z]+|/opt|/root|/home|/tmp|/srv|/mnt|/snap)(?:/|\b))`)
+	// blockDeviceTest is `[ -b X ]` or `test -b X`.
+	blockDeviceTest = regexp.MustCompile(`(\[\[? |\btest )-b `)
 	// hostPaths finds what is left of host paths after rewriting.
 	hostPaths = regexp.MustCompile(`(?:^|[\s'"=:(<>|,])(/(?:etc|var|run|usr|opt|root|home|tmp|dev|srv|mnt|boot|lib|lib64|bin|sbin|snap|proc|sys)(?:/[^\s'"();|&<>]*)?)`)
 	// hostPathsAllowed may stay: they are read-only or harmless.
@@ -382,6 +408,9 @@ func (n *Node) rewrite(script string) (string, error) {
 		script = strings.ReplaceAll(script, k, endpoints[k])
 	}
 	script = rootedPrefixes.ReplaceAllString(script, "${1}"+n.root+"${2}")
+	// The sandbox's block devices are files: a block-device test becomes an
+	// existence test.
+	script = blockDeviceTest.ReplaceAllString(script, "${1}-e ")
 	var bad []string
 	for _, m := range hostPaths.FindAllStringSubmatch(script, -1) {
 		p := m[1]

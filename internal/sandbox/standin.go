@@ -116,9 +116,14 @@ func loadEnv(root, world string) (*Env, error) {
 const stateDir = ".sandbox"
 
 // Path maps an absolute host path into the node's root; a path already
-// inside the root is returned unchanged.
+// inside the root, or in the world's volumes, is returned unchanged.
 func (e *Env) Path(p string) string {
 	if p == e.Root || strings.HasPrefix(p, e.Root+"/") {
+		return p
+	}
+	// The world's own files (the volumes behind block devices) are not
+	// the node's: readlink -f on a device lands there.
+	if e.WorldDir != "" && strings.HasPrefix(p, e.WorldDir+"/volumes/") {
 		return p
 	}
 	return filepath.Join(e.Root, p)

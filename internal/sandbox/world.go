@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,14 +24,15 @@ type World struct {
 	ClockScale time.Duration
 
 	mu    sync.Mutex
-	nodes map[string]*Node // by private IP
+	nodes map[string]*Node  // by private IP
+	tools map[string]string // real tool paths, resolved once
 }
 
 // NewWorld makes an empty world in a temporary directory of t, with AWS in
 // the given region and account.
 func NewWorld(t testing.TB, region, account string) *World {
 	t.Helper()
-	w := &World{t: t, dir: t.TempDir(), ClockScale: 2 * time.Millisecond, nodes: map[string]*Node{}}
+	w := &World{t: t, dir: t.TempDir(), ClockScale: 2 * time.Millisecond, nodes: map[string]*Node{}, tools: map[string]string{}}
 	for _, d := range []string{"volumes", "shared"} {
 		if err := os.MkdirAll(filepath.Join(w.dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -38,6 +41,28 @@ func NewWorld(t testing.TB, region, account string) *World {
 	w.AWS = newAWS(t, region, account)
 	w.saveNetwork()
 	return w
+}
+
+// realTool finds a host program for the nodes. A version manager's shim
+// (pyenv's python3 is a shell script) is resolved to the program itself,
+// which starts several times faster.
+func (w *World) realTool(name string) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if p, ok := w.tools[name]; ok {
+		return p, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", err
+	}
+	if name == "python3" {
+		if out, err := exec.Command(p, "-c", "import sys; print(sys.executable)").Output(); err == nil && len(out) > 1 {
+			p = strings.TrimSpace(string(out))
+		}
+	}
+	w.tools[name] = p
+	return p, nil
 }
 
 // Dir is the world's directory.
@@ -70,6 +95,12 @@ func (v *Volume) Files() string { return filepath.Join(v.dir, "fs") }
 func (v *Volume) Formatted() bool {
 	b, err := os.ReadFile(filepath.Join(v.dir, "device"))
 	return err == nil && len(b) > 0
+}
+
+// FileSystemUUID is the UUID of the file system on the volume, or "".
+func (v *Volume) FileSystemUUID() string {
+	sig, _ := readSignature(v.dir)
+	return sig.UUID
 }
 
 // networkEntry is how shim processes find other nodes by address.

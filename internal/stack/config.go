@@ -50,6 +50,7 @@ type Config struct {
 	SnapshotTime           string
 
 	AMSImageID              string
+	AMSFollowLatestImage    bool
 	Origin, Edge            RoleSettings
 	HealthCheckGraceSeconds int
 	DrainSeconds            int
@@ -100,6 +101,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		SnapshotTime:           r.str("snapshotTime"),
 
 		AMSImageID:              r.str("amsImageId"),
+		AMSFollowLatestImage:    r.boolean("amsFollowLatestImage"),
 		HealthCheckGraceSeconds: r.integer("healthCheckGraceSeconds", 60, 3600),
 		DrainSeconds:            r.integer("drainSeconds", 30, 3600),
 		AMSRootVolumeGiB:        r.integer("amsRootVolumeGiB", 20, 16384),
@@ -156,6 +158,7 @@ func (c *Config) validateComponents(r *reader) {
 		vpcID: pending, subnetIDs: pulumi.StringArray{pending}, amsSubnetIDs: pulumi.StringArray{pending},
 		nodeSecurityGroupID: pending, targetGroupArn: pending,
 		databaseURLParameterName: pending, databaseURLParameterArn: pending,
+		databaseReadyParameterName: pending, databaseReadyParameterArn: pending,
 		panelPasswordParameterName: pending, panelPasswordParameterArn: pending,
 	}
 	// Each component's checks, and the configuration key behind each field.
@@ -187,6 +190,7 @@ func (c *Config) validateComponents(r *reader) {
 		checks = append(checks, check{c.scalingGroupArgs(role, w).Validate, map[string]string{
 			"InstanceType": role + "InstanceType", "MinSize": role + "MinSize", "DesiredCapacity": role + "DesiredCapacity",
 			"MaxSize": role + "MaxSize", "CPUTargetPercent": role + "CpuTargetPercent", "ImageID": "amsImageId",
+			"FollowLatestImage":       "amsFollowLatestImage",
 			"HealthCheckGraceSeconds": "healthCheckGraceSeconds", "DrainSeconds": "drainSeconds",
 			"RootVolumeSizeGiB": "amsRootVolumeGiB", "PanelAdminEmail": "panelAdminEmail",
 		}})

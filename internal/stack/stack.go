@@ -68,6 +68,8 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	w.databaseURLParameterName = mongo.ConnectionURLParameterName
 	w.databaseURLParameterArn = mongo.ConnectionURLParameterArn
+	w.databaseReadyParameterName = mongo.ReadyParameterName
+	w.databaseReadyParameterArn = mongo.ReadyParameterArn
 
 	panelPassword, panelParameter, err := panelAdminPassword(ctx, base)
 	if err != nil {
@@ -122,6 +124,8 @@ type wiring struct {
 	targetGroupArn              pulumi.StringInput
 	databaseURLParameterName    pulumi.StringInput
 	databaseURLParameterArn     pulumi.StringInput
+	databaseReadyParameterName  pulumi.StringInput
+	databaseReadyParameterArn   pulumi.StringInput
 	panelPasswordParameterName  pulumi.StringInput
 	panelPasswordParameterArn   pulumi.StringInput
 }
@@ -202,11 +206,14 @@ func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGrou
 		TargetGroupArns:                 pulumi.StringArray{w.targetGroupArn},
 		DatabaseURLParameterName:        w.databaseURLParameterName,
 		DatabaseURLParameterArn:         w.databaseURLParameterArn,
+		DatabaseReadyParameterName:      w.databaseReadyParameterName,
+		DatabaseReadyParameterArn:       w.databaseReadyParameterArn,
 		PanelAdminEmail:                 c.PanelAdminEmail,
 		PanelAdminPasswordParameterName: w.panelPasswordParameterName,
 		PanelAdminPasswordParameterArn:  w.panelPasswordParameterArn,
 		InstanceType:                    s.InstanceType,
 		ImageID:                         c.AMSImageID,
+		FollowLatestImage:               c.AMSFollowLatestImage,
 		MinSize:                         s.MinSize,
 		DesiredCapacity:                 s.DesiredCapacity,
 		MaxSize:                         s.MaxSize,

@@ -145,15 +145,25 @@ func secretName(name string) bool {
 }
 
 // isLiteral reports whether an assigned value is a non-empty literal rather
-// than a command substitution or a variable ($(...), `...`, $VAR, "$1").
+// than a command substitution or a variable ($(...), `...`, $VAR, "$1"), or,
+// in a script's embedded code (Python), a call or a variable that a
+// dictionary member or argument names (token = fetch(), "key": session,).
 func isLiteral(value string) bool {
 	v := strings.TrimSpace(value)
+	if codeReference.MatchString(v) {
+		return false
+	}
 	v = strings.TrimSuffix(v, ",") // a JSON member
 	if v == "" || v == `""` || v == "''" {
 		return false
 	}
 	return !isReference(v)
 }
+
+// codeReference matches a value that is a function call or a variable
+// followed by a comma: code, not a literal. A bare word alone stays a
+// literal (shell TOKEN=abc, YAML token: abc).
+var codeReference = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(\(.*\)[,)]*|,)$`)
 
 // isReference reports whether a value starts with a shell expansion, bare or
 // inside double quotes; single quotes keep a dollar sign literal.

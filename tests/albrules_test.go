@@ -1,0 +1,255 @@
+package tests
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// albListener is one listener as an Application Load Balancer evaluates it:
+// its rules in priority order, then its default action.
+type albListener struct {
+	port  string
+	rules []albRule
+	dflt  string
+}
+
+// albRule is a listener rule: all of its conditions must hold.
+type albRule struct {
+	name     string
+	priority int
+	// paths are the path-pattern values (one must match); nil means no
+	// path condition.
+	paths []string
+	// queries are the query-string conditions; each is a list of key/value
+	// pairs of which one must match.
+	queries [][][2]string
+	action  string
+}
+
+// albAction renders a rule action as "403" (a fixed response) or
+// "forward <role>".
+func albAction(t *testing.T, r *run, prefix string, res *registered) string {
+	t.Helper()
+	switch typ := res.str(prefix + ".type"); typ {
+	case "fixed-response":
+		return res.str(prefix + ".fixedResponse.statusCode")
+	case "forward":
+		return "forward " + roleOfTargetGroup(t, r, res.str(prefix+".targetGroupArn"))
+	default:
+		t.Fatalf("%s %s: action type %q is not modelled", res.Type, res.Name, typ)
+		return ""
+	}
+}
+
+// albListeners reads every listener and its rules from a run.
+func albListeners(t *testing.T, r *run) map[string]*albListener {
+	t.Helper()
+	out := map[string]*albListener{}
+	byArn := map[string]*albListener{}
+	for _, l := range r.ofType("aws:lb/listener:Listener") {
+		al := &albListener{port: l.str("port"), dflt: albAction(t, r, "defaultActions.0", l)}
+		out[al.port] = al
+		byArn[l.ID] = al
+	}
+	for _, rule := range r.ofType("aws:lb/listenerRule:ListenerRule") {
+		l := byArn[rule.str("listenerArn")]
+		if l == nil {
+			t.Fatalf("rule %s belongs to no listener the stack created", rule.Name)
+		}
+		ar := albRule{name: rule.Name, priority: int(rule.num("priority")), action: albAction(t, r, "actions.0", rule)}
+		conditions := rule.input("conditions").ArrayValue()
+		if n := len(rule.input("actions").ArrayValue()); n != 1 {
+			t.Errorf("rule %s has %d actions; the model knows one", rule.Name, n)
+		}
+		for i := range conditions {
+			c := fmt.Sprintf("conditions.%d.", i)
+			switch {
+			case rule.input(c + "pathPattern").IsObject():
+				if ar.paths != nil {
+					t.Errorf("rule %s has two path-pattern conditions; ALB allows one", rule.Name)
+				}
+				for _, v := range rule.input(c + "pathPattern.values").ArrayValue() {
+					ar.paths = append(ar.paths, unsecret(v).StringValue())
+				}
+			case rule.input(c + "queryStrings").IsArray():
+				var pairs [][2]string
+				for j := range rule.input(c + "queryStrings").ArrayValue() {
+					q := fmt.Sprintf("%squeryStrings.%d.", c, j)
+					pairs = append(pairs, [2]string{rule.str(q + "key"), rule.str(q + "value")})
+				}
+				ar.queries = append(ar.queries, pairs)
+			default:
+				t.Errorf("rule %s: condition %d is of a type the model does not know: %v", rule.Name, i, rule.input(c))
+			}
+		}
+		// ALB: at most five match evaluations per rule.
+		evaluations := len(ar.paths)
+		for _, q := range ar.queries {
+			evaluations += len(q)
+		}
+		if evaluations > 5 {
+			t.Errorf("rule %s has %d match evaluations; ALB accepts 5 per rule", rule.Name, evaluations)
+		}
+		for _, p := range ar.paths {
+			if len(p) > 128 || !albPathCharset.MatchString(p) {
+				t.Errorf("rule %s: path pattern %q is not one ALB accepts (128 characters of A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & * ?)", rule.Name, p)
+			}
+		}
+		l.rules = append(l.rules, ar)
+	}
+	for _, l := range out {
+		sort.Slice(l.rules, func(i, j int) bool { return l.rules[i].priority < l.rules[j].priority })
+		for i := 1; i < len(l.rules); i++ {
+			if l.rules[i].priority == l.rules[i-1].priority {
+				t.Errorf("listener %s: rules %s and %s share priority %d", l.port, l.rules[i-1].name, l.rules[i].name, l.rules[i].priority)
+			}
+		}
+	}
+	return out
+}
+
+// albPathCharset is what the ALB accepts in a path pattern (Elastic Load
+// Balancing, "Path conditions"): no "%", so no percent-encoded literal.
+var albPathCharset = regexp.MustCompile(`^[A-Za-z0-9_\-.$/~"'@:+&*?]+$`)
+
+// albGlob matches s against an ALB pattern: * is any run of characters
+// (slashes included), ? exactly one; anything else literally, case-sensitive
+// when caseSensitive.
+func albGlob(pattern, s string, caseSensitive bool) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	if !caseSensitive {
+		re.WriteString("(?i)")
+	}
+	for _, c := range pattern {
+		switch c {
+		case '*':
+			re.WriteString("(?s:.*)")
+		case '?':
+			re.WriteString("(?s:.)")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString("$")
+	return regexp.MustCompile(re.String()).MatchString(s)
+}
+
+// answer is what the listener does with a request for rawPath?rawQuery, as
+// sent on the wire: ALB compares path patterns with the path only, as sent
+// (no percent-decoding), case-sensitively; query-string conditions with the
+// query's key/value pairs, case-insensitively; the first rule in priority
+// order whose conditions all hold wins, else the default action.
+func (l *albListener) answer(rawPath, rawQuery string) string {
+	var pairs [][2]string
+	for _, part := range strings.Split(rawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		pairs = append(pairs, [2]string{k, v})
+	}
+	for _, rule := range l.rules {
+		ok := true
+		if rule.paths != nil {
+			matched := false
+			for _, p := range rule.paths {
+				matched = matched || albGlob(p, rawPath, true)
+			}
+			ok = matched
+		}
+		for _, cond := range rule.queries {
+			matched := false
+			for _, want := range cond {
+				for _, got := range pairs {
+					keyOK := want[0] == "" || albGlob(want[0], got[0], false)
+					matched = matched || keyOK && albGlob(want[1], got[1], false)
+				}
+			}
+			ok = ok && matched
+		}
+		if ok {
+			return rule.action
+		}
+	}
+	return l.dflt
+}
+
+// initialUserVariants are requests for POST /rest/v2/users/initial that an
+// outsider might send to get past a literal match; Ant Media's servlet
+// container normalizes each to the endpoint.
+var initialUserVariants = []string{
+	"/rest/v2/users/initial",
+	"/rest/v2/users/initial/",
+	"//rest/v2/users/initial",
+	"/rest//v2//users//initial",
+	"/rest/v2/users/initial;jsessionid=0123",
+	"/WebRTCAppEE/../rest/v2/users/initial",
+	"/rest/v2/users/%69nitial",
+	"/rest/v2/users/initia%6C",
+	"/rest/v2/users/initia%6c/",
+	"/rest/v2/users/in%69tial",
+	"/rest/v2/users/ini%74ial",
+	"/rest/v2/u%73ers/initial",
+	"/rest/v2/users%2Finitial",
+	"/rest/v2/users%2finitial",
+	"/rest%2Fv2%2Fusers%2Finitial",
+	"/%72est/v2/users/initial/",
+}
+
+func TestLoadBalancerRefusesTheInitialUserEndpoint(t *testing.T) {
+	r := deploy(t, map[string]string{"certificateArn": testCertificate})
+	listeners := albListeners(t, r)
+	if len(listeners) != 4 {
+		t.Fatalf("%d listeners, want 80, 443, 5080 and 5443", len(listeners))
+	}
+	for _, port := range keys(listeners) {
+		l := listeners[port]
+		role := strings.TrimPrefix(l.dflt, "forward ")
+		if len(l.rules) == 0 || l.rules[0].action != "403" {
+			t.Errorf("listener %s: the highest-priority rule must answer 403, rules are %+v", port, l.rules)
+		}
+		for _, path := range initialUserVariants {
+			for _, query := range []string{"", "target=edge", "target=origin"} {
+				if got := l.answer(path, query); got != "403" {
+					t.Errorf("listener %s: %s?%s -> %s, want 403", port, path, query, got)
+				}
+			}
+		}
+		for _, path := range []string{"/WebRTCAppEE/", "/WebRTCAppEE/play.html", "/rest/v2/liveness", "/rest/v2/users/authenticate",
+			"/rest/v2/first-login-status", "/", "/WebRTCAppEE/websocket"} {
+			if got, want := l.answer(path, ""), "forward "+role; got != want {
+				t.Errorf("listener %s: %s -> %s, want %s", port, path, got, want)
+			}
+		}
+	}
+}
+
+// TestQueryStringPicksTheGroupOnThePublishListeners: as in Ant Media's own
+// template, ?target=edge and ?target=origin pick the group on 80 and 443;
+// the play listeners ignore them.
+func TestQueryStringPicksTheGroupOnThePublishListeners(t *testing.T) {
+	r := deploy(t, map[string]string{"certificateArn": testCertificate})
+	listeners := albListeners(t, r)
+	for port, want := range map[string]map[string]string{
+		"80":   {"": "forward origin", "target=edge": "forward edge", "target=origin": "forward origin", "target=EDGE": "forward edge", "a=1&target=edge": "forward edge"},
+		"443":  {"": "forward origin", "target=edge": "forward edge", "target=origin": "forward origin", "target=other": "forward origin"},
+		"5080": {"": "forward edge", "target=origin": "forward edge"},
+		"5443": {"": "forward edge", "target=origin": "forward edge"},
+	} {
+		l := listeners[port]
+		if l == nil {
+			t.Fatalf("no listener on %s", port)
+		}
+		for query, action := range want {
+			for _, path := range []string{"/WebRTCAppEE/", "/WebRTCAppEE/play.html", "/rest/v2/broadcasts/stream1"} {
+				if got := l.answer(path, query); got != action {
+					t.Errorf("listener %s: %s?%s -> %s, want %s", port, path, query, got, action)
+				}
+			}
+		}
+	}
+}

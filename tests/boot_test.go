@@ -1,0 +1,383 @@
+package tests
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ams-cluster/ams-aws/components"
+	"github.com/ams-cluster/ams-aws/internal/sandbox"
+)
+
+// The boot scripts, run for real in the node sandbox against stand-ins of
+// AWS (IMDSv2, SSM with the stack's IAM policies, Auto Scaling lifecycle),
+// MongoDB and Ant Media Server. Each scenario returns the properties it
+// found broken; TestBootScenarios wants none from the stack's scripts, and
+// TestSandboxCatchesSeedDefects wants each seed defect to break its property.
+
+// scenario is one boot situation and the properties the machines must end with.
+type scenario func(c *bootCluster) []string
+
+func scenarios() map[string]scenario {
+	return map[string]scenario{
+		"mongo first boot on a blank volume":          mongoFirstBoot,
+		"mongo reboot with a slow device":             mongoReboot,
+		"mongo replacement keeps the volume":          mongoReplacement,
+		"mongo interrupted after the admin user":      mongoInterruptedAfterAdmin,
+		"mongo interrupted at every step":             mongoInterruptedAnywhere,
+		"ams waits for a late database":               amsWaitsForDatabase,
+		"ams fails loudly without a database":         amsFailsWithoutDatabase,
+		"two ams nodes claim the panel once":          twoNodesClaimOnce,
+		"ams refuses a panel claimed by someone else": panelClaimedBySomeoneElse,
+		"secrets stay off command lines and logs":     secretsStayPrivate,
+		"ams boot installs nothing and retries aws":   amsInstallsNothingAndRetries,
+	}
+}
+
+func TestBootScenarios(t *testing.T) {
+	for name, run := range scenarios() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := newBootCluster(t, stackScripts())
+			for _, f := range run(c) {
+				t.Error(f)
+			}
+		})
+	}
+}
+
+// TestSandboxCatchesSeedDefects runs the scenarios against the seed
+// cluster's scripts: each defect the boot-behaviour issue lists must break
+// the property that names it. A sandbox that passed the seed scripts would
+// prove nothing.
+func TestSandboxCatchesSeedDefects(t *testing.T) {
+	for _, tc := range []struct {
+		defect   string
+		scenario scenario
+		awsCLI   bool // the seed scripts need the AWS CLI on the image
+		want     string
+	}{
+		{"MongoDB never gets its users", mongoFirstBoot, true, "not authorized on admin to execute command { usersInfo"},
+		{"mongod starts before its data volume after a reboot", mongoReboot, true, "after the reboot mongod serves"},
+		{"an interrupted first boot never converges", mongoInterruptedAfterAdmin, true, "Command usersInfo requires authentication"},
+		{"AMS nodes do not wait for MongoDB", amsWaitsForDatabase, true, "joined the cluster while the database was not ready"},
+		{"a late database skips the panel claim silently", amsFailsWithoutDatabase, true, "exited 0"},
+		{"the node enters service before the claim", amsWaitsForDatabase, true, "in service before"},
+		{"every scale-out installs the AWS CLI", amsInstallsNothingAndRetries, false, "installs packages at boot"},
+	} {
+		t.Run(tc.defect, func(t *testing.T) {
+			t.Parallel()
+			if tc.awsCLI {
+				if _, err := exec.LookPath("aws"); err != nil {
+					t.Skip("the seed scripts call the AWS CLI, which this machine lacks")
+				}
+			}
+			c := newBootCluster(t, seedScripts())
+			c.seedAWSCLI = tc.awsCLI
+			got := tc.scenario(c)
+			if !slices.ContainsFunc(got, func(f string) bool { return strings.Contains(f, tc.want) }) {
+				t.Errorf("the sandbox did not catch %q: no failure mentions %q; failures:\n  %s", tc.defect, tc.want, strings.Join(got, "\n  "))
+			}
+		})
+	}
+}
+
+// ----- MongoDB ----------------------------------------------------------------
+
+func (c *bootCluster) bootMongo(n *sandbox.Node) *sandbox.Result {
+	return n.Run("mongo-bootstrap.sh", c.scripts.mongo(c))
+}
+
+// mongoServes checks what AMS nodes need of MongoDB: authorization on,
+// reachable on the private address, the data on the volume, both users.
+func (c *bootCluster) mongoServes(f *failures, n *sandbox.Node, when string) {
+	st := n.MongoStatus()
+	f.check(st.Running, "%s: mongod is not running", when)
+	f.check(st.Authorization, "%s: mongod runs without authorization", when)
+	f.check(slices.Contains(st.BindIP, c.mongoIP), "%s: mongod listens on %v, not on the private address %s", when, st.BindIP, c.mongoIP)
+	f.check(strings.HasPrefix(st.DataDir, c.volume.Files()), "%s mongod serves %s, not the data volume", when, st.DataDir)
+	f.check(n.MongoAuthenticates("ams", c.appPassword()), "%s: MongoDB on %s cannot authenticate as ams", when, c.mongoIP)
+	f.check(n.MongoAuthenticates("admin", c.adminPassword()), "%s: MongoDB on %s cannot authenticate as admin", when, c.mongoIP)
+	f.check(!n.MongoAuthenticates("ams", "not-the-password"), "%s: MongoDB accepts a wrong password", when)
+}
+
+// readyValue is what the MongoDB node must publish for the AMS nodes.
+func (c *bootCluster) readyValue() string {
+	sum := sha256.Sum256([]byte("ams:" + c.appPassword()))
+	return "ready sha256:" + hex.EncodeToString(sum[:])
+}
+
+func (c *bootCluster) checkReady(f *failures, when string) {
+	if c.readyParam == "" {
+		f.check(false, "%s: the stack has no readiness parameter", when)
+		return
+	}
+	got, _ := c.w.AWS.Parameter(c.readyParam)
+	f.check(got == c.readyValue(), "%s: %s = %q, want the fingerprint of the application credentials", when, c.readyParam, got)
+}
+
+func (c *bootCluster) checkRun(f *failures, res *sandbox.Result, what string) {
+	f.check(res.Err == nil, "%s exited %d%s:\n%s", what, res.ExitCode, map[bool]string{true: " (timed out)"}[res.TimedOut], tail(res.Output, 25))
+}
+
+func mongoFirstBoot(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.mongoNode(c.mongoID, 15)
+	c.checkRun(f, c.bootMongo(n), "the MongoDB boot script")
+	f.check(c.volume.Formatted(), "the data volume was not formatted")
+	vol, mounted := n.Mounted("/var/lib/mongodb")
+	f.check(mounted && vol == c.volumeID, "the data volume is not mounted at /var/lib/mongodb (mounted: %v %s)", mounted, vol)
+	c.mongoServes(f, n, "after the first boot")
+	c.checkReady(f, "after the first boot")
+	return f.list
+}
+
+func mongoReboot(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.mongoNode(c.mongoID, 15)
+	c.checkRun(f, c.bootMongo(n), "the MongoDB boot script")
+	// On the way back up the volume's device takes half a minute to appear.
+	n.Reboot(30)
+	c.mongoServes(f, n, "after the reboot")
+	// cloud-init runs an unfinished script again: it must converge.
+	c.checkRun(f, c.bootMongo(n), "the MongoDB boot script after the reboot")
+	c.mongoServes(f, n, "after the script ran again")
+	c.checkReady(f, "after the script ran again")
+	return f.list
+}
+
+func mongoReplacement(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	first := c.mongoNode(c.mongoID, 15)
+	c.checkRun(f, c.bootMongo(first), "the first MongoDB boot")
+	uuid := c.volume.FileSystemUUID()
+	first.Terminate()
+	// The replacement gets the same network interface and the same volume.
+	second := c.mongoNode("i-0f1e2d3c4b5a69788", 40)
+	c.checkRun(f, c.bootMongo(second), "the replacement's boot script")
+	f.check(c.volume.FileSystemUUID() == uuid, "the replacement reformatted the data volume (%s -> %s)", uuid, c.volume.FileSystemUUID())
+	c.mongoServes(f, second, "on the replacement")
+	c.checkReady(f, "on the replacement")
+	return f.list
+}
+
+// mongoInterruptedAfterAdmin leaves the node as a first boot cut short
+// after the admin user leaves it (the admin user exists, the application
+// user does not, authorization is on, nothing says ready), reboots and runs
+// the script again.
+func mongoInterruptedAfterAdmin(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.mongoNode(c.mongoID, 15)
+	c.checkRun(f, n.Run("stack-mongo-bootstrap.sh", stackScripts().mongo(c)), "the stack's MongoDB script preparing the state")
+	drop := fmt.Sprintf(`#!/bin/bash
+set -euo pipefail
+ADMIN_PASSWORD=%s mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin" --eval '
+  db.getSiblingDB("admin").auth("admin", process.env.ADMIN_PASSWORD);
+  db.getSiblingDB("admin").dropUser("ams");'
+`, shellQuote(c.adminPassword()))
+	c.checkRun(f, n.Run("drop-app-user.sh", drop), "dropping the application user")
+	c.w.AWS.PutParameter(c.readyParam, "pending", false)
+	users, _ := n.MongoUsers()
+	f.check(slices.Equal(users, []string{"admin.admin"}), "the prepared state has users %v, want the admin user only", users)
+	n.Reboot(10)
+	c.checkRun(f, c.bootMongo(n), "the MongoDB boot script after the interruption")
+	c.mongoServes(f, n, "after the interrupted boot was resumed")
+	c.checkReady(f, "after the interrupted boot was resumed")
+	return f.list
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// interruptStack runs the stack's MongoDB script until its output shows
+// marker, then cuts the power.
+func (c *bootCluster) interruptStack(n *sandbox.Node, marker string) {
+	c.t.Helper()
+	run := n.Start("mongo-bootstrap.sh", stackScripts().mongo(c))
+	if !waitFor(60*time.Second, func() bool { return strings.Contains(run.Output(), marker) }) {
+		res := run.Stop()
+		c.t.Fatalf("the stack's MongoDB script never printed %q:\n%s", marker, tail(res.Output, 20))
+	}
+	run.Stop()
+}
+
+// mongoInterruptedAnywhere cuts the power at each step of a first boot,
+// each time on a fresh cluster, and checks that the next boot converges.
+func mongoInterruptedAnywhere(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	for _, marker := range []string{"formatting the blank data volume", "mounted at", "created admin", "created ams"} {
+		fresh := newBootCluster(c.t, c.scripts)
+		n := fresh.mongoNode(fresh.mongoID, 5)
+		fresh.interruptStack(n, marker)
+		n.Reboot(5)
+		fresh.checkRun(f, fresh.bootMongo(n), "the boot after an interruption at "+marker)
+		fresh.mongoServes(f, n, "after an interruption at "+marker)
+		fresh.checkReady(f, "after an interruption at "+marker)
+	}
+	return f.list
+}
+
+// ----- Ant Media Server nodes -----------------------------------------------
+
+func (c *bootCluster) bootAMS(n *sandbox.Node, role string) *sandbox.Running {
+	return n.Start("ams-bootstrap.sh", c.scripts.ams(c, role))
+}
+
+func (c *bootCluster) amsNodeFor(role, id, ip string) *sandbox.Node {
+	if c.seedAWSCLI {
+		return c.amsNode(role, id, ip, withAWSCLI)
+	}
+	return c.amsNode(role, id, ip)
+}
+
+// panelIsOurs checks that the cluster's panel has exactly the stack's
+// administrator, stored as AMS stores what the stack sends (MD5 of the MD5).
+func (c *bootCluster) panelIsOurs(f *failures, n *sandbox.Node, when string) {
+	users, err := n.AMS().Users()
+	f.check(err == nil, "%s: the panel's user store does not answer: %v", when, err)
+	f.check(len(users) == 1, "%s: the panel has %d users, want exactly the stack's administrator: %+v", when, len(users), users)
+	for _, u := range users {
+		f.check(u.Email == c.panelEmail && u.Password == md5hex(md5hex(c.panelPassword())) && u.UserType == "ADMIN",
+			"%s: panel user %s (%s) is not the stack's administrator", when, u.Email, u.UserType)
+	}
+}
+
+func (c *bootCluster) inService(id string) bool {
+	return c.w.AWS.LifecycleState(id) == "InService"
+}
+
+func amsWaitsForDatabase(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	mongo := c.mongoNode(c.mongoID, 5)
+	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60001", "10.20.0.40")
+	run := c.bootAMS(origin, components.RoleOrigin)
+	// Give the node time to reach its wait (or, wrongly, to go on).
+	waitFor(4*time.Second, func() bool {
+		return strings.Contains(run.Output(), "waiting for the database") || run.Done()
+	})
+	mode, _ := origin.AMSMode()
+	f.check(mode != "cluster", "the node joined the cluster while the database was not ready")
+	unclaimed, _ := origin.AMS().Users()
+	f.check(!c.inService(origin.ID) || len(unclaimed) > 0, "the node was in service before the panel was claimed")
+	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script")
+	res := run.Wait()
+	c.checkRun(f, res, "the origin's boot script")
+	mode, url := origin.AMSMode()
+	f.check(mode == "cluster" && url == c.params[c.urlParam], "the node runs in mode %q with database %q, want cluster mode with the stack's URL", mode, redact(url))
+	c.panelIsOurs(f, origin, "after the origin booted")
+	f.check(c.w.AWS.LifecycleResult(origin.ID) == "CONTINUE" && c.inService(origin.ID),
+		"the node's launch ended %q in state %s, want CONTINUE and InService", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
+	return f.list
+}
+
+func amsFailsWithoutDatabase(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	c.mongoNode(c.mongoID, 5) // launched, but its boot never finishes
+	edge := c.amsNodeFor(components.RoleEdge, "i-0a1b2c3d4e5f60002", "10.20.0.41")
+	res := c.bootAMS(edge, components.RoleEdge).Wait()
+	f.check(res.Err != nil, "the boot script exited 0 without a database:\n%s", tail(res.Output, 15))
+	f.check(!strings.HasSuffix(strings.TrimSpace(res.Output), "ready"), "the boot script says ready without a database")
+	f.check(strings.Contains(res.Output, "did not become ready within"), "the boot log does not say the database never became ready:\n%s", tail(res.Output, 10))
+	f.check(c.w.AWS.LifecycleResult(edge.ID) == "ABANDON", "the launch ended %q, want ABANDON", c.w.AWS.LifecycleResult(edge.ID))
+	f.check(!c.inService(edge.ID), "the node without a database went into service")
+	return f.list
+}
+
+func twoNodesClaimOnce(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	mongo := c.mongoNode(c.mongoID, 5)
+	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script")
+	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60003", "10.20.0.42")
+	edge := c.amsNodeFor(components.RoleEdge, "i-0a1b2c3d4e5f60004", "10.20.0.43")
+	a, b := c.bootAMS(origin, components.RoleOrigin), c.bootAMS(edge, components.RoleEdge)
+	c.checkRun(f, a.Wait(), "the origin's boot script")
+	c.checkRun(f, b.Wait(), "the edge's boot script")
+	c.panelIsOurs(f, origin, "after both nodes booted")
+	for _, n := range []*sandbox.Node{origin, edge} {
+		f.check(c.w.AWS.LifecycleResult(n.ID) == "CONTINUE", "%s's launch ended %q, want CONTINUE", n.ID, c.w.AWS.LifecycleResult(n.ID))
+	}
+	return f.list
+}
+
+func panelClaimedBySomeoneElse(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	mongo := c.mongoNode(c.mongoID, 5)
+	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script")
+	// Somebody claims the empty panel first, with a password of their own.
+	ours := c.panelPassword()
+	c.w.AWS.PutParameter(c.panelParam, "someone-elses-password", true)
+	intruder := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60005", "10.20.0.44")
+	c.bootAMS(intruder, components.RoleOrigin).Wait()
+	c.w.AWS.PutParameter(c.panelParam, ours, true)
+	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60006", "10.20.0.45")
+	res := c.bootAMS(origin, components.RoleOrigin).Wait()
+	f.check(res.Err != nil, "a node accepted a panel claimed by someone else:\n%s", tail(res.Output, 10))
+	f.check(strings.Contains(res.Output, "claimed by someone else"), "the boot log does not say the panel belongs to someone else:\n%s", tail(res.Output, 10))
+	f.check(c.w.AWS.LifecycleResult(origin.ID) == "ABANDON" && !c.inService(origin.ID),
+		"the launch ended %q in state %s, want ABANDON, out of service", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
+	return f.list
+}
+
+// secretsStayPrivate boots a whole cluster and searches every process's
+// arguments and every boot log for every secret. The one exception is Ant
+// Media's own interface: change_server_mode.sh takes the database URL as its
+// argument; it must get it as exactly one argument and be the only one.
+func secretsStayPrivate(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	mongo := c.mongoNode(c.mongoID, 5)
+	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script")
+	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60007", "10.20.0.46")
+	c.checkRun(f, c.bootAMS(origin, components.RoleOrigin).Wait(), "the origin's boot script")
+	secrets := c.secrets()
+	secrets["md5 of the panel password"] = md5hex(c.panelPassword())
+	url := c.params[c.urlParam]
+	for _, n := range []*sandbox.Node{mongo, origin} {
+		execs := n.Execs()
+		f.check(len(execs) > 20, "%s: only %d processes on record; the sandbox is not seeing the script", n.ID, len(execs))
+		for _, e := range execs {
+			line := strings.Join(e.Argv, " ")
+			if strings.HasSuffix(e.Argv[0], "change_server_mode.sh") {
+				f.check(len(e.Argv) == 3 && e.Argv[1] == "cluster" && e.Argv[2] == url,
+					"change_server_mode.sh got %d arguments %q, want cluster and the URL as one", len(e.Argv)-1, redact(strings.Join(e.Argv[1:], " ")))
+				continue
+			}
+			for name, s := range secrets {
+				f.check(!strings.Contains(line, s), "%s: the secret %s is on the command line of %s", n.ID, name, e.Argv[0])
+			}
+		}
+		log, _ := n.ReadFile("/var/log/cloud-init-output.log")
+		f.check(len(log) > 0, "%s: no boot log", n.ID)
+		for name, s := range secrets {
+			f.check(!strings.Contains(log, s), "%s: the boot log contains the secret %s", n.ID, name)
+		}
+	}
+	return f.list
+}
+
+// amsInstallsNothingAndRetries boots an AMS node on an image without the
+// AWS CLI while SSM throttles: nothing may be installed, and the reads retry.
+func amsInstallsNothingAndRetries(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	mongo := c.mongoNode(c.mongoID, 5)
+	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script")
+	origin := c.amsNode(components.RoleOrigin, "i-0a1b2c3d4e5f60008", "10.20.0.47")
+	c.w.AWS.Throttle(3)
+	res := c.bootAMS(origin, components.RoleOrigin).Wait()
+	for _, e := range origin.Execs() {
+		f.check(!slices.Contains([]string{"apt-get", "snap", "pip", "pip3"}, e.Argv[0]), "the AMS boot installs packages at boot: %s", strings.Join(e.Argv, " "))
+	}
+	c.checkRun(f, res, "the origin's boot script while SSM throttles")
+	return f.list
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "    " + strings.Join(lines, "\n    ")
+}

@@ -1,0 +1,14 @@
+package tests
+
+import (
+	"os"
+	"testing"
+
+	"github.com/ams-cluster/ams-aws/internal/sandbox"
+)
+
+// TestMain lets the test binary serve as the node sandbox's stand-ins.
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	os.Exit(m.Run())
+}
