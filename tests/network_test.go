@@ -78,7 +78,7 @@ func TestExistingVPCIsAdoptedNotCreated(t *testing.T) {
 			t.Errorf("%d × %s created in an adopted VPC", n, typ)
 		}
 	}
-	alb := r.one(t, "aws:lb/loadBalancer:LoadBalancer", "")
+	alb := r.alb(t)
 	if got := []string{alb.str("subnets.0"), alb.str("subnets.1")}; got[0] != a || got[1] != b {
 		t.Errorf("load balancer subnets %v, want %s and %s", got, a, b)
 	}
