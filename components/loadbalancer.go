@@ -93,6 +93,23 @@ type StreamingLoadBalancerArgs struct {
 	// CertificateArn is an ACM certificate for the HTTPS listeners (443, 5443).
 	// Defaults to none: only the HTTP listeners (80, 5080) are created.
 	CertificateArn string
+	// IssuedCertificateArn is an ACM certificate known only at deployment,
+	// such as a DomainCertificate's CertificateArn; the HTTPS listeners wait
+	// for it. Exclusive with CertificateArn. Defaults to none.
+	IssuedCertificateArn pulumi.StringInput
+	// PlainHTTP keeps the HTTP listeners (80, 5080) forwarding to the nodes
+	// when there is a certificate. Defaults to false: with a certificate they
+	// answer 301 to the HTTPS listener of their role (443, 5443).
+	PlainHTTP bool
+	// DeletionProtection stops the load balancer from being deleted until it
+	// is turned off again. Defaults to false.
+	DeletionProtection bool
+	// AccessLogsBucket is the S3 bucket (an AccessLogBucket's BucketName) the
+	// load balancer writes access logs to. Defaults to none: no access logs.
+	AccessLogsBucket pulumi.StringInput
+	// AccessLogsPrefix is the key prefix of the access logs, as the bucket's
+	// policy allows. Defaults to "alb".
+	AccessLogsPrefix string
 	// TLSPolicy is the security policy of the HTTPS listeners, one of
 	// TLSPolicies(). Defaults to "ELBSecurityPolicy-TLS13-1-2-2021-06".
 	TLSPolicy string
@@ -142,6 +159,8 @@ type StreamingLoadBalancer struct {
 	OriginTargetGroupArn pulumi.StringOutput `pulumi:"originTargetGroupArn"`
 	// EdgeTargetGroupArn is the target group of the edge nodes.
 	EdgeTargetGroupArn pulumi.StringOutput `pulumi:"edgeTargetGroupArn"`
+	// ZoneID is the Route 53 hosted zone of DNSName, for alias records.
+	ZoneID pulumi.StringOutput `pulumi:"zoneId"`
 	// HTTPSEnabled tells whether the HTTPS listeners exist.
 	HTTPSEnabled pulumi.BoolOutput `pulumi:"httpsEnabled"`
 }
@@ -167,6 +186,7 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	setDefaultInt(&out.HealthyThreshold, 2)
 	setDefaultInt(&out.UnhealthyThreshold, 2)
 	setDefaultInt(&out.OriginStickinessSeconds, 86400)
+	setDefault(&out.AccessLogsPrefix, "alb")
 	if out.DeregistrationDelaySeconds == 0 {
 		out.DeregistrationDelaySeconds = 300
 	}
@@ -180,6 +200,8 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 		return out, argErr(component, "SubnetIDs", "", "public subnets in two or more zones (required)")
 	case out.CertificateArn != "" && !certificateArnPattern.MatchString(out.CertificateArn):
 		return out, argErr(component, "CertificateArn", out.CertificateArn, "empty (HTTP only) or an ACM certificate ARN such as arn:aws:acm:eu-central-1:123456789012:certificate/<uuid>")
+	case out.CertificateArn != "" && out.IssuedCertificateArn != nil:
+		return out, argErr(component, "IssuedCertificateArn", "(set)", "unset when CertificateArn is set: one certificate or the other")
 	case !slices.Contains(TLSPolicies(), out.TLSPolicy):
 		return out, argErr(component, "TLSPolicy", out.TLSPolicy, strings.Join(TLSPolicies(), ", "))
 	case out.IdleTimeoutSeconds < 1 || out.IdleTimeoutSeconds > 4000:
@@ -222,7 +244,11 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 	tags := func(suffix string) pulumi.StringMap {
 		return tagMap(a.Tags, map[string]string{"Name": name + suffix})
 	}
-	https := a.CertificateArn != ""
+	https := a.CertificateArn != "" || a.IssuedCertificateArn != nil
+	certificate := a.IssuedCertificateArn
+	if a.CertificateArn != "" {
+		certificate = pulumi.String(a.CertificateArn)
+	}
 	listeners := Listeners(https)
 
 	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
@@ -251,7 +277,8 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 		IdleTimeout:              pulumi.Int(a.IdleTimeoutSeconds),
 		DropInvalidHeaderFields:  pulumi.Bool(true),
 		EnableHttp2:              pulumi.Bool(true),
-		EnableDeletionProtection: pulumi.Bool(false),
+		EnableDeletionProtection: pulumi.Bool(a.DeletionProtection),
+		AccessLogs:               accessLogs(a.AccessLogsBucket, a.AccessLogsPrefix),
 		Tags:                     tags(""),
 	}, parent)
 	if err != nil {
@@ -293,6 +320,8 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 	}
 
 	for _, l := range listeners {
+		redirectTo, redirects := HTTPSCounterpart(l, listeners)
+		redirects = redirects && !a.PlainHTTP
 		args := &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
 			Port:            pulumi.Int(l.Port),
@@ -302,8 +331,11 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 			},
 			Tags: tagMap(a.Tags, map[string]string{"Name": fmt.Sprintf("%s-%d", name, l.Port), "ams:role": l.Role}),
 		}
+		if redirects {
+			args.DefaultActions = lb.ListenerDefaultActionArray{redirectAction(redirectTo)}
+		}
 		if l.Protocol == "HTTPS" {
-			args.CertificateArn = pulumi.String(a.CertificateArn)
+			args.CertificateArn = certificate
 			args.SslPolicy = pulumi.String(a.TLSPolicy)
 		}
 		listener, err := lb.NewListener(ctx, fmt.Sprintf("%s-%d", name, l.Port), args, parent)
@@ -334,7 +366,7 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 		}, parent); err != nil {
 			return nil, fmt.Errorf("load balancer %s: listener %d rule refusing users/initial: %w", name, l.Port, err)
 		}
-		if l.Role != RoleOrigin {
+		if l.Role != RoleOrigin || redirects {
 			continue
 		}
 		// As in Ant Media's own template: ?target=edge and ?target=origin pick
@@ -362,6 +394,7 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 
 	s.DNSName = alb.DnsName
 	s.Arn = alb.Arn
+	s.ZoneID = alb.ZoneId
 	s.SecurityGroupID = sg.ID().ToStringOutput()
 	s.OriginTargetGroupArn = groups[RoleOrigin].Arn
 	s.EdgeTargetGroupArn = groups[RoleEdge].Arn
@@ -369,6 +402,7 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
 		"dnsName":              s.DNSName,
 		"arn":                  s.Arn,
+		"zoneId":               s.ZoneID,
 		"securityGroupId":      s.SecurityGroupID,
 		"originTargetGroupArn": s.OriginTargetGroupArn,
 		"edgeTargetGroupArn":   s.EdgeTargetGroupArn,

@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -26,6 +27,11 @@ type NodeSecurityGroupArgs struct {
 	// reach TCP 5080. Each also gets an egress rule to this group on 5080, its
 	// only way out. Defaults to none.
 	LoadBalancerSecurityGroupIDs pulumi.StringArray
+	// IngestSecurityGroupIDs are the ingest load balancers' groups (an
+	// IngestLoadBalancer) allowed to reach RTMP (TCP 1935) and SRT (UDP 4200),
+	// the only way encoders reach the nodes. Each also gets egress rules to
+	// this group on those ports. Defaults to none: no node takes ingest.
+	IngestSecurityGroupIDs pulumi.StringArray
 	// WebRTCPortMin and WebRTCPortMax bound the UDP range that carries WebRTC
 	// media straight between browsers and nodes. Default to 50000 and 60000,
 	// the range Ant Media Server uses.
@@ -103,6 +109,12 @@ func NewNodeSecurityGroup(ctx *pulumi.Context, name string, args *NodeSecurityGr
 	for i, lb := range a.LoadBalancerSecurityGroupIDs {
 		rules.ingressFromGroup(fmt.Sprintf("%s-http-lb-%d", name, i), "tcp", AMSHTTPPort, AMSHTTPPort, lb, "HTTP from the load balancer")
 	}
+	for i, nlb := range a.IngestSecurityGroupIDs {
+		for _, p := range IngestPorts() {
+			rules.ingressFromGroup(fmt.Sprintf("%s-%s-ingest-%d", name, p.Name, i), strings.ToLower(p.Protocol), p.Port, p.Port, nlb,
+				fmt.Sprintf("%s ingest from the ingest load balancer", strings.ToUpper(p.Name)))
+		}
+	}
 	if a.AdminCIDR != "" {
 		rules.ingressFromCIDR(name+"-ssh", "tcp", 22, 22, a.AdminCIDR, "SSH from the admin network")
 	}
@@ -116,6 +128,16 @@ func NewNodeSecurityGroup(ctx *pulumi.Context, name string, args *NodeSecurityGr
 		lbRules.egressToGroup(fmt.Sprintf("%s-lb-%d-to-nodes", name, i), "tcp", AMSHTTPPort, AMSHTTPPort, self, "Load balancer to AMS nodes")
 		if lbRules.err != nil {
 			return nil, fmt.Errorf("node security group %s: %w", name, lbRules.err)
+		}
+	}
+	for i, nlb := range a.IngestSecurityGroupIDs {
+		nlbRules := &ruleSet{ctx: ctx, group: nlb, parent: g}
+		for _, p := range IngestPorts() {
+			nlbRules.egressToGroup(fmt.Sprintf("%s-ingest-%d-%s-to-nodes", name, i, p.Name), strings.ToLower(p.Protocol), p.Port, p.Port, self,
+				fmt.Sprintf("Ingest load balancer to AMS nodes, %s", strings.ToUpper(p.Name)))
+		}
+		if nlbRules.err != nil {
+			return nil, fmt.Errorf("node security group %s: %w", name, nlbRules.err)
 		}
 	}
 	g.SecurityGroupID = sg.ID().ToStringOutput()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
 	"github.com/ams-cluster/ams-aws/policy/rules"
@@ -41,9 +42,17 @@ func main() {
 }
 
 // newPolicyPack builds the pack. The engine calls it once it has configured
-// the stack (ConfigureStack).
-func newPolicyPack(*pulumi.Context) (policyx.PolicyPack, error) {
-	all := rules.All()
+// the stack (ConfigureStack): the public port list follows the stack's
+// ingest, webrtcPortMin and webrtcPortMax keys.
+func newPolicyPack(ctx *pulumi.Context) (policyx.PolicyPack, error) {
+	ports, err := rules.PortsFromConfig(func(key string) (string, bool) {
+		v, err := config.Try(ctx, ctx.Project()+":"+key)
+		return v, err == nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stack configuration %s: %w", ctx.Project(), err)
+	}
+	all := rules.AllFor(ports)
 	policies := make([]policyx.Policy, 0, len(all))
 	for _, rule := range all {
 		policies = append(policies, policyx.NewResourceValidationPolicy(rule.Name, policyx.ResourceValidationPolicyArgs{

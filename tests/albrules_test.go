@@ -29,8 +29,8 @@ type albRule struct {
 	action  string
 }
 
-// albAction renders a rule action as "403" (a fixed response) or
-// "forward <role>".
+// albAction renders a rule action as "403" (a fixed response),
+// "forward <role>" or "redirect <port>".
 func albAction(t *testing.T, r *run, prefix string, res *registered) string {
 	t.Helper()
 	switch typ := res.str(prefix + ".type"); typ {
@@ -38,6 +38,8 @@ func albAction(t *testing.T, r *run, prefix string, res *registered) string {
 		return res.str(prefix + ".fixedResponse.statusCode")
 	case "forward":
 		return "forward " + roleOfTargetGroup(t, r, res.str(prefix+".targetGroupArn"))
+	case "redirect":
+		return "redirect " + res.str(prefix+".redirect.port")
 	default:
 		t.Fatalf("%s %s: action type %q is not modelled", res.Type, res.Name, typ)
 		return ""
@@ -49,7 +51,11 @@ func albListeners(t *testing.T, r *run) map[string]*albListener {
 	t.Helper()
 	out := map[string]*albListener{}
 	byArn := map[string]*albListener{}
+	alb := r.alb(t)
 	for _, l := range r.ofType("aws:lb/listener:Listener") {
+		if l.str("loadBalancerArn") != alb.ID {
+			continue // the ingest NLB's listeners have no rules
+		}
 		al := &albListener{port: l.str("port"), dflt: albAction(t, r, "defaultActions.0", l)}
 		out[al.port] = al
 		byArn[l.ID] = al
@@ -201,30 +207,35 @@ var initialUserVariants = []string{
 }
 
 func TestLoadBalancerRefusesTheInitialUserEndpoint(t *testing.T) {
-	r := deploy(t, map[string]string{"certificateArn": testCertificate})
-	listeners := albListeners(t, r)
-	if len(listeners) != 4 {
-		t.Fatalf("%d listeners, want 80, 443, 5080 and 5443", len(listeners))
-	}
-	for _, port := range keys(listeners) {
-		l := listeners[port]
-		role := strings.TrimPrefix(l.dflt, "forward ")
-		if len(l.rules) == 0 || l.rules[0].action != "403" {
-			t.Errorf("listener %s: the highest-priority rule must answer 403, rules are %+v", port, l.rules)
-		}
-		for _, path := range initialUserVariants {
-			for _, query := range []string{"", "target=edge", "target=origin"} {
-				if got := l.answer(path, query); got != "403" {
-					t.Errorf("listener %s: %s?%s -> %s, want 403", port, path, query, got)
+	for _, plain := range []string{"false", "true"} {
+		t.Run("plainHttp="+plain, func(t *testing.T) {
+			r := deploy(t, map[string]string{"certificateArn": testCertificate, "plainHttp": plain})
+			listeners := albListeners(t, r)
+			if len(listeners) != 4 {
+				t.Fatalf("%d listeners, want 80, 443, 5080 and 5443", len(listeners))
+			}
+			for _, port := range keys(listeners) {
+				l := listeners[port]
+				if len(l.rules) == 0 || l.rules[0].action != "403" {
+					t.Errorf("listener %s: the highest-priority rule must answer 403, rules are %+v", port, l.rules)
+				}
+				for _, path := range initialUserVariants {
+					for _, query := range []string{"", "target=edge", "target=origin"} {
+						if got := l.answer(path, query); got != "403" {
+							t.Errorf("listener %s: %s?%s -> %s, want 403", port, path, query, got)
+						}
+					}
+				}
+				// Everything else takes the listener's default: forward to its
+				// role, or the redirect to HTTPS.
+				for _, path := range []string{"/WebRTCAppEE/", "/WebRTCAppEE/play.html", "/rest/v2/liveness", "/rest/v2/users/authenticate",
+					"/rest/v2/first-login-status", "/", "/WebRTCAppEE/websocket"} {
+					if got := l.answer(path, ""); got != l.dflt {
+						t.Errorf("listener %s: %s -> %s, want %s", port, path, got, l.dflt)
+					}
 				}
 			}
-		}
-		for _, path := range []string{"/WebRTCAppEE/", "/WebRTCAppEE/play.html", "/rest/v2/liveness", "/rest/v2/users/authenticate",
-			"/rest/v2/first-login-status", "/", "/WebRTCAppEE/websocket"} {
-			if got, want := l.answer(path, ""), "forward "+role; got != want {
-				t.Errorf("listener %s: %s -> %s, want %s", port, path, got, want)
-			}
-		}
+		})
 	}
 }
 
@@ -232,7 +243,8 @@ func TestLoadBalancerRefusesTheInitialUserEndpoint(t *testing.T) {
 // template, ?target=edge and ?target=origin pick the group on 80 and 443;
 // the play listeners ignore them.
 func TestQueryStringPicksTheGroupOnThePublishListeners(t *testing.T) {
-	r := deploy(t, map[string]string{"certificateArn": testCertificate})
+	// With plain HTTP kept, 80 forwards as 443 does (otherwise it redirects).
+	r := deploy(t, map[string]string{"certificateArn": testCertificate, "plainHttp": "true"})
 	listeners := albListeners(t, r)
 	for port, want := range map[string]map[string]string{
 		"80":   {"": "forward origin", "target=edge": "forward edge", "target=origin": "forward origin", "target=EDGE": "forward edge", "a=1&target=edge": "forward edge"},

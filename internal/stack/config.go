@@ -66,6 +66,8 @@ type Config struct {
 	HealthyThreshold           int
 	UnhealthyThreshold         int
 	IngressCIDRs               []string
+
+	EntryConfig
 }
 
 // Role returns the settings of one role.
@@ -117,6 +119,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		UnhealthyThreshold:         r.integer("unhealthyThreshold", 2, 10),
 		IngressCIDRs:               r.list("ingressCidrs"),
 	}
+	c.EntryConfig = r.entry(c)
 	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
 		s := RoleSettings{
 			InstanceType:     r.str(role + "InstanceType"),

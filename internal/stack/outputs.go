@@ -26,10 +26,11 @@ const demoApp = "WebRTCAppEE"
 func newOutputs(cfg *Config, lb *components.StreamingLoadBalancer, mongo *components.MongoNode,
 	groups map[string]*components.ScalingGroup, panelPassword pulumi.StringOutput, panelParameter pulumi.StringOutput,
 ) Outputs {
-	https := cfg.CertificateArn != ""
+	https := cfg.HTTPSEnabled()
+	host := cfg.publicHost(lb.DNSName)
 	scheme, publishPort, playPort := "http", "", ":5080"
 	httpsStatus := "disabled: only HTTP listeners 80 (publish) and 5080 (play) exist. Browsers allow camera capture " +
-		"only on HTTPS, so set ams-cluster:certificateArn to an ACM certificate to publish from a web page."
+		"only on HTTPS, so set ams-cluster:domainName and ams-cluster:hostedZoneId (or ams-cluster:certificateArn) to publish from a web page."
 	if https {
 		scheme, playPort = "https", ":5443"
 		httpsStatus = "enabled: 443 (publish) and 5443 (play) terminate TLS with the configured certificate."
@@ -38,11 +39,11 @@ func newOutputs(cfg *Config, lb *components.StreamingLoadBalancer, mongo *compon
 	if email == "" {
 		email = "admin@ams.local"
 	}
-	panelURL := pulumi.Sprintf("%s://%s%s/", scheme, lb.DNSName, publishPort)
+	panelURL := pulumi.Sprintf("%s://%s%s/", scheme, host, publishPort)
 	return Outputs{
 		"loadBalancerDnsName": lb.DNSName,
-		"publishUrl":          pulumi.Sprintf("%s://%s%s/%s/", scheme, lb.DNSName, publishPort, demoApp),
-		"playUrl":             pulumi.Sprintf("%s://%s%s/%s/", scheme, lb.DNSName, playPort, demoApp),
+		"publishUrl":          pulumi.Sprintf("%s://%s%s/%s/", scheme, host, publishPort, demoApp),
+		"playUrl":             pulumi.Sprintf("%s://%s%s/%s/", scheme, host, playPort, demoApp),
 		"panelUrl":            panelURL,
 		"panelLogin": pulumi.Sprintf("Open %s and log in as %s; the password is printed by "+
 			"`pulumi stack output panelAdminPassword --show-secrets`.", panelURL, email),

@@ -39,12 +39,16 @@ func Run(ctx *pulumi.Context, export func(name string, value pulumi.Input)) erro
 //	         └──────────── ScalingGroup (origin, edge) ◄─────┘
 func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	base := ctx.Project() + "-" + ctx.Stack()
+	var w wiring
+	if err := buildCertificateAndLogs(ctx, base, cfg, &w); err != nil {
+		return nil, err
+	}
 
 	network, err := components.NewNetwork(ctx, base, cfg.networkArgs())
 	if err != nil {
 		return nil, err
 	}
-	w := wiring{vpcID: network.VpcID, subnetIDs: network.PublicSubnetIDs, amsSubnetIDs: network.PublicSubnetIDs}
+	w.vpcID, w.subnetIDs, w.amsSubnetIDs = network.VpcID, network.PublicSubnetIDs, network.PublicSubnetIDs
 	if !cfg.SpreadAcrossZones {
 		// As in the seed: all AMS nodes in one zone, close to each other.
 		w.amsSubnetIDs = pulumi.StringArray{network.PublicSubnetIDs.Index(pulumi.Int(0))}
@@ -55,6 +59,10 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 	w.loadBalancerSecurityGroupID = lb.SecurityGroupID
+	ingest, err := buildIngest(ctx, base, cfg, &w)
+	if err != nil {
+		return nil, err
+	}
 
 	nodes, err := components.NewNodeSecurityGroup(ctx, base+"-ams", cfg.nodeSecurityGroupArgs(w))
 	if err != nil {
@@ -88,7 +96,12 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		groups[role] = group
 	}
 
-	return newOutputs(cfg, lb, mongo, groups, panelPassword, panelParameter.Name), nil
+	if err := buildAliases(ctx, base, cfg, lb, ingest); err != nil {
+		return nil, err
+	}
+	outputs := newOutputs(cfg, lb, mongo, groups, panelPassword, panelParameter.Name)
+	addIngestOutputs(outputs, cfg, ingest)
+	return outputs, nil
 }
 
 // panelAdminPassword generates the web panel administrator's password and
@@ -128,6 +141,7 @@ type wiring struct {
 	databaseReadyParameterArn   pulumi.StringInput
 	panelPasswordParameterName  pulumi.StringInput
 	panelPasswordParameterArn   pulumi.StringInput
+	entryWiring
 }
 
 func (c *Config) tags() map[string]string {
@@ -145,7 +159,7 @@ func (c *Config) networkArgs() *components.NetworkArgs {
 }
 
 func (c *Config) loadBalancerArgs(w wiring) *components.StreamingLoadBalancerArgs {
-	return &components.StreamingLoadBalancerArgs{
+	return c.withEntry(&components.StreamingLoadBalancerArgs{
 		VpcID:                      w.vpcID,
 		SubnetIDs:                  w.subnetIDs,
 		CertificateArn:             c.CertificateArn,
@@ -158,16 +172,17 @@ func (c *Config) loadBalancerArgs(w wiring) *components.StreamingLoadBalancerArg
 		DeregistrationDelaySeconds: c.DrainSeconds,
 		IngressCIDRs:               c.IngressCIDRs,
 		Tags:                       c.tags(),
-	}
+	}, w)
 }
 
 func (c *Config) nodeSecurityGroupArgs(w wiring) *components.NodeSecurityGroupArgs {
 	args := &components.NodeSecurityGroupArgs{
-		VpcID:         w.vpcID,
-		WebRTCPortMin: c.WebRTCPortMin,
-		WebRTCPortMax: c.WebRTCPortMax,
-		AdminCIDR:     c.AdminCIDR,
-		Tags:          c.tags(),
+		VpcID:                  w.vpcID,
+		IngestSecurityGroupIDs: w.nodeIngestGroups(),
+		WebRTCPortMin:          c.WebRTCPortMin,
+		WebRTCPortMax:          c.WebRTCPortMax,
+		AdminCIDR:              c.AdminCIDR,
+		Tags:                   c.tags(),
 	}
 	if w.loadBalancerSecurityGroupID != nil {
 		args.LoadBalancerSecurityGroupIDs = pulumi.StringArray{w.loadBalancerSecurityGroupID}
@@ -203,7 +218,7 @@ func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGrou
 		Role:                            role,
 		SubnetIDs:                       w.amsSubnetIDs,
 		SecurityGroupIDs:                pulumi.StringArray{w.nodeSecurityGroupID},
-		TargetGroupArns:                 pulumi.StringArray{w.targetGroupArn},
+		TargetGroupArns:                 c.targetGroupArns(role, w),
 		DatabaseURLParameterName:        w.databaseURLParameterName,
 		DatabaseURLParameterArn:         w.databaseURLParameterArn,
 		DatabaseReadyParameterName:      w.databaseReadyParameterName,

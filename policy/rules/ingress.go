@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -23,35 +24,85 @@ func (p PortRange) String() string {
 	return fmt.Sprintf("%s %d-%d", p.Protocol, p.From, p.To)
 }
 
-// PublicPorts are the only ranges ingress from the whole internet may open.
-// A public rule must lie entirely inside one of them.
-func PublicPorts() []PortRange {
-	return []PortRange{
+// Ports are the stack settings the public port list follows: the
+// configuration keys ingest, webrtcPortMin and webrtcPortMax.
+type Ports struct {
+	// Ingest opens RTMP (TCP 1935) and SRT (UDP 4200) on the ingest load balancer.
+	Ingest bool
+	// WebRTCPortMin and WebRTCPortMax bound the WebRTC media range on the nodes.
+	WebRTCPortMin, WebRTCPortMax int
+}
+
+// DefaultPorts are the settings of a stack that sets none of the keys, as
+// Pulumi.yaml declares them.
+func DefaultPorts() Ports {
+	return Ports{Ingest: true, WebRTCPortMin: 50000, WebRTCPortMax: 60000}
+}
+
+// PortsFromConfig reads the settings from a stack's configuration; get
+// returns the value of a project key ("ingest") and whether it is set.
+// Unset keys keep DefaultPorts.
+func PortsFromConfig(get func(key string) (string, bool)) (Ports, error) {
+	p := DefaultPorts()
+	if v, ok := get("ingest"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return p, fmt.Errorf("ingest = %q: want true or false", v)
+		}
+		p.Ingest = b
+	}
+	for key, dst := range map[string]*int{"webrtcPortMin": &p.WebRTCPortMin, "webrtcPortMax": &p.WebRTCPortMax} {
+		if v, ok := get(key); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 || n > 65535 {
+				return p, fmt.Errorf("%s = %q: want a port from 1 to 65535", key, v)
+			}
+			*dst = n
+		}
+	}
+	if p.WebRTCPortMax < p.WebRTCPortMin {
+		return p, fmt.Errorf("webrtcPortMax %d is below webrtcPortMin %d", p.WebRTCPortMax, p.WebRTCPortMin)
+	}
+	return p, nil
+}
+
+// PublicPortsFor are the only ranges ingress from the whole internet may
+// open in a stack with settings p. A public rule must lie entirely inside
+// one of them.
+func PublicPortsFor(p Ports) []PortRange {
+	out := []PortRange{
 		{"tcp", 80, 80, "load balancer HTTP listener"},
 		{"tcp", 443, 443, "load balancer HTTPS listener"},
 		{"tcp", 5080, 5080, "load balancer HTTP play listener"},
 		{"tcp", 5443, 5443, "load balancer HTTPS play listener"},
-		{"udp", 50000, 60000, "WebRTC media"},
-		{"tcp", 1935, 1935, "RTMP ingest"},
-		{"udp", 4200, 4200, "SRT ingest"},
+		{"udp", p.WebRTCPortMin, p.WebRTCPortMax, "WebRTC media"},
 	}
+	if p.Ingest {
+		out = append(out,
+			PortRange{"tcp", 1935, 1935, "RTMP ingest"},
+			PortRange{"udp", 4200, 4200, "SRT ingest"})
+	}
+	return out
 }
 
-func publicPortList() string {
+// PublicPorts are PublicPortsFor(DefaultPorts()).
+func PublicPorts() []PortRange { return PublicPortsFor(DefaultPorts()) }
+
+func publicPortList(ports []PortRange) string {
 	var s []string
-	for _, p := range PublicPorts() {
+	for _, p := range ports {
 		s = append(s, p.String())
 	}
 	return strings.Join(s, ", ")
 }
 
-func noPublicIngress() Rule {
+func noPublicIngress(ports []PortRange) Rule {
 	return newRule(NoPublicIngress,
-		"Ingress open to 0.0.0.0/0 or ::/0 is allowed only on the documented public ports ("+publicPortList()+").",
+		"Ingress open to 0.0.0.0/0 or ::/0 is allowed only on the documented public ports ("+publicPortList(ports)+").",
 		map[string]check{
 			typeSecurityGroupIngressRule: func(r Resource) []string {
 				p := r.Properties
-				return publicIngress(r, permission{
+				return publicIngress(r, ports, permission{
 					sources: []source{
 						{"cidrIpv4", p.Get("cidrIpv4")},
 						{"cidrIpv6", p.Get("cidrIpv6")},
@@ -65,7 +116,7 @@ func noPublicIngress() Rule {
 				if t, ok := str(p.Get("type")); !ok || t != "ingress" {
 					return nil
 				}
-				return publicIngress(r, permission{
+				return publicIngress(r, ports, permission{
 					sources:     cidrList(p, ""),
 					protocolKey: "protocol", protocol: p.Get("protocol"),
 					fromPort: p.Get("fromPort"), toPort: p.Get("toPort"),
@@ -79,7 +130,7 @@ func noPublicIngress() Rule {
 					}
 					m := rule.AsMap()
 					where := fmt.Sprintf("ingress[%d].", i)
-					out = append(out, publicIngress(r, permission{
+					out = append(out, publicIngress(r, ports, permission{
 						where:       where,
 						sources:     cidrList(m, where),
 						protocolKey: "protocol", protocol: m.Get("protocol"),
@@ -118,7 +169,7 @@ func cidrList(m property.Map, where string) []source {
 
 // publicIngress reports p if it opens anything outside PublicPorts to the
 // whole internet.
-func publicIngress(r Resource, p permission) []string {
+func publicIngress(r Resource, ports []PortRange, p permission) []string {
 	var out []string
 	for _, src := range p.sources {
 		cidr, ok := str(src.value)
@@ -134,7 +185,7 @@ func publicIngress(r Resource, p permission) []string {
 		protocol = normalizeProtocol(protocol)
 		if protocol == "all" {
 			out = append(out, r.violation("%s %s with %s opens all protocols and ports to the internet; only %s may be public",
-				src.path, show(src.value), traffic, publicPortList()))
+				src.path, show(src.value), traffic, publicPortList(ports)))
 			continue
 		}
 		from, okFrom := number(p.fromPort)
@@ -142,11 +193,11 @@ func publicIngress(r Resource, p permission) []string {
 		if !okFrom || !okTo {
 			from, to = 0, 65535 // no ports on a tcp or udp rule means all of them
 		}
-		if withinPublicPorts(protocol, int(from), int(to)) {
+		if withinPublicPorts(ports, protocol, int(from), int(to)) {
 			continue
 		}
 		out = append(out, r.violation("%s %s with %s opens %s to the internet; only %s may be public",
-			src.path, show(src.value), traffic, PortRange{Protocol: protocol, From: int(from), To: int(to)}, publicPortList()))
+			src.path, show(src.value), traffic, PortRange{Protocol: protocol, From: int(from), To: int(to)}, publicPortList(ports)))
 	}
 	return out
 }
@@ -176,8 +227,8 @@ func normalizeProtocol(p string) string {
 	return p
 }
 
-func withinPublicPorts(protocol string, from, to int) bool {
-	for _, p := range PublicPorts() {
+func withinPublicPorts(ports []PortRange, protocol string, from, to int) bool {
+	for _, p := range ports {
 		if p.Protocol == protocol && from >= p.From && to <= p.To && from <= to {
 			return true
 		}

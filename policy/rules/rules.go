@@ -65,10 +65,14 @@ const (
 	typeLaunchTemplate           = "aws:ec2/launchTemplate:LaunchTemplate"
 )
 
-// All returns every rule, in a stable order.
-func All() []Rule {
+// All returns every rule for a stack with the default settings, in a
+// stable order.
+func All() []Rule { return AllFor(DefaultPorts()) }
+
+// AllFor returns every rule for a stack whose public ports follow p.
+func AllFor(p Ports) []Rule {
 	return []Rule{
-		noPublicIngress(),
+		noPublicIngress(PublicPortsFor(p)),
 		encryptedVolumes(),
 		imdsv2Required(),
 		noPlaintextSecretInUserData(),
