@@ -132,19 +132,25 @@ join_cluster() {
   (cd "$AMS_DIR" && ./change_server_mode.sh cluster "$database_url" </dev/null)
 }
 
-# wait_for_server waits until Ant Media Server answers its liveness
-# endpoint, for at most START_WAIT_SECONDS.
-wait_for_server() {
-  step="waiting for Ant Media Server"
-  local waited=0
-  until curl -fsS -o /dev/null "$AMS_URL/rest/v2/liveness"; do
-    if [ "$waited" -ge "$START_WAIT_SECONDS" ]; then
-      log "Ant Media Server did not answer within ${START_WAIT_SECONDS}s"
+# retry LIMIT WHAT COMMAND...: runs COMMAND every POLL_SECONDS until it
+# succeeds, for at most LIMIT seconds.
+retry() {
+  local limit=$1 what=$2 waited=0
+  shift 2
+  until "$@"; do
+    if [ "$waited" -ge "$limit" ]; then
+      log "$what did not answer within ${limit}s"
       return 1
     fi
     sleep "$POLL_SECONDS"
     waited=$((waited + POLL_SECONDS))
   done
+}
+
+# wait_for_server waits until Ant Media Server answers its liveness endpoint.
+wait_for_server() {
+  step="waiting for Ant Media Server"
+  retry "$START_WAIT_SECONDS" "Ant Media Server" curl -fsS -o /dev/null "$AMS_URL/rest/v2/liveness"
   log "Ant Media Server answers"
 }
 
@@ -179,18 +185,10 @@ take_claim() {
   return 1
 }
 
-# panel_status prints the panel's first-login status, waiting for the
-# panel's user store to answer for at most START_WAIT_SECONDS.
+# panel_status prints the panel's first-login status, once the panel's
+# user store answers.
 panel_status() {
-  local waited=0
-  until curl -fsS "$AMS_URL/rest/v2/first-login-status"; do
-    if [ "$waited" -ge "$START_WAIT_SECONDS" ]; then
-      log "the panel's user store did not answer within ${START_WAIT_SECONDS}s"
-      return 1
-    fi
-    sleep "$POLL_SECONDS"
-    waited=$((waited + POLL_SECONDS))
-  done
+  retry "$START_WAIT_SECONDS" "the panel's user store" curl -fsS "$AMS_URL/rest/v2/first-login-status"
 }
 
 # claim_panel makes sure the panel's administrator is this stack's: while
