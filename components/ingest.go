@@ -123,10 +123,8 @@ func (a *IngestLoadBalancerArgs) withDefaults() (IngestLoadBalancerArgs, error) 
 	case out.DeregistrationDelaySeconds < 0 || out.DeregistrationDelaySeconds > 3600:
 		return out, argErr(component, "DeregistrationDelaySeconds", out.DeregistrationDelaySeconds, "0 to 3600 seconds")
 	}
-	for _, cidr := range out.IngressCIDRs {
-		if _, err := ParseIPv4CIDR(cidr); err != nil {
-			return out, argErr(component, "IngressCIDRs", cidr, "IPv4 networks such as 0.0.0.0/0 or 198.51.100.0/24")
-		}
+	if err := validateIngressCIDRs(component, out.IngressCIDRs); err != nil {
+		return out, err
 	}
 	return out, nil
 }
@@ -158,10 +156,8 @@ func NewIngestLoadBalancer(ctx *pulumi.Context, name string, args *IngestLoadBal
 	}
 	rules := &ruleSet{ctx: ctx, group: sg.ID(), parent: s}
 	for _, p := range IngestPorts() {
-		for i, cidr := range a.IngressCIDRs {
-			rules.ingressFromCIDR(fmt.Sprintf("%s-%s-%d", name, p.Name, i), strings.ToLower(p.Protocol), p.Port, p.Port, cidr,
-				fmt.Sprintf("%s ingest %s %d", strings.ToUpper(p.Name), p.Protocol, p.Port))
-		}
+		rules.ingressFromCIDRs(fmt.Sprintf("%s-%s", name, p.Name), strings.ToLower(p.Protocol), p.Port, a.IngressCIDRs,
+			fmt.Sprintf("%s ingest %s %d", strings.ToUpper(p.Name), p.Protocol, p.Port))
 	}
 	if rules.err != nil {
 		return nil, fmt.Errorf("ingest load balancer %s: %w", name, rules.err)

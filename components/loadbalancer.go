@@ -221,10 +221,8 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	case out.OriginStickinessSeconds < 1 || out.OriginStickinessSeconds > 604800:
 		return out, argErr(component, "OriginStickinessSeconds", out.OriginStickinessSeconds, "1 to 604800 seconds")
 	}
-	for _, cidr := range out.IngressCIDRs {
-		if _, err := ParseIPv4CIDR(cidr); err != nil {
-			return out, argErr(component, "IngressCIDRs", cidr, "IPv4 networks such as 0.0.0.0/0 or 198.51.100.0/24")
-		}
+	if err := validateIngressCIDRs(component, out.IngressCIDRs); err != nil {
+		return out, err
 	}
 	return out, nil
 }
@@ -261,9 +259,7 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 	}
 	rules := &ruleSet{ctx: ctx, group: sg.ID(), parent: s}
 	for _, l := range listeners {
-		for i, cidr := range a.IngressCIDRs {
-			rules.ingressFromCIDR(fmt.Sprintf("%s-%d-%d", name, l.Port, i), "tcp", l.Port, l.Port, cidr, fmt.Sprintf("%s %d (%s)", l.Protocol, l.Port, l.Role))
-		}
+		rules.ingressFromCIDRs(fmt.Sprintf("%s-%d", name, l.Port), "tcp", l.Port, a.IngressCIDRs, fmt.Sprintf("%s %d (%s)", l.Protocol, l.Port, l.Role))
 	}
 	if rules.err != nil {
 		return nil, fmt.Errorf("load balancer %s: %w", name, rules.err)

@@ -1,6 +1,9 @@
 package components
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -25,22 +28,39 @@ func (r *ruleSet) ingressFromGroup(name, protocol string, from, to int, source p
 	})
 }
 
-func (r *ruleSet) ingressFromCIDR(name, protocol string, from, to int, cidr, description string) {
+func (r *ruleSet) ingressFromCIDR(name, protocol string, from, to int, cidr, description string, opts ...pulumi.ResourceOption) {
 	r.ingress(name, &vpc.SecurityGroupIngressRuleArgs{
 		IpProtocol:  pulumi.String(protocol),
 		FromPort:    pulumi.Int(from),
 		ToPort:      pulumi.Int(to),
 		CidrIpv4:    pulumi.String(cidr),
 		Description: pulumi.String(description),
-	})
+	}, opts...)
 }
 
-func (r *ruleSet) ingress(name string, args *vpc.SecurityGroupIngressRuleArgs) {
+// ingressFromCIDRs admits each network of a list on one port. Each rule is
+// named by what it admits (prefix, then the network), so that reordering or
+// shortening the list touches only the rules whose network changed; the
+// positional names of earlier releases (prefix-<index>) are aliases, so
+// existing stacks keep their rules.
+func (r *ruleSet) ingressFromCIDRs(prefix, protocol string, port int, cidrs []string, description string) {
+	for i, cidr := range cidrs {
+		r.ingressFromCIDR(prefix+"-from-"+cidrName(cidr), protocol, port, port, cidr, description,
+			pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-%d", prefix, i))}}))
+	}
+}
+
+// cidrName is a network as it appears in a resource name: 10.0.0.0/8 -> 10.0.0.0-8.
+func cidrName(cidr string) string {
+	return strings.ReplaceAll(strings.TrimSpace(cidr), "/", "-")
+}
+
+func (r *ruleSet) ingress(name string, args *vpc.SecurityGroupIngressRuleArgs, opts ...pulumi.ResourceOption) {
 	if r.err != nil {
 		return
 	}
 	args.SecurityGroupId = r.group
-	_, r.err = vpc.NewSecurityGroupIngressRule(r.ctx, name, args, pulumi.Parent(r.parent))
+	_, r.err = vpc.NewSecurityGroupIngressRule(r.ctx, name, args, append([]pulumi.ResourceOption{pulumi.Parent(r.parent)}, opts...)...)
 }
 
 // egressAll lets the group's members open connections anywhere: package

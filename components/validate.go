@@ -74,3 +74,16 @@ func IsOpenToWorld(cidr string) bool {
 	p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
 	return err == nil && p.Bits() == 0
 }
+
+// validateIngressCIDRs checks a load balancer's list of networks: IPv4, and
+// each once (rules are named by their network).
+func validateIngressCIDRs(component string, cidrs []string) error {
+	seen := map[string]bool{}
+	for _, cidr := range cidrs {
+		if _, err := ParseIPv4CIDR(cidr); err != nil || seen[cidrName(cidr)] {
+			return argErr(component, "IngressCIDRs", cidr, "distinct IPv4 networks such as 0.0.0.0/0 or 198.51.100.0/24")
+		}
+		seen[cidrName(cidr)] = true
+	}
+	return nil
+}

@@ -49,6 +49,8 @@ type registered struct {
 	IgnoreChanges       []string
 	Dependencies        []string
 	SecretOutputs       []string
+	// AliasNames are the names of the resource's aliases (its former names).
+	AliasNames []string
 }
 
 // input returns an input by dotted path ("healthCheck.path").
@@ -300,6 +302,11 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.Dependencies = rpc.GetDependencies()
 		r.SecretOutputs = rpc.GetAdditionalSecretOutputs()
+		for _, a := range rpc.GetAliases() {
+			if spec := a.GetSpec(); spec != nil && spec.GetName() != "" {
+				r.AliasNames = append(r.AliasNames, spec.GetName())
+			}
+		}
 	}
 	m.resources = append(m.resources, r)
 	return id, state, nil

@@ -103,7 +103,7 @@ wait_for_database() {
     log "no readiness parameter: trusting that the database is up"
     return 0
   fi
-  local want waited=0 said=""
+  local want waited=0 said="" pause
   want="ready sha256:$(credential_fingerprint "$database_url")"
   while :; do
     said=$(aws_call ssm-get "$DATABASE_READY_PARAMETER")
@@ -115,11 +115,11 @@ wait_for_database() {
       log "the database did not become ready within ${DATABASE_WAIT_SECONDS}s; $DATABASE_READY_PARAMETER says '${said%% *}'"
       return 1
     fi
-    if [ $((waited % 60)) -eq 0 ]; then
-      log "waiting for the database: $DATABASE_READY_PARAMETER says '${said%% *}' (${waited}s of ${DATABASE_WAIT_SECONDS}s)"
-    fi
-    sleep "$POLL_SECONDS"
-    waited=$((waited + POLL_SECONDS))
+    log "waiting for the database: $DATABASE_READY_PARAMETER says '${said%% *}' (${waited}s of ${DATABASE_WAIT_SECONDS}s)"
+    # Every POLL_SECONDS for the first minute, then every 30 s.
+    pause=$((waited < 60 ? POLL_SECONDS : 30))
+    sleep "$pause"
+    waited=$((waited + pause))
   done
 }
 

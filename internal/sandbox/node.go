@@ -256,7 +256,7 @@ func (r *Running) Stop() *Result {
 }
 
 // RunTimeout bounds every script run, in real time.
-const RunTimeout = 90 * time.Second
+const RunTimeout = 180 * time.Second
 
 // Run runs a rendered script on the node, as cloud-init runs user data, and
 // waits for it to end.
