@@ -529,3 +529,44 @@ func shipLogsStatement(groups ...string) map[string]any {
 // agentMetricsStatement lets a node's agent publish in the stack's namespace only.
 var agentMetricsStatement = map[string]any{"Sid": "PublishAgentMetrics", "Effect": "Allow", "Action": []any{"cloudwatch:PutMetricData"},
 	"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": "AMSCluster/ams-cluster/dev"}}}
+
+func TestNodeComponentsRejectBadLogShipping(t *testing.T) {
+	vpc, subnet := pulumi.String("vpc-0a1b2c3d4e5f60718"), pulumi.String("subnet-0a1b2c3d4e5f60718")
+	param := pulumi.String("/other/prod/db-url")
+	good := func() *components.NodeLogs {
+		return &components.NodeLogs{
+			Files:            []components.LogFile{{Path: components.BootLogFile, LogGroupName: "/other/prod/boot"}},
+			LogGroupArns:     pulumi.StringArray{pulumi.String("arn:aws:logs:eu-central-1:123456789012:log-group:/other/prod/boot")},
+			MetricsNamespace: "Other/prod",
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(l *components.NodeLogs)
+		want string
+	}{
+		{"AWS namespace", func(l *components.NodeLogs) { l.MetricsNamespace = "AWS/EC2" }, `Logs.MetricsNamespace = "AWS/EC2" is not valid`},
+		{"relative file", func(l *components.NodeLogs) { l.Files[0].Path = "var/log/x.log" }, "Logs.Files"},
+		{"no log group ARNs", func(l *components.NodeLogs) { l.LogGroupArns = nil }, "Logs.LogGroupArns"},
+	} {
+		for _, component := range []string{"MongoNode", "ScalingGroup"} {
+			logs := good()
+			tc.edit(logs)
+			r, err := runComponents(t, func(ctx *pulumi.Context) error {
+				if component == "MongoNode" {
+					_, err := components.NewMongoNode(ctx, "x", &components.MongoNodeArgs{VpcID: vpc, SubnetID: subnet, Logs: logs})
+					return err
+				}
+				_, err := components.NewScalingGroup(ctx, "x", &components.ScalingGroupArgs{Role: "edge", SubnetIDs: pulumi.StringArray{subnet},
+					SecurityGroupIDs: pulumi.StringArray{pulumi.String("sg-1")}, DatabaseURLParameterName: param, DatabaseURLParameterArn: param, Logs: logs})
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), component+": "+tc.want) {
+				t.Errorf("%s %s: got %v, want %s: %s", component, tc.name, err, component, tc.want)
+			}
+			if len(r.resources) != 0 {
+				t.Errorf("%s %s: %d resources registered", component, tc.name, len(r.resources))
+			}
+		}
+	}
+}
