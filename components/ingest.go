@@ -82,6 +82,11 @@ type IngestLoadBalancer struct {
 	// TargetGroupArns are the target groups the origin nodes join, one per
 	// IngestPorts() entry, in that order.
 	TargetGroupArns pulumi.StringArrayOutput `pulumi:"targetGroupArns"`
+	// ArnSuffix is the load balancer's CloudWatch dimension (net/<name>/<id>).
+	ArnSuffix pulumi.StringOutput `pulumi:"arnSuffix"`
+	// TargetGroupArnSuffixes are the target groups' CloudWatch dimensions,
+	// in the order of TargetGroupArns.
+	TargetGroupArnSuffixes pulumi.StringArrayOutput `pulumi:"targetGroupArnSuffixes"`
 }
 
 // Validate applies the defaults to a copy of the arguments and reports the
@@ -177,7 +182,7 @@ func NewIngestLoadBalancer(ctx *pulumi.Context, name string, args *IngestLoadBal
 		return nil, fmt.Errorf("ingest load balancer %s: %w", name, err)
 	}
 
-	var arns pulumi.StringArray
+	var arns, suffixes pulumi.StringArray
 	for _, p := range IngestPorts() {
 		tg, err := lb.NewTargetGroup(ctx, name+"-"+p.Name, &lb.TargetGroupArgs{
 			VpcId:               a.VpcID,
@@ -213,6 +218,7 @@ func NewIngestLoadBalancer(ctx *pulumi.Context, name string, args *IngestLoadBal
 			return nil, fmt.Errorf("ingest load balancer %s: %s listener: %w", name, p.Name, err)
 		}
 		arns = append(arns, tg.Arn)
+		suffixes = append(suffixes, tg.ArnSuffix)
 	}
 
 	s.DNSName = nlb.DnsName
@@ -220,12 +226,16 @@ func NewIngestLoadBalancer(ctx *pulumi.Context, name string, args *IngestLoadBal
 	s.Arn = nlb.Arn
 	s.SecurityGroupID = sg.ID().ToStringOutput()
 	s.TargetGroupArns = arns.ToStringArrayOutput()
+	s.ArnSuffix = nlb.ArnSuffix
+	s.TargetGroupArnSuffixes = suffixes.ToStringArrayOutput()
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"dnsName":         s.DNSName,
-		"zoneId":          s.ZoneID,
-		"arn":             s.Arn,
-		"securityGroupId": s.SecurityGroupID,
-		"targetGroupArns": s.TargetGroupArns,
+		"arnSuffix":              s.ArnSuffix,
+		"targetGroupArnSuffixes": s.TargetGroupArnSuffixes,
+		"dnsName":                s.DNSName,
+		"zoneId":                 s.ZoneID,
+		"arn":                    s.Arn,
+		"securityGroupId":        s.SecurityGroupID,
+		"targetGroupArns":        s.TargetGroupArns,
 	}); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,9 @@ type instanceAccess struct {
 	// LifecycleGroup, when set, is the GroupTagKey value of the Auto Scaling
 	// group whose lifecycle actions the node may complete.
 	LifecycleGroup string
+	// Logs, when set, are the log groups and metric namespace of the
+	// node's CloudWatch agent.
+	Logs *NodeLogs
 }
 
 // instanceProfile creates an EC2 role and instance profile that allow
@@ -46,8 +49,13 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 	if err != nil {
 		return nil, fmt.Errorf("instance role %s: %w", name, err)
 	}
-	policy := pulumi.All(access.Read.ToStringArrayOutput(), access.Write.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
-		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup)
+	var logGroups pulumi.StringArray
+	namespace := ""
+	if access.Logs != nil {
+		logGroups, namespace = access.Logs.LogGroupArns, access.Logs.MetricsNamespace
+	}
+	policy := pulumi.All(access.Read.ToStringArrayOutput(), access.Write.ToStringArrayOutput(), logGroups.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
+		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, v[2].([]string), namespace)
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Role:   role.ID(),
@@ -66,7 +74,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 }
 
 // instancePolicy is the IAM policy document of an AMS cluster instance.
-func instancePolicy(readable, writable []string, lifecycleGroup string) (string, error) {
+func instancePolicy(readable, writable []string, lifecycleGroup string, logGroupArns []string, metricsNamespace string) (string, error) {
 	// What the SSM agent needs for Session Manager, and nothing more. The
 	// managed AmazonSSMManagedInstanceCore policy is not used because it also
 	// grants ssm:GetParameter on every parameter.
@@ -118,6 +126,31 @@ func instancePolicy(readable, writable []string, lifecycleGroup string) (string,
 			"Condition": map[string]any{
 				"StringEquals": map[string]any{"autoscaling:ResourceTag/" + GroupTagKey: lifecycleGroup},
 			},
+		})
+	}
+	if len(logGroupArns) > 0 {
+		// The agent writes streams named after the instance into groups the
+		// stack created (and retains); log stream ARNs are the group's ARN
+		// followed by ":log-stream:<name>".
+		streams := make([]string, len(logGroupArns))
+		for i, arn := range logGroupArns {
+			streams[i] = arn + ":*"
+		}
+		statements = append(statements, map[string]any{
+			"Sid":      "ShipOwnLogs",
+			"Effect":   "Allow",
+			"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			"Resource": streams,
+		})
+	}
+	if metricsNamespace != "" {
+		// PutMetricData has no resource type; the namespace condition key scopes it.
+		statements = append(statements, map[string]any{
+			"Sid":       "PublishAgentMetrics",
+			"Effect":    "Allow",
+			"Action":    []string{"cloudwatch:PutMetricData"},
+			"Resource":  "*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": metricsNamespace}},
 		})
 	}
 	doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})

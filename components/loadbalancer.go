@@ -163,6 +163,12 @@ type StreamingLoadBalancer struct {
 	ZoneID pulumi.StringOutput `pulumi:"zoneId"`
 	// HTTPSEnabled tells whether the HTTPS listeners exist.
 	HTTPSEnabled pulumi.BoolOutput `pulumi:"httpsEnabled"`
+	// ArnSuffix is the load balancer's CloudWatch dimension (app/<name>/<id>).
+	ArnSuffix pulumi.StringOutput `pulumi:"arnSuffix"`
+	// OriginTargetGroupArnSuffix and EdgeTargetGroupArnSuffix are the target
+	// groups' CloudWatch dimensions (targetgroup/<name>/<id>).
+	OriginTargetGroupArnSuffix pulumi.StringOutput `pulumi:"originTargetGroupArnSuffix"`
+	EdgeTargetGroupArnSuffix   pulumi.StringOutput `pulumi:"edgeTargetGroupArnSuffix"`
 }
 
 // Validate applies the defaults to a copy of the arguments and reports the
@@ -395,14 +401,20 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 	s.OriginTargetGroupArn = groups[RoleOrigin].Arn
 	s.EdgeTargetGroupArn = groups[RoleEdge].Arn
 	s.HTTPSEnabled = pulumi.Bool(https).ToBoolOutput()
+	s.ArnSuffix = alb.ArnSuffix
+	s.OriginTargetGroupArnSuffix = groups[RoleOrigin].ArnSuffix
+	s.EdgeTargetGroupArnSuffix = groups[RoleEdge].ArnSuffix
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"dnsName":              s.DNSName,
-		"arn":                  s.Arn,
-		"zoneId":               s.ZoneID,
-		"securityGroupId":      s.SecurityGroupID,
-		"originTargetGroupArn": s.OriginTargetGroupArn,
-		"edgeTargetGroupArn":   s.EdgeTargetGroupArn,
-		"httpsEnabled":         s.HTTPSEnabled,
+		"arnSuffix":                  s.ArnSuffix,
+		"originTargetGroupArnSuffix": s.OriginTargetGroupArnSuffix,
+		"edgeTargetGroupArnSuffix":   s.EdgeTargetGroupArnSuffix,
+		"dnsName":                    s.DNSName,
+		"arn":                        s.Arn,
+		"zoneId":                     s.ZoneID,
+		"securityGroupId":            s.SecurityGroupID,
+		"originTargetGroupArn":       s.OriginTargetGroupArn,
+		"edgeTargetGroupArn":         s.EdgeTargetGroupArn,
+		"httpsEnabled":               s.HTTPSEnabled,
 	}); err != nil {
 		return nil, err
 	}

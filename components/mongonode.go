@@ -81,6 +81,10 @@ type MongoNodeArgs struct {
 	SSHPrivateKey pulumi.StringInput
 	// MetadataHopLimit is the IMDSv2 response hop limit. Defaults to 1 (no containers).
 	MetadataHopLimit int
+	// Logs, when set, has the node install the CloudWatch agent once MongoDB
+	// is ready, shipping the boot log and mongod.log and publishing memory
+	// and data volume usage (see ClusterLogs). Defaults to no agent.
+	Logs *NodeLogs
 	// Tags are added to every resource the node creates. Defaults to none.
 	Tags map[string]string
 }
@@ -169,6 +173,9 @@ func (a *MongoNodeArgs) withDefaults() (MongoNodeArgs, error) {
 		return out, argErr(component, "MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
 	}
 	if err := validateAdminAccess(component, out.AdminCIDR, out.SSHPublicKey, out.SSHPrivateKey != nil); err != nil {
+		return out, err
+	}
+	if err := out.Logs.validate(component); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -290,13 +297,19 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 	profile, err := instanceProfile(ctx, name, instanceAccess{
 		Read:  pulumi.StringArray{creds.adminPassword.Arn, creds.appPassword.Arn},
 		Write: pulumi.StringArray{readyParam.Arn},
+		Logs:  a.Logs,
 	}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("mongo node %s: %w", name, err)
 	}
 
+	agentConfig, err := a.Logs.agentConfig(MongoDataPath)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: %w", name, err)
+	}
 	userData := pulumi.All(volume.ID(), readyParam.Name).ApplyT(func(v []any) (string, error) {
 		return renderScript("mongo-bootstrap.sh", MongoBootstrap{
+			AgentConfig:            agentConfig,
 			Region:                 region.Name,
 			DataVolumeID:           string(v[0].(pulumi.ID)),
 			MongoVersion:           a.MongoVersion,
@@ -338,7 +351,10 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 			DeleteOnTermination: pulumi.Bool(true),
 			Tags:                tags(map[string]string{"Name": name + "-root"}),
 		},
-		Monitoring:              pulumi.Bool(true),
+		Monitoring: pulumi.Bool(true),
+		// A console or API slip must not delete the database host; EC2
+		// recovery (ClusterMonitoring) handles hardware failures.
+		DisableApiTermination:   pulumi.Bool(true),
 		UserDataBase64:          userData.ApplyT(encodeUserData).(pulumi.StringOutput),
 		UserDataReplaceOnChange: pulumi.Bool(true),
 		// No volumeTags: they would fight the data volume's own tags.

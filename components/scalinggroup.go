@@ -101,6 +101,10 @@ type ScalingGroupArgs struct {
 	// (DatabaseWaitSeconds + StartWaitSeconds + 300) plus
 	// HealthCheckGraceSeconds, in seconds ("2100s" with the defaults).
 	CapacityTimeout string
+	// Logs, when set, has each node install the CloudWatch agent after it is
+	// in service, shipping the boot and Ant Media logs and publishing memory
+	// and disk usage (see ClusterLogs). Defaults to no agent.
+	Logs *NodeLogs
 	// Tags are added to every resource and propagated to the instances. Their
 	// keys may use only letters, digits and + - = . , _ : @ (instance
 	// metadata tags are on). Defaults to none.
@@ -211,6 +215,9 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	case out.StartWaitSeconds < 60 || out.StartWaitSeconds > 1800:
 		return out, argErr(component, "StartWaitSeconds", out.StartWaitSeconds, "60 to 1800 seconds")
 	}
+	if err := out.Logs.validate(component); err != nil {
+		return out, err
+	}
 	for k := range out.Tags {
 		// The nodes read their tags from instance metadata, which refuses
 		// to launch an instance with any other tag key.
@@ -268,13 +275,18 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		readable = append(readable, a.DatabaseReadyParameterArn)
 		readyParameter = a.DatabaseReadyParameterName
 	}
-	profile, err := instanceProfile(ctx, name, instanceAccess{Read: readable, Write: writable, LifecycleGroup: groupTag}, a.Tags, parent)
+	profile, err := instanceProfile(ctx, name, instanceAccess{Read: readable, Write: writable, LifecycleGroup: groupTag, Logs: a.Logs}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: %w", name, err)
 	}
 
+	agentConfig, err := a.Logs.agentConfig()
+	if err != nil {
+		return nil, fmt.Errorf("scaling group %s: %w", name, err)
+	}
 	userData := pulumi.All(a.DatabaseURLParameterName, panelParameter, readyParameter).ApplyT(func(v []any) (string, error) {
 		script, err := renderScript("ams-bootstrap.sh", AMSBootstrap{
+			AgentConfig:                 agentConfig,
 			Role:                        a.Role,
 			Region:                      region.Name,
 			DatabaseURLParameter:        v[0].(string),

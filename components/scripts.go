@@ -16,7 +16,10 @@ var scripts embed.FS
 // bootTemplates parses every embedded script as one template set, so that
 // scripts share partials such as {{ template "awsapi" }}.
 func bootTemplates() (*template.Template, error) {
-	return template.New("").Option("missingkey=error").Funcs(template.FuncMap{"shq": shellQuote}).ParseFS(scripts, "scripts/*.sh", "scripts/*.py")
+	return template.New("").Option("missingkey=error").Funcs(template.FuncMap{
+		"shq":             shellQuote,
+		"agentConfigFile": func() string { return AgentConfigFile },
+	}).ParseFS(scripts, "scripts/*.sh", "scripts/*.py")
 }
 
 // MongoBootstrap is what the MongoDB node's boot script is rendered with.
@@ -37,6 +40,9 @@ type MongoBootstrap struct {
 	ReadyParameter string
 	// DataVolumeWaitSeconds bounds the wait for the data volume to appear.
 	DataVolumeWaitSeconds int
+	// AgentConfig, when set, is the CloudWatch agent's JSON configuration;
+	// the node installs the agent once MongoDB is ready.
+	AgentConfig string
 }
 
 // AMSBootstrap is what an Ant Media Server node's boot script is rendered with.
@@ -68,6 +74,9 @@ type AMSBootstrap struct {
 	LaunchHookName string
 	// StartWaitSeconds bounds the wait for Ant Media Server to answer.
 	StartWaitSeconds int
+	// AgentConfig, when set, is the CloudWatch agent's JSON configuration;
+	// the node installs the agent once it is in service.
+	AgentConfig string
 }
 
 // MongoVerify is what the SSH bootstrap check of a MongoNode is rendered with.

@@ -87,3 +87,12 @@ func validateIngressCIDRs(component string, cidrs []string) error {
 	}
 	return nil
 }
+
+var (
+	metricNamespacePattern = regexp.MustCompile(`^[A-Za-z0-9._/#:-]{1,255}$`)
+	logGroupPrefixPattern  = regexp.MustCompile(`^(/[A-Za-z0-9_.#-]+)+$`)
+	emailPattern           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
+)
+
+// IsEmail reports whether s looks like an e-mail address (name@domain.tld).
+func IsEmail(s string) bool { return emailPattern.MatchString(s) }

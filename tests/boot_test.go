@@ -3,9 +3,13 @@ package tests
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +40,7 @@ func scenarios() map[string]scenario {
 		"ams refuses a panel claimed by someone else": panelClaimedBySomeoneElse,
 		"secrets stay off command lines and logs":     secretsStayPrivate,
 		"ams boot installs nothing and retries aws":   amsInstallsNothingAndRetries,
+		"log shipping never stops a boot":             logShippingNeverStopsABoot,
 	}
 }
 
@@ -255,9 +260,10 @@ func amsWaitsForDatabase(c *bootCluster) []string {
 	mongo := c.mongoNode(c.mongoID, 5)
 	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60001", "10.20.0.40")
 	run := c.bootAMS(origin, components.RoleOrigin)
-	// Give the node time to reach its wait (or, wrongly, to go on).
-	waitFor(4*time.Second, func() bool {
-		return strings.Contains(run.Output(), "waiting for the database") || run.Done()
+	// Give the node time to reach its wait (or, wrongly, to go on and join).
+	waitFor(30*time.Second, func() bool {
+		mode, _ := origin.AMSMode()
+		return strings.Contains(run.Output(), "waiting for the database") || mode == "cluster" || run.Done()
 	})
 	mode, _ := origin.AMSMode()
 	f.check(mode != "cluster", "the node joined the cluster while the database was not ready")
@@ -380,4 +386,75 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "    " + strings.Join(lines, "\n    ")
+}
+
+// agentConfigOn parses the configuration a node's CloudWatch agent was
+// started with, in the agent's schema.
+func agentConfigOn(f *failures, n *sandbox.Node) (components.AgentConfig, bool) {
+	var cfg components.AgentConfig
+	raw, ok := n.AgentConfig()
+	if !ok {
+		return cfg, false
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	f.check(dec.Decode(&cfg) == nil, "%s: the agent was started with a configuration that is not the agent's JSON: %s", n.ID, raw)
+	return cfg, true
+}
+
+// logShippingNeverStopsABoot boots MongoDB while S3 refuses the CloudWatch
+// agent's package, then an origin after one transient failure, then runs
+// the MongoDB script again with S3 back: the boots succeed regardless, and
+// the agents that start ship files the nodes write to log groups the stack
+// created.
+func logShippingNeverStopsABoot(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	groups := map[string]bool{}
+	for _, g := range c.r.ofType("aws:cloudwatch/logGroup:LogGroup") {
+		groups[stateString(g, "name")] = true
+	}
+	checkShipping := func(n *sandbox.Node, when string, want ...string) {
+		cfg, ok := agentConfigOn(f, n)
+		f.check(ok, "%s: the CloudWatch agent was never started", when)
+		var files []string
+		for _, l := range cfg.Logs.LogsCollected.Files.CollectList {
+			files = append(files, l.FilePath)
+			f.check(groups[l.LogGroupName], "%s: the agent ships %s to %q, a log group the stack did not create", when, l.FilePath, l.LogGroupName)
+			_, err := n.ReadFile(l.FilePath)
+			if l.FilePath == components.AMSLogFile || l.FilePath == components.AMSErrorLogFile {
+				// Ant Media Server writes these itself; the sandbox's server
+				// does not, but its image has the directory they go to.
+				_, err = os.Stat(n.Path(filepath.Dir(l.FilePath)))
+			}
+			f.check(err == nil, "%s: the agent ships %s, which is not on the node after boot: %v", when, l.FilePath, err)
+		}
+		sort.Strings(files)
+		sort.Strings(want)
+		f.check(slices.Equal(files, want), "%s: the agent ships %v, want %v", when, files, want)
+	}
+
+	c.w.AWS.FailAgentDownloads(1000)
+	mongo := c.mongoNode(c.mongoID, 5)
+	res := c.bootMongo(mongo)
+	c.checkRun(f, res, "the MongoDB boot script while S3 refuses the agent's package")
+	c.checkReady(f, "while S3 refuses the agent's package")
+	_, started := mongo.AgentConfig()
+	f.check(!started, "the agent started without its package")
+	f.check(strings.Contains(res.Output, "could not download the CloudWatch agent"), "the boot log does not say the agent is missing:\n%s", tail(res.Output, 10))
+	written, err := mongo.ReadFile(components.AgentConfigFile)
+	f.check(err == nil && json.Valid([]byte(written)), "the agent's configuration file %s is not JSON (%v): %s", components.AgentConfigFile, err, written)
+
+	c.w.AWS.FailAgentDownloads(1)
+	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60009", "10.20.0.48")
+	res = c.bootAMS(origin, components.RoleOrigin).Wait()
+	c.checkRun(f, res, "the origin's boot script after one failed download")
+	f.check(c.w.AWS.LifecycleResult(origin.ID) == "CONTINUE" && c.inService(origin.ID),
+		"the origin's launch ended %q in state %s, want CONTINUE and InService", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
+	checkShipping(origin, "on the origin", components.BootLogFile, components.AMSLogFile, components.AMSErrorLogFile)
+
+	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script run again with S3 back")
+	c.mongoServes(f, mongo, "after the script ran again with S3 back")
+	checkShipping(mongo, "on MongoDB", components.BootLogFile, components.MongoLogFile)
+	f.check(c.w.AWS.AgentDownloads() == 2, "the package was downloaded %d times, want once per node", c.w.AWS.AgentDownloads())
+	return f.list
 }

@@ -255,9 +255,11 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		if str("loadBalancerType") == "network" {
 			id = networkLoadBalancer(set, arn, name, h)
 		}
+		set("arnSuffix", id[strings.Index(id, ":loadbalancer/")+len(":loadbalancer/"):])
 	case "aws:lb/targetGroup:TargetGroup":
 		id = arn("elasticloadbalancing", "targetgroup/"+physical+"/"+h[:16])
 		set("arn", id)
+		set("arnSuffix", "targetgroup/"+physical+"/"+h[:16])
 	case "aws:lb/listener:Listener":
 		id = arn("elasticloadbalancing", "listener/app/"+physical+"/"+h[:16])
 		set("arn", id)
@@ -275,8 +277,14 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("stdout", "MongoDB answers an authenticated ping")
 		set("stderr", "")
 	default:
+		// Topic, alarms, dashboard, log groups: harness_monitoring_test.go.
 		// Domain, certificate, access log bucket: harness_entry_test.go.
-		if entryID, ok := m.newEntryResource(args, state, set, arn, h); ok {
+		if monitoringID, ok, err := newMonitoringResource(args, set, arn, str, physical); ok {
+			if err != nil {
+				return "", nil, err
+			}
+			id = monitoringID
+		} else if entryID, ok := m.newEntryResource(args, state, set, arn, h); ok {
 			id = entryID
 		}
 	}

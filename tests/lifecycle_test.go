@@ -137,6 +137,9 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 	arn := func(suffix string) string {
 		return stateString(r.one(t, "aws:ssm/parameter:Parameter", suffix), "arn")
 	}
+	logGroup := func(suffix string) string {
+		return stateString(r.one(t, "aws:cloudwatch/logGroup:LogGroup", "-"+suffix), "arn") + ":*"
+	}
 	ams := func(role string) []any {
 		return []any{
 			sessionManagerStatement,
@@ -148,6 +151,8 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 				"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
 					"autoscaling:ResourceTag/ams:group": "ams-cluster/dev/ams-cluster-dev-" + role,
 				}}},
+			shipLogsStatement(logGroup("boot"), logGroup("ams"), logGroup("ams-error")),
+			agentMetricsStatement,
 		}
 	}
 	want := map[string][]any{
@@ -159,6 +164,8 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 				"Resource": []any{arn("-mongo-admin-password"), arn("-mongo-app-password")}},
 			map[string]any{"Sid": "WriteOwnParameters", "Effect": "Allow", "Action": []any{"ssm:PutParameter"},
 				"Resource": []any{arn("-mongo-ready")}},
+			shipLogsStatement(logGroup("boot"), logGroup("mongodb")),
+			agentMetricsStatement,
 		},
 	}
 	got := map[string]any{}

@@ -32,6 +32,8 @@ log() { printf '%s ams-bootstrap[%s]: %s\n' "$(date -Is)" "$ROLE" "$*" >&2; }
 
 {{ template "awsapi" }}
 
+{{ template "cwagent" . }}
+
 step="starting"
 group=""
 
@@ -248,6 +250,8 @@ main() {
   step="completing the launch"
   finish CONTINUE
   log "ready"
+  step="starting log shipping"
+  start_log_shipping
 }
 
 main

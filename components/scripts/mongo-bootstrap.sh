@@ -39,6 +39,8 @@ log() { printf '%s ams-mongo-bootstrap: %s\n' "$(date -Is)" "$*" >&2; }
 
 {{ template "awsapi" }}
 
+{{ template "cwagent" . }}
+
 step="starting"
 on_exit() {
   local status=$?
@@ -208,6 +210,8 @@ main() {
   publish "ready sha256:$(printf '%s:%s' "$APP_USER" "$APP_PASSWORD" | sha256sum | cut -d' ' -f1)"
   unset APP_PASSWORD
   log "MongoDB is ready on $private_ip:27017 with authorization enabled"
+  step="starting log shipping"
+  start_log_shipping
 }
 
 main

@@ -39,6 +39,7 @@ type AWS struct {
 	instances map[string]*asInstance  // by instance ID
 	calls     []APICall
 	throttle  int
+	cwAgent   cwAgentDownloads
 }
 
 // APICall is one AWS API request as the stand-in judged it.
@@ -138,6 +139,10 @@ func (a *AWS) globalKeys(c *credential) conditionKeys {
 func (a *AWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/repo/") {
 		serveRepo(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, cwAgentPrefix+"/") {
+		a.serveCWAgent(w, r)
 		return
 	}
 	if r.URL.Path == awsCLIInfoPath {

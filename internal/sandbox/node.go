@@ -387,13 +387,14 @@ var (
 
 func (n *Node) rewrite(script string) (string, error) {
 	endpoints := map[string]string{
-		"http://169.254.169.254":                                   n.imds.URL(),
-		"https://www.mongodb.org":                                  n.w.AWS.URL() + "/repo/mongodb.org",
-		"https://pgp.mongodb.com":                                  n.w.AWS.URL() + "/repo/mongodb.org",
-		"https://ssm.${REGION}.amazonaws.com":                      n.w.AWS.URL(),
-		"https://autoscaling.${REGION}.amazonaws.com":              n.w.AWS.URL(),
-		"https://ssm." + n.w.AWS.Region + ".amazonaws.com":         n.w.AWS.URL(),
-		"https://autoscaling." + n.w.AWS.Region + ".amazonaws.com": n.w.AWS.URL(),
+		"http://169.254.169.254":                                              n.imds.URL(),
+		"https://www.mongodb.org":                                             n.w.AWS.URL() + "/repo/mongodb.org",
+		"https://pgp.mongodb.com":                                             n.w.AWS.URL() + "/repo/mongodb.org",
+		"https://ssm.${REGION}.amazonaws.com":                                 n.w.AWS.URL(),
+		"https://autoscaling.${REGION}.amazonaws.com":                         n.w.AWS.URL(),
+		"https://ssm." + n.w.AWS.Region + ".amazonaws.com":                    n.w.AWS.URL(),
+		"https://autoscaling." + n.w.AWS.Region + ".amazonaws.com":            n.w.AWS.URL(),
+		"https://amazoncloudwatch-agent-${REGION}.s3.${REGION}.amazonaws.com": n.w.AWS.URL() + cwAgentPrefix,
 	}
 	if n.ams != nil {
 		endpoints["http://127.0.0.1:5080"] = n.ams.URL()

@@ -45,6 +45,9 @@ func standIns() map[string]StandIn {
 		"change_server_mode.sh": changeServerMode,
 		// aws.go: the AWS CLI, for scripts that still call it.
 		"aws": awsCLI,
+		// cwagent.go: dpkg and the CloudWatch agent's control command.
+		"dpkg":                        dpkg,
+		"amazon-cloudwatch-agent-ctl": cwAgentCtlCmd,
 	}
 }
 

@@ -68,6 +68,7 @@ type Config struct {
 	IngressCIDRs               []string
 
 	EntryConfig
+	MonitoringConfig
 }
 
 // Role returns the settings of one role.
@@ -120,6 +121,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		IngressCIDRs:               r.list("ingressCidrs"),
 	}
 	c.EntryConfig = r.entry(c)
+	c.MonitoringConfig = r.monitoring()
 	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
 		s := RoleSettings{
 			InstanceType:     r.str(role + "InstanceType"),
@@ -143,6 +145,12 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	}
 	if c.PanelAdminEmail != "" && !strings.Contains(c.PanelAdminEmail, "@") {
 		r.fail("panelAdminEmail", c.PanelAdminEmail, "an e-mail address, the panel's login name")
+	}
+	if c.AlertEmail != "" && !components.IsEmail(c.AlertEmail) {
+		r.fail("alertEmail", c.AlertEmail, "an e-mail address such as ops@example.com (AWS mails it a confirmation link)")
+	}
+	if c.LogRetentionDays != 0 && !components.IsLogRetention(c.LogRetentionDays) {
+		r.fail("logRetentionDays", c.LogRetentionDays, "a retention CloudWatch Logs accepts: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days")
 	}
 	if len(r.errs) == 0 {
 		c.validateComponents(r)
@@ -198,6 +206,9 @@ func (c *Config) validateComponents(r *reader) {
 			"RootVolumeSizeGiB": "amsRootVolumeGiB", "PanelAdminEmail": "panelAdminEmail",
 		}})
 	}
+	checks = append(checks,
+		check{c.logsArgs().Validate, monitoringKeys},
+		check{c.monitoringArgs(pendingMonitoring()).Validate, monitoringKeys})
 	for _, check := range checks {
 		err := check.validate()
 		var argErr *components.ArgError

@@ -37,6 +37,9 @@ func Run(ctx *pulumi.Context, export func(name string, value pulumi.Input)) erro
 //	Network ─┬─ StreamingLoadBalancer ── NodeSecurityGroup ─┬─ MongoNode
 //	         │                                               │
 //	         └──────────── ScalingGroup (origin, edge) ◄─────┘
+//
+// ClusterLogs comes before the nodes (they ship to its log groups);
+// ClusterMonitoring last, over what the others registered.
 func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	base := ctx.Project() + "-" + ctx.Stack()
 	var w wiring
@@ -70,6 +73,12 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	w.nodeSecurityGroupID = nodes.SecurityGroupID
 
+	logs, err := components.NewClusterLogs(ctx, base, cfg.logsArgs())
+	if err != nil {
+		return nil, err
+	}
+	w.logs = logs
+
 	mongo, err := components.NewMongoNode(ctx, base+"-mongo", cfg.mongoArgs(w))
 	if err != nil {
 		return nil, err
@@ -99,8 +108,14 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err := buildAliases(ctx, base, cfg, lb, ingest); err != nil {
 		return nil, err
 	}
+	monitoring, err := buildMonitoring(ctx, base, cfg, lb, ingest, groups, mongo)
+	if err != nil {
+		return nil, err
+	}
 	outputs := newOutputs(cfg, lb, mongo, groups, panelPassword, panelParameter.Name)
 	addIngestOutputs(outputs, cfg, ingest)
+	outputs["dashboardUrl"] = monitoring.DashboardURL
+	outputs["alarmTopicArn"] = monitoring.TopicArn
 	return outputs, nil
 }
 
@@ -141,6 +156,8 @@ type wiring struct {
 	databaseReadyParameterArn   pulumi.StringInput
 	panelPasswordParameterName  pulumi.StringInput
 	panelPasswordParameterArn   pulumi.StringInput
+	// logs, once created, are the log groups the nodes ship to.
+	logs *components.ClusterLogs
 	entryWiring
 }
 
@@ -206,6 +223,9 @@ func (c *Config) mongoArgs(w wiring) *components.MongoNodeArgs {
 		SSHPublicKey:           c.SSHPublicKey,
 		Tags:                   c.tags(),
 	}
+	if w.logs != nil {
+		args.Logs = w.logs.Mongo
+	}
 	if c.HasPrivateKey {
 		args.SSHPrivateKey = c.SSHPrivateKey
 	}
@@ -214,7 +234,7 @@ func (c *Config) mongoArgs(w wiring) *components.MongoNodeArgs {
 
 func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGroupArgs {
 	s := c.Role(role)
-	return &components.ScalingGroupArgs{
+	args := &components.ScalingGroupArgs{
 		Role:                            role,
 		SubnetIDs:                       w.amsSubnetIDs,
 		SecurityGroupIDs:                pulumi.StringArray{w.nodeSecurityGroupID},
@@ -238,4 +258,8 @@ func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGrou
 		RootVolumeSizeGiB:               c.AMSRootVolumeGiB,
 		Tags:                            c.tags(),
 	}
+	if w.logs != nil {
+		args.Logs = w.logs.AMS
+	}
+	return args
 }

@@ -1,0 +1,111 @@
+package stack
+
+import (
+	"github.com/ams-cluster/ams-aws/components"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// MonitoringConfig is the operations layer's configuration (issue 10).
+type MonitoringConfig struct {
+	// AlertEmail is subscribed to the alarm topic. Key alertEmail, default none.
+	AlertEmail string
+	// Alarm5xxPercent is the 5xx share of requests that alarms. Key alarm5xxPercent.
+	Alarm5xxPercent int
+	// MongoCPUAlarmPercent, MongoMemoryAlarmPercent and MongoDiskAlarmPercent
+	// are the MongoDB host's thresholds. Keys mongoCpuAlarmPercent,
+	// mongoMemoryAlarmPercent, mongoDiskAlarmPercent.
+	MongoCPUAlarmPercent, MongoMemoryAlarmPercent, MongoDiskAlarmPercent int
+	// LogRetentionDays is the retention of the nodes' log groups. Key logRetentionDays.
+	LogRetentionDays int
+}
+
+// monitoring reads the operations layer's keys.
+func (r *reader) monitoring() MonitoringConfig {
+	return MonitoringConfig{
+		AlertEmail:              r.str("alertEmail"),
+		Alarm5xxPercent:         r.integer("alarm5xxPercent", 1, 100),
+		MongoCPUAlarmPercent:    r.integer("mongoCpuAlarmPercent", 1, 100),
+		MongoMemoryAlarmPercent: r.integer("mongoMemoryAlarmPercent", 1, 100),
+		MongoDiskAlarmPercent:   r.integer("mongoDiskAlarmPercent", 1, 100),
+		LogRetentionDays:        r.integer("logRetentionDays", 1, 3653),
+	}
+}
+
+// monitoringKeys maps the monitoring components' fields to configuration keys.
+var monitoringKeys = map[string]string{
+	"AlertEmail": "alertEmail", "Error5xxPercent": "alarm5xxPercent",
+	"MongoCPUPercent": "mongoCpuAlarmPercent", "MongoMemoryPercent": "mongoMemoryAlarmPercent",
+	"MongoDiskPercent": "mongoDiskAlarmPercent", "RetentionDays": "logRetentionDays",
+	"DetectionSeconds": "healthCheckIntervalSeconds",
+}
+
+func (c *Config) logsArgs() *components.ClusterLogsArgs {
+	return &components.ClusterLogsArgs{RetentionDays: c.LogRetentionDays, Tags: c.tags()}
+}
+
+// detectionSeconds is how long a target group takes to notice a dead node.
+func (c *Config) detectionSeconds() int {
+	interval, unhealthy := c.HealthCheckIntervalSeconds, c.UnhealthyThreshold
+	if interval == 0 {
+		interval = 10
+	}
+	if unhealthy == 0 {
+		unhealthy = 2
+	}
+	return interval * unhealthy
+}
+
+// monitoringWiring are the resources the monitoring watches.
+type monitoringWiring struct {
+	loadBalancer, originTargetGroup, edgeTargetGroup pulumi.StringInput
+	originGroup, edgeGroup, mongoInstance            pulumi.StringInput
+	ingestLoadBalancer                               pulumi.StringInput
+	ingestTargetGroups                               []pulumi.StringInput
+}
+
+func (c *Config) monitoringArgs(w monitoringWiring) *components.ClusterMonitoringArgs {
+	return &components.ClusterMonitoringArgs{
+		AlertEmail:                   c.AlertEmail,
+		LoadBalancerArnSuffix:        w.loadBalancer,
+		OriginTargetGroupArnSuffix:   w.originTargetGroup,
+		EdgeTargetGroupArnSuffix:     w.edgeTargetGroup,
+		OriginGroupName:              w.originGroup,
+		EdgeGroupName:                w.edgeGroup,
+		MongoInstanceID:              w.mongoInstance,
+		IngestLoadBalancerArnSuffix:  w.ingestLoadBalancer,
+		IngestTargetGroupArnSuffixes: w.ingestTargetGroups,
+		DetectionSeconds:             c.detectionSeconds(),
+		Error5xxPercent:              c.Alarm5xxPercent,
+		MongoCPUPercent:              c.MongoCPUAlarmPercent,
+		MongoMemoryPercent:           c.MongoMemoryAlarmPercent,
+		MongoDiskPercent:             c.MongoDiskAlarmPercent,
+		Tags:                         c.tags(),
+	}
+}
+
+// pendingMonitoring stands in for the watched resources during validation.
+func pendingMonitoring() monitoringWiring {
+	p := pulumi.String("pending")
+	return monitoringWiring{p, p, p, p, p, p, nil, nil}
+}
+
+// buildMonitoring creates the alarms and the dashboard over the built cluster.
+func buildMonitoring(ctx *pulumi.Context, base string, cfg *Config, lb *components.StreamingLoadBalancer,
+	ingest *components.IngestLoadBalancer, groups map[string]*components.ScalingGroup, mongo *components.MongoNode,
+) (*components.ClusterMonitoring, error) {
+	w := monitoringWiring{
+		loadBalancer:      lb.ArnSuffix,
+		originTargetGroup: lb.OriginTargetGroupArnSuffix,
+		edgeTargetGroup:   lb.EdgeTargetGroupArnSuffix,
+		originGroup:       groups[components.RoleOrigin].GroupName,
+		edgeGroup:         groups[components.RoleEdge].GroupName,
+		mongoInstance:     mongo.InstanceID,
+	}
+	if ingest != nil {
+		w.ingestLoadBalancer = ingest.ArnSuffix
+		for i := range components.IngestPorts() {
+			w.ingestTargetGroups = append(w.ingestTargetGroups, ingest.TargetGroupArnSuffixes.Index(pulumi.Int(i)))
+		}
+	}
+	return components.NewClusterMonitoring(ctx, base, cfg.monitoringArgs(w))
+}
