@@ -20,8 +20,12 @@ type instanceAccess struct {
 	// Write are the ARNs of the SSM parameters the node may ssm:PutParameter.
 	Write pulumi.StringArray
 	// LifecycleGroup, when set, is the GroupTagKey value of the Auto Scaling
-	// group whose lifecycle actions the node may complete.
+	// group whose lifecycle actions the node may complete (and heartbeat) and
+	// whose instances it may protect from scale-in.
 	LifecycleGroup string
+	// MetricNamespace, when set, is the one CloudWatch namespace the node
+	// may put metric data into.
+	MetricNamespace string
 }
 
 // instanceProfile creates an EC2 role and instance profile that allow
@@ -47,7 +51,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 		return nil, fmt.Errorf("instance role %s: %w", name, err)
 	}
 	policy := pulumi.All(access.Read.ToStringArrayOutput(), access.Write.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
-		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup)
+		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, access.MetricNamespace)
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Role:   role.ID(),
@@ -66,7 +70,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 }
 
 // instancePolicy is the IAM policy document of an AMS cluster instance.
-func instancePolicy(readable, writable []string, lifecycleGroup string) (string, error) {
+func instancePolicy(readable, writable []string, lifecycleGroup, metricNamespace string) (string, error) {
 	// What the SSM agent needs for Session Manager, and nothing more. The
 	// managed AmazonSSMManagedInstanceCore policy is not used because it also
 	// grants ssm:GetParameter on every parameter.
@@ -106,17 +110,34 @@ func instancePolicy(readable, writable []string, lifecycleGroup string) (string,
 		})
 	}
 	if lifecycleGroup != "" {
-		// CompleteLifecycleAction authorizes on the autoScalingGroup resource
-		// type, which supports autoscaling:ResourceTag/${TagKey} (Service
-		// Authorization Reference); the tag scopes it to the node's own group
-		// without knowing the group's generated name or ARN in advance.
+		// The three actions authorize on the autoScalingGroup resource type,
+		// which supports autoscaling:ResourceTag/${TagKey} (Service
+		// Authorization Reference); the tag scopes them to the node's own
+		// group without knowing the group's generated name or ARN in advance.
 		statements = append(statements, map[string]any{
-			"Sid":      "CompleteOwnLaunchHook",
-			"Effect":   "Allow",
-			"Action":   []string{"autoscaling:CompleteLifecycleAction"},
+			"Sid":    "OwnGroupLifecycle",
+			"Effect": "Allow",
+			"Action": []string{
+				"autoscaling:CompleteLifecycleAction",
+				"autoscaling:RecordLifecycleActionHeartbeat",
+				"autoscaling:SetInstanceProtection",
+			},
 			"Resource": "*",
 			"Condition": map[string]any{
 				"StringEquals": map[string]any{"autoscaling:ResourceTag/" + GroupTagKey: lifecycleGroup},
+			},
+		})
+	}
+	if metricNamespace != "" {
+		// PutMetricData has no resource type; cloudwatch:namespace is its
+		// condition key (Service Authorization Reference for CloudWatch).
+		statements = append(statements, map[string]any{
+			"Sid":      "PutOwnMetrics",
+			"Effect":   "Allow",
+			"Action":   []string{"cloudwatch:PutMetricData"},
+			"Resource": "*",
+			"Condition": map[string]any{
+				"StringEquals": map[string]any{"cloudwatch:namespace": metricNamespace},
 			},
 		})
 	}

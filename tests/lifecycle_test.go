@@ -144,9 +144,18 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 				"Resource": []any{arn("-mongo-url"), arn("-panel-admin"), arn("-panel-admin") + "-claim", arn("-mongo-ready")}},
 			map[string]any{"Sid": "WriteOwnParameters", "Effect": "Allow", "Action": []any{"ssm:PutParameter"},
 				"Resource": []any{arn("-panel-admin") + "-claim"}},
-			map[string]any{"Sid": "CompleteOwnLaunchHook", "Effect": "Allow", "Action": []any{"autoscaling:CompleteLifecycleAction"},
+			// The node completes its own launch and drain, heartbeats the
+			// drain and protects itself while it carries a publisher: on
+			// its own group only.
+			map[string]any{"Sid": "OwnGroupLifecycle", "Effect": "Allow", "Action": []any{
+				"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceProtection",
+			}, "Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
+				"autoscaling:ResourceTag/ams:group": "ams-cluster/dev/ams-cluster-dev-" + role,
+			}}},
+			// The agent's metrics, into the stack's namespace only.
+			map[string]any{"Sid": "PutOwnMetrics", "Effect": "Allow", "Action": []any{"cloudwatch:PutMetricData"},
 				"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
-					"autoscaling:ResourceTag/ams:group": "ams-cluster/dev/ams-cluster-dev-" + role,
+					"cloudwatch:namespace": "ams-cluster/dev",
 				}}},
 		}
 	}

@@ -214,7 +214,7 @@ func (c *Config) mongoArgs(w wiring) *components.MongoNodeArgs {
 
 func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGroupArgs {
 	s := c.Role(role)
-	return &components.ScalingGroupArgs{
+	args := &components.ScalingGroupArgs{
 		Role:                            role,
 		SubnetIDs:                       w.amsSubnetIDs,
 		SecurityGroupIDs:                pulumi.StringArray{w.nodeSecurityGroupID},
@@ -236,6 +236,13 @@ func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGrou
 		HealthCheckGraceSeconds:         c.HealthCheckGraceSeconds,
 		DrainSeconds:                    c.DrainSeconds,
 		RootVolumeSizeGiB:               c.AMSRootVolumeGiB,
+		WarmPoolSize:                    s.WarmPoolSize,
 		Tags:                            c.tags(),
 	}
+	if role == components.RoleEdge {
+		args.ViewersPerNode = s.SurgePerNode
+	} else {
+		args.PublishersPerNode = s.SurgePerNode
+	}
+	return args
 }
