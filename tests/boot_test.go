@@ -36,6 +36,12 @@ func scenarios() map[string]scenario {
 		"ams refuses a panel claimed by someone else": panelClaimedBySomeoneElse,
 		"secrets stay off command lines and logs":     secretsStayPrivate,
 		"ams boot installs nothing and retries aws":   amsInstallsNothingAndRetries,
+		// Warm pools, the agent and the drain (boot_lifecycle_test.go).
+		"a warming node never joins the cluster":       warmingNeverJoins,
+		"leaving the warm pool joins once":             leavingThePoolJoinsOnce,
+		"a draining node waits for its viewers":        drainWaitsForViewers,
+		"viewers that never leave end at drainSeconds": drainEndsAtDrainSeconds,
+		"an origin with a publisher is protected":      originWithPublisherIsProtected,
 	}
 }
 
@@ -255,8 +261,9 @@ func amsWaitsForDatabase(c *bootCluster) []string {
 	mongo := c.mongoNode(c.mongoID, 5)
 	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60001", "10.20.0.40")
 	run := c.bootAMS(origin, components.RoleOrigin)
-	// Give the node time to reach its wait (or, wrongly, to go on).
-	waitFor(4*time.Second, func() bool {
+	// Give the node time to reach its wait (or, wrongly, to go on), with
+	// room for a loaded machine running every scenario in parallel.
+	waitFor(20*time.Second, func() bool {
 		return strings.Contains(run.Output(), "waiting for the database") || run.Done()
 	})
 	mode, _ := origin.AMSMode()

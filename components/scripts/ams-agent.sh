@@ -36,9 +36,9 @@ log() { printf '%s ams-agent[%s]: %s\n' "$(date -Is)" "$ROLE" "$*" >&2; }
 # page of each application's broadcast list; it fails when Ant Media Server
 # does not answer.
 node_load() {
-  AMS_URL=$AMS_URL AMS_APPS=$AMS_APPS NODE_IP=$ip python3 -I -S -c '
+  AGENT_BASE=$AMS_URL AGENT_APPS=$AMS_APPS AGENT_IP=$ip python3 -I -S -c '
 import json, os, sys, urllib.error, urllib.parse, urllib.request
-base, ip = os.environ["AMS_URL"], os.environ["NODE_IP"]
+base, ip = os.environ["AGENT_BASE"], os.environ["AGENT_IP"]
 direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def pages(path):
     offset = 0
@@ -56,7 +56,7 @@ def pages(path):
         offset += 50
 streams = viewers = publishers = 0
 try:
-    for app in os.environ["AMS_APPS"].split():
+    for app in os.environ["AGENT_APPS"].split():
         for b in pages(f"/{app}/rest/v2/broadcasts/list"):
             if b.get("status") != "broadcasting":
                 continue
@@ -96,9 +96,11 @@ drain() {
   local waited=0 streams viewers publishers beat=no load
   log "terminating: draining for at most ${DRAIN_SECONDS}s"
   while :; do
-    load=$(node_load) || load="0 0 0"
+    # A server that does not answer may be restarting: its sessions are
+    # unknown, not gone.
+    load=$(node_load) || load="? ? ?"
     read -r streams viewers publishers <<<"$load"
-    if [ "$viewers" -eq 0 ] && [ "$publishers" -eq 0 ]; then
+    if [ "$viewers" = 0 ] && [ "$publishers" = 0 ]; then
       log "drained after ${waited}s: no publishers or viewers left"
       break
     fi
@@ -118,7 +120,9 @@ drain() {
         log "could not record a heartbeat"
       fi
     fi
-    publish "$streams" "$viewers" "$publishers"
+    if [ "$streams" != "?" ]; then
+      publish "$streams" "$viewers" "$publishers"
+    fi
     sleep "$AGENT_INTERVAL"
     waited=$((waited + AGENT_INTERVAL))
   done
