@@ -254,8 +254,9 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	return out, nil
 }
 
-// NewScalingGroup creates the launch template, Auto Scaling group, CPU
-// target tracking policy, launching hook and drain hook of one role's AMS
+// NewScalingGroup creates the launch template, Auto Scaling group (with its
+// warm pool, when WarmPoolSize is set), CPU target tracking policy, surge
+// step policy and alarms, launching hook and drain hook of one role's AMS
 // nodes.
 func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, opts ...pulumi.ResourceOption) (*ScalingGroup, error) {
 	a, err := args.withDefaults()

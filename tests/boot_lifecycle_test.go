@@ -158,3 +158,34 @@ func originWithPublisherIsProtected(c *bootCluster) []string {
 	}
 	return f.list
 }
+
+// nodeWritesOnlyItsOwn calls, from a serving edge with its instance role,
+// what its agent must not do: metrics into another namespace, protection
+// and lifecycle actions in the origin group. IAM must refuse each.
+func nodeWritesOnlyItsOwn(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.servingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60106", "10.20.0.65")
+	other := c.groups[components.RoleOrigin]
+	script := `#!/bin/bash
+export AWSAPI_IMDS=http://169.254.169.254 AWSAPI_REGION=` + region + `
+export AWSAPI_SSM=https://ssm.` + region + `.amazonaws.com AWSAPI_AUTOSCALING=https://autoscaling.` + region + `.amazonaws.com
+export AWSAPI_MONITORING=https://monitoring.` + region + `.amazonaws.com
+call() { python3 -I -S /usr/local/lib/ams-bootstrap/awsapi.py "$@"; echo "$1=$?"; }
+call put-metrics other/namespace ` + shellQuote(c.groups[components.RoleEdge]) + ` Viewers=1
+call protect ` + shellQuote(other) + ` true
+call heartbeat ` + shellQuote(other) + ` ` + shellQuote(c.drainHooks[components.RoleOrigin]) + `
+call put-metrics ams-cluster/dev ` + shellQuote(c.groups[components.RoleEdge]) + ` Viewers=1
+`
+	res := n.Run("forbidden-calls.sh", script)
+	for _, want := range []string{"put-metrics=3", "protect=3", "heartbeat=3", "put-metrics=0"} {
+		f.check(strings.Contains(res.Output, want), "the node's role did not answer %s as expected:\n%s", want, tail(res.Output, 10))
+	}
+	denied := 0
+	for _, call := range c.w.AWS.Calls() {
+		if !call.Allowed && (call.Action == "PutMetricData" || call.Action == "SetInstanceProtection" || call.Action == "RecordLifecycleActionHeartbeat") {
+			denied++
+		}
+	}
+	f.check(denied == 3, "IAM denied %d of the 3 calls outside the node's namespace and group", denied)
+	return f.list
+}

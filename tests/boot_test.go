@@ -42,6 +42,7 @@ func scenarios() map[string]scenario {
 		"a draining node waits for its viewers":        drainWaitsForViewers,
 		"viewers that never leave end at drainSeconds": drainEndsAtDrainSeconds,
 		"an origin with a publisher is protected":      originWithPublisherIsProtected,
+		"a node writes only its namespace and group":   nodeWritesOnlyItsOwn,
 	}
 }
 

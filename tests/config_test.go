@@ -74,6 +74,10 @@ func TestBadConfigurationFailsBeforeAnyResource(t *testing.T) {
 		{"spread as maybe", map[string]string{"spreadAcrossZones": "maybe"}, nil, "spreadAcrossZones", "maybe"},
 		{"ingress address without prefix", map[string]string{"ingressCidrs": `["198.51.100.7"]`}, nil, "ingressCidrs", "198.51.100.7"},
 		{"panel login that is no e-mail", map[string]string{"panelAdminEmail": "admin"}, nil, "panelAdminEmail", "admin"},
+		{"negative warm pool", map[string]string{"originWarmPoolSize": "-1"}, nil, "originWarmPoolSize", "-1"},
+		{"warm pool beyond any group", map[string]string{"edgeWarmPoolSize": "1001"}, nil, "edgeWarmPoolSize", "1001"},
+		{"viewers per node as words", map[string]string{"edgeScaleViewersPerNode": "many"}, nil, "edgeScaleViewersPerNode", "many"},
+		{"negative publishers per node", map[string]string{"originScalePublishersPerNode": "-5"}, nil, "originScalePublishersPerNode", "-5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runProgram(t, stackConfig(t, "Pulumi.dev.yaml", tc.config), tc.secret...)
