@@ -174,6 +174,7 @@ func TestBootScriptsHoldNoSecretsAndFitInUserData(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", res.Name, err)
 		}
+		t.Logf("%s user data: %d bytes gzipped of EC2's 16384", res.Name, len(raw))
 		if len(raw) > 16384 || raw[0] != 0x1f || raw[1] != 0x8b {
 			t.Errorf("%s user data is %d bytes (gzip: %v); EC2 takes 16384, and the scripts fit only gzipped", res.Name, len(raw), raw[0] == 0x1f)
 		}
