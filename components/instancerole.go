@@ -20,11 +20,16 @@ type instanceAccess struct {
 	// Write are the ARNs of the SSM parameters the node may ssm:PutParameter.
 	Write pulumi.StringArray
 	// LifecycleGroup, when set, is the GroupTagKey value of the Auto Scaling
-	// group whose lifecycle actions the node may complete.
+	// group whose lifecycle actions the node may complete (and heartbeat) and
+	// whose instances it may protect from scale-in.
 	LifecycleGroup string
 	// Logs, when set, are the log groups and metric namespace of the
 	// node's CloudWatch agent.
 	Logs *NodeLogs
+	// MetricNamespace, when set, is the namespace of the node's streaming
+	// metrics (its agent); with Logs' namespace, the only ones it may put
+	// metric data into.
+	MetricNamespace string
 }
 
 // instanceProfile creates an EC2 role and instance profile that allow
@@ -50,12 +55,16 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 		return nil, fmt.Errorf("instance role %s: %w", name, err)
 	}
 	var logGroups pulumi.StringArray
-	namespace := ""
+	var namespaces []string
+	if access.MetricNamespace != "" {
+		namespaces = append(namespaces, access.MetricNamespace)
+	}
 	if access.Logs != nil {
-		logGroups, namespace = access.Logs.LogGroupArns, access.Logs.MetricsNamespace
+		logGroups = access.Logs.LogGroupArns
+		namespaces = append(namespaces, access.Logs.MetricsNamespace)
 	}
 	policy := pulumi.All(access.Read.ToStringArrayOutput(), access.Write.ToStringArrayOutput(), logGroups.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
-		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, v[2].([]string), namespace)
+		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, v[2].([]string), namespaces)
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Role:   role.ID(),
@@ -74,7 +83,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 }
 
 // instancePolicy is the IAM policy document of an AMS cluster instance.
-func instancePolicy(readable, writable []string, lifecycleGroup string, logGroupArns []string, metricsNamespace string) (string, error) {
+func instancePolicy(readable, writable []string, lifecycleGroup string, logGroupArns, metricNamespaces []string) (string, error) {
 	// What the SSM agent needs for Session Manager, and nothing more. The
 	// managed AmazonSSMManagedInstanceCore policy is not used because it also
 	// grants ssm:GetParameter on every parameter.
@@ -114,14 +123,18 @@ func instancePolicy(readable, writable []string, lifecycleGroup string, logGroup
 		})
 	}
 	if lifecycleGroup != "" {
-		// CompleteLifecycleAction authorizes on the autoScalingGroup resource
-		// type, which supports autoscaling:ResourceTag/${TagKey} (Service
-		// Authorization Reference); the tag scopes it to the node's own group
-		// without knowing the group's generated name or ARN in advance.
+		// The three actions authorize on the autoScalingGroup resource type,
+		// which supports autoscaling:ResourceTag/${TagKey} (Service
+		// Authorization Reference); the tag scopes them to the node's own
+		// group without knowing the group's generated name or ARN in advance.
 		statements = append(statements, map[string]any{
-			"Sid":      "CompleteOwnLaunchHook",
-			"Effect":   "Allow",
-			"Action":   []string{"autoscaling:CompleteLifecycleAction"},
+			"Sid":    "OwnGroupLifecycle",
+			"Effect": "Allow",
+			"Action": []string{
+				"autoscaling:CompleteLifecycleAction",
+				"autoscaling:RecordLifecycleActionHeartbeat",
+				"autoscaling:SetInstanceProtection",
+			},
 			"Resource": "*",
 			"Condition": map[string]any{
 				"StringEquals": map[string]any{"autoscaling:ResourceTag/" + GroupTagKey: lifecycleGroup},
@@ -143,14 +156,20 @@ func instancePolicy(readable, writable []string, lifecycleGroup string, logGroup
 			"Resource": streams,
 		})
 	}
-	if metricsNamespace != "" {
-		// PutMetricData has no resource type; the namespace condition key scopes it.
+	if len(metricNamespaces) > 0 {
+		// PutMetricData has no resource type; cloudwatch:namespace is its
+		// condition key (Service Authorization Reference for CloudWatch).
+		// A list of values matches any of them.
+		var namespace any = metricNamespaces
+		if len(metricNamespaces) == 1 {
+			namespace = metricNamespaces[0]
+		}
 		statements = append(statements, map[string]any{
-			"Sid":       "PublishAgentMetrics",
+			"Sid":       "PutOwnMetrics",
 			"Effect":    "Allow",
 			"Action":    []string{"cloudwatch:PutMetricData"},
 			"Resource":  "*",
-			"Condition": map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": metricsNamespace}},
+			"Condition": map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": namespace}},
 		})
 	}
 	doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": statements})

@@ -91,6 +91,23 @@ type ScalingGroupArgs struct {
 	// after leaving its target group, so that streams on it can end. 30 to
 	// 3600. Defaults to 300. Match the target group's deregistration delay.
 	DrainSeconds int
+	// WarmPoolSize is how many installed, stopped nodes the group keeps in a
+	// warm pool, 0 to 1000: a surge then starts a stopped node (tens of
+	// seconds) instead of launching one. Warm nodes do not join the cluster
+	// until they leave the pool. Defaults to 0: no warm pool.
+	WarmPoolSize int
+	// MetricNamespace is the CloudWatch namespace the nodes' agent publishes
+	// its per-node live streams, viewers and publishers into, and the only
+	// one the nodes may write. Defaults to "<project>/<stack>".
+	MetricNamespace string
+	// ViewersPerNode, when above 0, adds a surge trigger: the group scales
+	// out as soon as its nodes average more viewers than this over one
+	// SurgePeriodSeconds. 0 to 100000. Defaults to 0: off.
+	ViewersPerNode int
+	// PublishersPerNode, when above 0, adds a surge trigger on the nodes'
+	// average publishers, as ViewersPerNode does on viewers. 0 to 10000.
+	// Defaults to 0: off.
+	PublishersPerNode int
 	// RootVolumeSizeGiB is the encrypted gp3 root volume size, 20 to 16384.
 	// Defaults to 50.
 	RootVolumeSizeGiB int
@@ -127,6 +144,10 @@ func (a *ScalingGroupArgs) LaunchHookTimeout() int {
 // which a node completes once it has joined the cluster and the panel is
 // claimed.
 func LaunchHookName(name string) string { return name + "-ready" }
+
+// DrainHookName is the name of a ScalingGroup's terminating lifecycle hook,
+// which a leaving node's agent completes once its streams have ended.
+func DrainHookName(name string) string { return name + "-drain" }
 
 // ScalingGroup is an Auto Scaling group of Ant Media Server nodes in cluster
 // mode, for one role. One component serves both roles; only the role and the
@@ -208,6 +229,14 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 		return out, argErr(component, "DrainSeconds", out.DrainSeconds, "30 to 3600 seconds")
 	case out.RootVolumeSizeGiB < 20 || out.RootVolumeSizeGiB > 16384:
 		return out, argErr(component, "RootVolumeSizeGiB", out.RootVolumeSizeGiB, "20 to 16384 GiB")
+	case out.WarmPoolSize < 0 || out.WarmPoolSize > 1000:
+		return out, argErr(component, "WarmPoolSize", out.WarmPoolSize, "0 (no warm pool) to 1000")
+	case out.MetricNamespace != "" && !metricNamespacePattern.MatchString(out.MetricNamespace):
+		return out, argErr(component, "MetricNamespace", out.MetricNamespace, "a CloudWatch namespace of letters, digits and . - _ / # : (not starting with AWS/)")
+	case out.ViewersPerNode < 0 || out.ViewersPerNode > 100000:
+		return out, argErr(component, "ViewersPerNode", out.ViewersPerNode, "0 (off) to 100000")
+	case out.PublishersPerNode < 0 || out.PublishersPerNode > 10000:
+		return out, argErr(component, "PublishersPerNode", out.PublishersPerNode, "0 (off) to 10000")
 	case out.MetadataHopLimit < 1 || out.MetadataHopLimit > 64:
 		return out, argErr(component, "MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
 	case out.DatabaseWaitSeconds < 60 || out.DatabaseWaitSeconds > 3600:
@@ -228,8 +257,9 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	return out, nil
 }
 
-// NewScalingGroup creates the launch template, Auto Scaling group, CPU
-// target tracking policy, launching hook and drain hook of one role's AMS
+// NewScalingGroup creates the launch template, Auto Scaling group (with its
+// warm pool, when WarmPoolSize is set), CPU target tracking policy, surge
+// step policy and alarms, launching hook and drain hook of one role's AMS
 // nodes.
 func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, opts ...pulumi.ResourceOption) (*ScalingGroup, error) {
 	a, err := args.withDefaults()
@@ -238,6 +268,9 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	}
 	if a.ParameterPrefix == "" {
 		a.ParameterPrefix = fmt.Sprintf("/%s/%s/%s", ctx.Project(), ctx.Stack(), name)
+	}
+	if a.MetricNamespace == "" {
+		a.MetricNamespace = fmt.Sprintf("%s/%s", ctx.Project(), ctx.Stack())
 	}
 	g := &ScalingGroup{}
 	if err := ctx.RegisterComponentResource(typePrefix+"ScalingGroup", name, g, opts...); err != nil {
@@ -275,7 +308,9 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		readable = append(readable, a.DatabaseReadyParameterArn)
 		readyParameter = a.DatabaseReadyParameterName
 	}
-	profile, err := instanceProfile(ctx, name, instanceAccess{Read: readable, Write: writable, LifecycleGroup: groupTag, Logs: a.Logs}, a.Tags, parent)
+	profile, err := instanceProfile(ctx, name, instanceAccess{
+		Read: readable, Write: writable, LifecycleGroup: groupTag, MetricNamespace: a.MetricNamespace, Logs: a.Logs,
+	}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: %w", name, err)
 	}
@@ -298,8 +333,12 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 			// The group's name is generated with the group, after the launch
 			// template: the node reads it at boot from its instance tag
 			// aws:autoscaling:groupName (instance metadata tags are on).
-			LaunchHookName:   hookName,
-			StartWaitSeconds: a.StartWaitSeconds,
+			LaunchHookName:       hookName,
+			StartWaitSeconds:     a.StartWaitSeconds,
+			DrainHookName:        DrainHookName(name),
+			DrainSeconds:         a.DrainSeconds,
+			MetricNamespace:      a.MetricNamespace,
+			AgentIntervalSeconds: AgentIntervalSeconds,
 		})
 		if err != nil {
 			return "", err
@@ -408,6 +447,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 			"GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances", "GroupTerminatingInstances",
 		}),
 		MetricsGranularity: pulumi.String("1Minute"),
+		WarmPool:           warmPool(a),
 		Tags:               groupTags,
 	}, parent,
 		pulumi.IgnoreChanges([]string{
@@ -434,7 +474,10 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		return nil, fmt.Errorf("scaling group %s: launch hook: %w", name, err)
 	}
 
+	// The node's agent completes this hook as soon as its streams and
+	// viewers are gone, or after DrainSeconds; the timeout is the backstop.
 	if _, err := autoscaling.NewLifecycleHook(ctx, name+"-drain", &autoscaling.LifecycleHookArgs{
+		Name:                 pulumi.String(DrainHookName(name)),
 		AutoscalingGroupName: asg.Name,
 		LifecycleTransition:  pulumi.String("autoscaling:EC2_INSTANCE_TERMINATING"),
 		HeartbeatTimeout:     pulumi.Int(a.DrainSeconds),
@@ -455,6 +498,10 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		},
 	}, parent); err != nil {
 		return nil, fmt.Errorf("scaling group %s: cpu policy: %w", name, err)
+	}
+
+	if err := surgeScaling(ctx, name, a, asg, tags, parent); err != nil {
+		return nil, err
 	}
 
 	g.GroupName = asg.Name

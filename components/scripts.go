@@ -77,6 +77,15 @@ type AMSBootstrap struct {
 	// AgentConfig, when set, is the CloudWatch agent's JSON configuration;
 	// the node installs the agent once it is in service.
 	AgentConfig string
+	// DrainHookName names the group's terminating lifecycle hook, which the
+	// agent completes once the node's streams and viewers are gone.
+	DrainHookName string
+	// DrainSeconds bounds a leaving node's wait for its streams to end.
+	DrainSeconds int
+	// MetricNamespace is the CloudWatch namespace of the agent's metrics.
+	MetricNamespace string
+	// AgentIntervalSeconds is the agent's polling and publishing interval.
+	AgentIntervalSeconds int
 }
 
 // MongoVerify is what the SSH bootstrap check of a MongoNode is rendered with.

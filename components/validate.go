@@ -89,6 +89,8 @@ func validateIngressCIDRs(component string, cidrs []string) error {
 }
 
 var (
+	// metricNamespacePattern is what CloudWatch accepts as a custom
+	// namespace (PutMetricData, Namespace); AWS/ is reserved.
 	metricNamespacePattern = regexp.MustCompile(`^[A-Za-z0-9._/#:-]{1,255}$`)
 	logGroupPrefixPattern  = regexp.MustCompile(`^(/[A-Za-z0-9_.#-]+)+$`)
 	emailPattern           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)

@@ -29,6 +29,7 @@ type bootCluster struct {
 	mongoID, mongoIP, mongoRole, volumeID string
 	volume                                *sandbox.Volume
 	amsRoles, groups, launchHooks         map[string]string // by role
+	drainHooks                            map[string]string // by role
 	metadataTags                          map[string]bool   // by role: instance tags in IMDS
 	params                                map[string]string // parameter name -> value
 	secureParams                          map[string]bool
@@ -104,8 +105,8 @@ func newBootCluster(t *testing.T, scripts scriptSet) *bootCluster {
 	r := deploy(t, map[string]string{"panelAdminEmail": "ops@example.com"})
 	c := &bootCluster{
 		t: t, r: r, scripts: scripts, w: sandbox.NewWorld(t, region, account),
-		amsRoles: map[string]string{}, groups: map[string]string{}, launchHooks: map[string]string{}, metadataTags: map[string]bool{},
-		params: map[string]string{}, secureParams: map[string]bool{}, panelEmail: "ops@example.com",
+		amsRoles: map[string]string{}, groups: map[string]string{}, launchHooks: map[string]string{}, drainHooks: map[string]string{},
+		metadataTags: map[string]bool{}, params: map[string]string{}, secureParams: map[string]bool{}, panelEmail: "ops@example.com",
 	}
 	for _, p := range r.ofType("aws:ssm/parameter:Parameter") {
 		name := p.str("name")
@@ -161,6 +162,14 @@ func newBootCluster(t *testing.T, scripts scriptSet) *bootCluster {
 				Name: hook, Transition: asg.str("initialLifecycleHooks.0.lifecycleTransition"),
 				HeartbeatTimeout: int(asg.num("initialLifecycleHooks.0.heartbeatTimeout")),
 				DefaultResult:    asg.str("initialLifecycleHooks.0.defaultResult"),
+			})
+		}
+		if scripts.name != "seed" {
+			drain := r.one(t, "aws:autoscaling/lifecycleHook:LifecycleHook", "-"+role+"-drain")
+			c.drainHooks[role] = drain.str("name")
+			hooks = append(hooks, sandbox.LifecycleHook{
+				Name: drain.str("name"), Transition: drain.str("lifecycleTransition"),
+				HeartbeatTimeout: int(drain.num("heartbeatTimeout")), DefaultResult: drain.str("defaultResult"),
 			})
 		}
 		c.w.AWS.AddGroup(c.groups[role], hooks...)

@@ -41,6 +41,13 @@ func scenarios() map[string]scenario {
 		"secrets stay off command lines and logs":     secretsStayPrivate,
 		"ams boot installs nothing and retries aws":   amsInstallsNothingAndRetries,
 		"log shipping never stops a boot":             logShippingNeverStopsABoot,
+		// Warm pools, the agent and the drain (boot_lifecycle_test.go).
+		"a warming node never joins the cluster":       warmingNeverJoins,
+		"leaving the warm pool joins once":             leavingThePoolJoinsOnce,
+		"a draining node waits for its viewers":        drainWaitsForViewers,
+		"viewers that never leave end at drainSeconds": drainEndsAtDrainSeconds,
+		"an origin with a publisher is protected":      originWithPublisherIsProtected,
+		"a node writes only its namespace and group":   nodeWritesOnlyItsOwn,
 	}
 }
 

@@ -17,7 +17,12 @@ func renderedScripts(t *testing.T, r *run) map[string]string {
 	t.Helper()
 	out := map[string]string{"mongo-bootstrap.sh": userData(t, r.one(t, "aws:ec2/instance:Instance", "-mongo"))}
 	for _, lt := range r.ofType("aws:ec2/launchTemplate:LaunchTemplate") {
-		out[strings.TrimPrefix(lt.Name, "ams-cluster-dev-")+" ams-bootstrap.sh"] = userData(t, lt)
+		role := strings.TrimPrefix(lt.Name, "ams-cluster-dev-")
+		script := userData(t, lt)
+		out[role+" ams-bootstrap.sh"] = script
+		// The programs the user data installs, each in its own heredoc.
+		out[role+" ams-node.sh"] = heredoc(t, script, "NODE")
+		out[role+" ams-agent.sh"] = heredoc(t, script, "AGENT")
 	}
 	for _, cmd := range r.ofType("command:remote:Command") {
 		out["mongo-verify.sh"] = cmd.str("create")
@@ -28,11 +33,82 @@ func renderedScripts(t *testing.T, r *run) map[string]string {
 func TestBootScriptsAreLintedBash(t *testing.T) {
 	r := deploy(t, sshAccess(), "ams-cluster:sshPrivateKey")
 	scripts := renderedScripts(t, r)
-	if len(scripts) != 4 {
-		t.Fatalf("rendered %d scripts (%v), want MongoDB, origin, edge and the SSH check", len(scripts), keys(scripts))
+	if len(scripts) != 8 {
+		t.Fatalf("rendered %d scripts (%v), want MongoDB, origin and edge with their node and agent programs, and the SSH check", len(scripts), keys(scripts))
 	}
 	for _, name := range keys(scripts) {
 		checkShell(t, name, scripts[name])
+	}
+}
+
+// heredoc is the body of the quoted here-document <<'TAG' in script.
+func heredoc(t *testing.T, script, tag string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(script, "<<'"+tag+"'\n")
+	if !ok {
+		t.Fatalf("the user data has no here-document %s", tag)
+	}
+	body, _, ok := strings.Cut(rest, "\n"+tag+"\n")
+	if !ok {
+		t.Fatalf("the here-document %s does not end", tag)
+	}
+	return body + "\n"
+}
+
+// unitKeys parses a systemd unit's Key=Value lines.
+func unitKeys(unit string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(unit, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// TestUserDataInstallsTheNodeAndAgentUnits: the start step runs at every
+// start of the instance (not only cloud-init's first), the agent restarts
+// when it dies, and each runs the program the user data installed.
+func TestUserDataInstallsTheNodeAndAgentUnits(t *testing.T) {
+	r := deploy(t, nil)
+	for _, role := range []string{"origin", "edge"} {
+		script := userData(t, r.one(t, "aws:ec2/launchTemplate:LaunchTemplate", "-"+role))
+		units := strings.Split(script, "<<'UNIT'\n")
+		if len(units) != 3 {
+			t.Fatalf("%s user data writes %d units, want ams-node and ams-agent", role, len(units)-1)
+		}
+		node, agent := unitKeys(strings.Split(units[1], "\nUNIT\n")[0]), unitKeys(strings.Split(units[2], "\nUNIT\n")[0])
+		for _, c := range []struct {
+			unit       string
+			got        map[string]string
+			key, value string
+		}{
+			{"ams-node", node, "ExecStart", "/usr/local/lib/ams-bootstrap/ams-node.sh"},
+			{"ams-node", node, "Type", "oneshot"},
+			{"ams-node", node, "TimeoutStartSec", "infinity"},
+			{"ams-node", node, "WantedBy", "multi-user.target"},
+			{"ams-agent", agent, "ExecStart", "/usr/local/lib/ams-bootstrap/ams-agent.sh"},
+			{"ams-agent", agent, "Restart", "always"},
+			{"ams-agent", agent, "After", "network-online.target ams-node.service"},
+			{"ams-agent", agent, "WantedBy", "multi-user.target"},
+		} {
+			if c.got[c.key] != c.value {
+				t.Errorf("%s %s.service %s=%q, want %q", role, c.unit, c.key, c.got[c.key], c.value)
+			}
+		}
+		for _, want := range []string{
+			`cat >"$UNIT_DIR/ams-node.service" <<'UNIT'`, `cat >"$UNIT_DIR/ams-agent.service" <<'UNIT'`,
+			"systemctl enable ams-node.service\n", `exec "$NODE_DIR/ams-node.sh"`,
+		} {
+			if !strings.Contains(script, want) {
+				t.Errorf("%s user data lacks %s", role, want)
+			}
+		}
+		// The agent starts only once the node is in the cluster.
+		if nodeScript := heredoc(t, script, "NODE"); !strings.Contains(nodeScript, "systemctl enable --now ams-agent.service") ||
+			strings.Count(script, "enable --now ams-agent.service") != 1 || strings.Contains(script, "systemctl enable ams-agent") {
+			t.Errorf("%s: the agent must be enabled by ams-node.sh after the join, not by the user data", role)
+		}
 	}
 }
 
@@ -98,6 +174,7 @@ func TestBootScriptsHoldNoSecretsAndFitInUserData(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", res.Name, err)
 		}
+		t.Logf("%s user data: %d bytes gzipped of EC2's 16384", res.Name, len(raw))
 		if len(raw) > 16384 || raw[0] != 0x1f || raw[1] != 0x8b {
 			t.Errorf("%s user data is %d bytes (gzip: %v); EC2 takes 16384, and the scripts fit only gzipped", res.Name, len(raw), raw[0] == 0x1f)
 		}

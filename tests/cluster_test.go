@@ -189,7 +189,7 @@ func TestScalingFollowsConfigurationPerRole(t *testing.T) {
 		}
 		var policy *registered
 		for _, p := range r.ofType("aws:autoscaling/policy:Policy") {
-			if p.str("autoscalingGroupName") == asg.State["name"].StringValue() {
+			if p.str("autoscalingGroupName") == asg.State["name"].StringValue() && p.str("policyType") == "TargetTrackingScaling" {
 				policy = p
 			}
 		}
@@ -315,6 +315,8 @@ func TestOriginAndEdgeDifferOnlyWhereIntended(t *testing.T) {
 		"aws:autoscaling/group:Group ams-cluster-dev-ROLE targetGroupArns.1",
 		"aws:autoscaling/group:Group ams-cluster-dev-ROLE targetGroupArns.2",
 		"aws:autoscaling/policy:Policy ams-cluster-dev-ROLE-cpu targetTrackingConfiguration.targetValue",
+		// The CPU surge alarm fires a margin above each role's CPU target.
+		"aws:cloudwatch/metricAlarm:MetricAlarm ams-cluster-dev-ROLE-surge-cpu threshold",
 		"aws:ec2/launchTemplate:LaunchTemplate ams-cluster-dev-ROLE instanceType",
 	}
 	if strings.Join(differ, "\n") != strings.Join(want, "\n") {

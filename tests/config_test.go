@@ -75,6 +75,10 @@ func TestBadConfigurationFailsBeforeAnyResource(t *testing.T) {
 		{"ingress address without prefix", map[string]string{"ingressCidrs": `["198.51.100.7"]`}, nil, "ingressCidrs", "198.51.100.7"},
 		{"ingress network twice", map[string]string{"ingressCidrs": `["198.51.100.0/24","198.51.100.0/24"]`}, nil, "ingressCidrs", "distinct IPv4 networks"},
 		{"panel login that is no e-mail", map[string]string{"panelAdminEmail": "admin"}, nil, "panelAdminEmail", "admin"},
+		{"negative warm pool", map[string]string{"originWarmPoolSize": "-1"}, nil, "originWarmPoolSize", "-1"},
+		{"warm pool beyond any group", map[string]string{"edgeWarmPoolSize": "1001"}, nil, "edgeWarmPoolSize", "1001"},
+		{"viewers per node as words", map[string]string{"edgeScaleViewersPerNode": "many"}, nil, "edgeScaleViewersPerNode", "many"},
+		{"negative publishers per node", map[string]string{"originScalePublishersPerNode": "-5"}, nil, "originScalePublishersPerNode", "-5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runProgram(t, stackConfig(t, "Pulumi.dev.yaml", tc.config), tc.secret...)

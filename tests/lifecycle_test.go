@@ -147,12 +147,21 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 				"Resource": []any{arn("-mongo-url"), arn("-panel-admin"), arn("-panel-admin") + "-claim", arn("-mongo-ready")}},
 			map[string]any{"Sid": "WriteOwnParameters", "Effect": "Allow", "Action": []any{"ssm:PutParameter"},
 				"Resource": []any{arn("-panel-admin") + "-claim"}},
-			map[string]any{"Sid": "CompleteOwnLaunchHook", "Effect": "Allow", "Action": []any{"autoscaling:CompleteLifecycleAction"},
-				"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
-					"autoscaling:ResourceTag/ams:group": "ams-cluster/dev/ams-cluster-dev-" + role,
-				}}},
+			// The node completes its own launch and drain, heartbeats the
+			// drain and protects itself while it carries a publisher: on
+			// its own group only.
+			map[string]any{"Sid": "OwnGroupLifecycle", "Effect": "Allow", "Action": []any{
+				"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceProtection",
+			}, "Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
+				"autoscaling:ResourceTag/ams:group": "ams-cluster/dev/ams-cluster-dev-" + role,
+			}}},
 			shipLogsStatement(logGroup("boot"), logGroup("ams"), logGroup("ams-error")),
-			agentMetricsStatement,
+			// The node agent's streaming metrics and the CloudWatch agent's,
+			// into the stack's two namespaces only.
+			map[string]any{"Sid": "PutOwnMetrics", "Effect": "Allow", "Action": []any{"cloudwatch:PutMetricData"},
+				"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
+					"cloudwatch:namespace": []any{"ams-cluster/dev", "AMSCluster/ams-cluster/dev"},
+				}}},
 		}
 	}
 	want := map[string][]any{
@@ -165,7 +174,10 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 			map[string]any{"Sid": "WriteOwnParameters", "Effect": "Allow", "Action": []any{"ssm:PutParameter"},
 				"Resource": []any{arn("-mongo-ready")}},
 			shipLogsStatement(logGroup("boot"), logGroup("mongodb")),
-			agentMetricsStatement,
+			map[string]any{"Sid": "PutOwnMetrics", "Effect": "Allow", "Action": []any{"cloudwatch:PutMetricData"},
+				"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
+					"cloudwatch:namespace": "AMSCluster/ams-cluster/dev",
+				}}},
 		},
 	}
 	got := map[string]any{}

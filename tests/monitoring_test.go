@@ -108,6 +108,10 @@ func (r *run) resolve(t *testing.T, where string, m metricRef) []*registered {
 func alarmsByName(r *run) map[string]*registered {
 	out := map[string]*registered{}
 	for _, a := range r.ofType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		// Operator alarms; a group's surge alarms trigger scaling, not people.
+		if p := r.byURN(a.Parent); p == nil || p.Type != "ams:cluster:ClusterMonitoring" {
+			continue
+		}
 		out[strings.TrimPrefix(a.Name, "ams-cluster-dev-")] = a
 	}
 	return out
@@ -394,7 +398,12 @@ func TestNodesShipOnlyToTheirLogGroupsAndNamespace(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"Action": []string{"logs:CreateLogStream", "logs:PutLogEvents"}, "Effect": "Allow", "Resource": groups, "Sid": "ShipOwnLogs"})
 		return string(b)
 	}
-	metrics := `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":"AMSCluster/ams-cluster/dev"}},"Effect":"Allow","Resource":"*","Sid":"PublishAgentMetrics"}`
+	// AMS nodes also publish their streaming metrics, in the stack's own namespace.
+	metrics := map[string]string{
+		"origin": `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":["ams-cluster/dev","AMSCluster/ams-cluster/dev"]}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
+		"mongo":  `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":"AMSCluster/ams-cluster/dev"}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
+	}
+	metrics["edge"] = metrics["origin"]
 	want := map[string]string{
 		"origin": logs(group("boot"), group("ams"), group("ams-error")),
 		"edge":   logs(group("boot"), group("ams"), group("ams-error")),
@@ -410,11 +419,11 @@ func TestNodesShipOnlyToTheirLogGroupsAndNamespace(t *testing.T) {
 		if got["ShipOwnLogs"] != want[role] {
 			t.Errorf("%s logs statement\n got %s\nwant %s", role, got["ShipOwnLogs"], want[role])
 		}
-		if got["PublishAgentMetrics"] != metrics {
-			t.Errorf("%s metrics statement\n got %s\nwant %s", role, got["PublishAgentMetrics"], metrics)
+		if got["PutOwnMetrics"] != metrics[role] {
+			t.Errorf("%s metrics statement\n got %s\nwant %s", role, got["PutOwnMetrics"], metrics[role])
 		}
 		for sid, st := range got {
-			if sid != "ShipOwnLogs" && sid != "PublishAgentMetrics" && (strings.Contains(st, `"logs:`) || strings.Contains(st, `"cloudwatch:`)) {
+			if sid != "ShipOwnLogs" && sid != "PutOwnMetrics" && (strings.Contains(st, `"logs:`) || strings.Contains(st, `"cloudwatch:`)) {
 				t.Errorf("%s: statement %s also grants CloudWatch: %s", role, sid, st)
 			}
 		}
@@ -525,10 +534,6 @@ func shipLogsStatement(groups ...string) map[string]any {
 	}
 	return map[string]any{"Sid": "ShipOwnLogs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Resource": resources}
 }
-
-// agentMetricsStatement lets a node's agent publish in the stack's namespace only.
-var agentMetricsStatement = map[string]any{"Sid": "PublishAgentMetrics", "Effect": "Allow", "Action": []any{"cloudwatch:PutMetricData"},
-	"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": "AMSCluster/ams-cluster/dev"}}}
 
 func TestNodeComponentsRejectBadLogShipping(t *testing.T) {
 	vpc, subnet := pulumi.String("vpc-0a1b2c3d4e5f60718"), pulumi.String("subnet-0a1b2c3d4e5f60718")

@@ -1,257 +1,88 @@
 #!/bin/bash
-# Boot script of an Ant Media Server node (origin or edge) in cluster mode.
+# User data of an Ant Media Server node (origin or edge) in cluster mode.
 # Rendered by components.ScalingGroup; cloud-init runs it once per instance
 # on the Ant Media Server Enterprise Marketplace image.
 #
-# The node stays out of service (its launching lifecycle hook holds it)
-# until it has joined the cluster and the web panel is known to belong to
-# this stack; any failure abandons the launch, so a broken node never
-# serves. Secrets are read from SSM Parameter Store through the instance
-# role; this script carries only parameter names.
+# It installs the node's two programs and their systemd units, then runs
+# the start step for this first boot:
+#   ams-node.service   every start: joins the cluster on the way to
+#                      InService, only warms on the way into the warm pool
+#   ams-agent.service  once in the cluster: metrics, scale-in protection
+#                      of origins with publishers, drain on termination
+# Secrets are read from SSM Parameter Store through the instance role;
+# this script carries only parameter names.
 set -euo pipefail
 
 readonly ROLE={{ shq .Role }}
-readonly REGION={{ shq .Region }}
-readonly DATABASE_URL_PARAMETER={{ shq .DatabaseURLParameter }}
-readonly DATABASE_READY_PARAMETER={{ shq .DatabaseReadyParameter }}
-readonly DATABASE_WAIT_SECONDS={{ shq .DatabaseWaitSeconds }}
-readonly PANEL_ADMIN_EMAIL={{ shq .PanelAdminEmail }}
-readonly PANEL_ADMIN_PASSWORD_PARAMETER={{ shq .PanelAdminPasswordParameter }}
-readonly PANEL_CLAIM_PARAMETER={{ shq .PanelClaimParameter }}
-readonly LAUNCH_HOOK={{ shq .LaunchHookName }}
-readonly START_WAIT_SECONDS={{ shq .StartWaitSeconds }}
-
 readonly AMS_DIR=/usr/local/antmedia
-readonly AMS_URL=http://127.0.0.1:5080
-readonly IMDS_URL=http://169.254.169.254
-readonly SSM_URL="https://ssm.${REGION}.amazonaws.com"
-readonly AUTOSCALING_URL="https://autoscaling.${REGION}.amazonaws.com"
-readonly POLL_SECONDS=10
+readonly NODE_DIR=/usr/local/lib/ams-bootstrap
+readonly UNIT_DIR=/etc/systemd/system
 
 log() { printf '%s ams-bootstrap[%s]: %s\n' "$(date -Is)" "$ROLE" "$*" >&2; }
-
-{{ template "awsapi" }}
-
-{{ template "cwagent" . }}
-
-step="starting"
-group=""
-
-# finish completes the launching lifecycle action: CONTINUE puts the node in
-# service (and in its target groups), ABANDON terminates it.
-finish() {
-  local result=$1 status=0 err
-  if [ -z "$group" ]; then
-    return 0
-  fi
-  err=$(aws_call complete-lifecycle "$group" "$LAUNCH_HOOK" "$result" 2>&1) || status=$?
-  if [ "$status" -ne 0 ]; then
-    if [[ $err == *"No active Lifecycle Action"* ]]; then
-      log "no launch in progress to complete (already in service)"
-      return 0
-    fi
-    log "could not complete the launch with $result: $err"
-    return "$status"
-  fi
-  log "launch completed with $result"
-}
-
-on_exit() {
-  local status=$?
-  if [ "$status" -ne 0 ]; then
-    log "FAILED while $step (exit $status); abandoning the launch"
-    finish ABANDON || true
-  fi
-}
-trap on_exit EXIT
 
 # The Marketplace image's first-boot step creates a well-known administrator
 # ("JamesBond", the instance ID as password) unless this file exists; this
 # stack claims the panel with its own secret instead.
 disarm_first_boot_admin() {
-  step="disarming the Marketplace first-boot administrator"
   touch "$AMS_DIR/conf/initialized"
 }
 
-# find_group reads the Auto Scaling group from the instance's tags, which
-# the launch template exposes in the metadata; a node launched outside a
-# group has no lifecycle action to complete.
-find_group() {
-  step="reading the Auto Scaling group"
-  local status=0
-  group=$(aws_call imds meta-data/tags/instance/aws:autoscaling:groupName) || status=$?
-  case $status in
-    0) log "launched by Auto Scaling group $group" ;;
-    4) group="" && log "not launched by an Auto Scaling group" ;;
-    *) return "$status" ;;
-  esac
+install_programs() {
+  mkdir -p "$NODE_DIR"
+  cat >"$NODE_DIR/awsapi.py" <<'PY'
+{{ template "awsapi.py" }}
+PY
+  cat >"$NODE_DIR/ams-node.sh" <<'NODE'
+{{ template "ams-node.sh" . }}
+NODE
+  cat >"$NODE_DIR/ams-agent.sh" <<'AGENT'
+{{ template "ams-agent.sh" . }}
+AGENT
+  chmod 0755 "$NODE_DIR/ams-node.sh" "$NODE_DIR/ams-agent.sh"
 }
 
-# credential_fingerprint prints the fingerprint the database publishes for
-# the credentials of a mongodb:// URL: sha256 of "user:password".
-credential_fingerprint() {
-  local rest=${1#*://} userinfo=""
-  if [[ $rest == *@* ]]; then
-    userinfo=${rest%%@*}
-  fi
-  printf '%s' "$userinfo" | sha256sum | cut -d' ' -f1
-}
+install_units() {
+  cat >"$UNIT_DIR/ams-node.service" <<'UNIT'
+[Unit]
+Description=Ant Media cluster node: join on the way to InService, at every start
+Wants=network-online.target
+After=network-online.target antmedia.service
 
-# wait_for_database waits until the database says it accepts the URL's
-# credentials, for at most DATABASE_WAIT_SECONDS.
-wait_for_database() {
-  step="waiting for the database"
-  if [ -z "$DATABASE_READY_PARAMETER" ]; then
-    log "no readiness parameter: trusting that the database is up"
-    return 0
-  fi
-  local want waited=0 said="" pause
-  want="ready sha256:$(credential_fingerprint "$database_url")"
-  while :; do
-    said=$(aws_call ssm-get "$DATABASE_READY_PARAMETER")
-    if [ "$said" = "$want" ]; then
-      log "the database is ready for this node's credentials (after ${waited}s)"
-      return 0
-    fi
-    if [ "$waited" -ge "$DATABASE_WAIT_SECONDS" ]; then
-      log "the database did not become ready within ${DATABASE_WAIT_SECONDS}s; $DATABASE_READY_PARAMETER says '${said%% *}'"
-      return 1
-    fi
-    log "waiting for the database: $DATABASE_READY_PARAMETER says '${said%% *}' (${waited}s of ${DATABASE_WAIT_SECONDS}s)"
-    # Every POLL_SECONDS for the first minute, then every 30 s.
-    pause=$((waited < 60 ? POLL_SECONDS : 30))
-    sleep "$pause"
-    waited=$((waited + pause))
-  done
-}
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec=infinity
+ExecStart=/usr/local/lib/ams-bootstrap/ams-node.sh
 
-# join_cluster switches the node to cluster mode with the full URL as one
-# quoted argument: since AMS 3.0 a bare address makes the script prompt,
-# and under cloud-init nobody answers. The script restarts the server.
-join_cluster() {
-  step="switching to cluster mode"
-  log "joining the cluster"
-  (cd "$AMS_DIR" && ./change_server_mode.sh cluster "$database_url" </dev/null)
-}
+[Install]
+WantedBy=multi-user.target
+UNIT
+  cat >"$UNIT_DIR/ams-agent.service" <<'UNIT'
+[Unit]
+Description=Ant Media cluster node agent: metrics, scale-in protection, drain
+Wants=network-online.target
+After=network-online.target ams-node.service
 
-# retry LIMIT WHAT COMMAND...: runs COMMAND every POLL_SECONDS until it
-# succeeds, for at most LIMIT seconds.
-retry() {
-  local limit=$1 what=$2 waited=0
-  shift 2
-  until "$@"; do
-    if [ "$waited" -ge "$limit" ]; then
-      log "$what did not answer within ${limit}s"
-      return 1
-    fi
-    sleep "$POLL_SECONDS"
-    waited=$((waited + POLL_SECONDS))
-  done
-}
+[Service]
+ExecStart=/usr/local/lib/ams-bootstrap/ams-agent.sh
+Restart=always
+RestartSec=5
 
-# wait_for_server waits until Ant Media Server answers its liveness endpoint.
-wait_for_server() {
-  step="waiting for Ant Media Server"
-  retry "$START_WAIT_SECONDS" "Ant Media Server" curl -fsS -o /dev/null "$AMS_URL/rest/v2/liveness"
-  log "Ant Media Server answers"
-}
-
-# panel_post POSTs the administrator's e-mail and password hash, as JSON on
-# standard input, to a panel endpoint and prints the answer.
-panel_post() {
-  PANEL_EMAIL=$PANEL_ADMIN_EMAIL PANEL_HASH=$hash python3 -I -S -c \
-    'import json, os; print(json.dumps({"email": os.environ["PANEL_EMAIL"], "password": os.environ["PANEL_HASH"], "userType": "ADMIN", "scope": "system"}))' |
-    curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @- "$AMS_URL/rest/v2/$1"
-}
-
-# take_claim decides which node claims an empty panel: the one that creates
-# the claim parameter (creation is atomic; Ant Media's own users/initial is
-# not, across nodes). It succeeds when this node holds the claim.
-take_claim() {
-  local mine status=0 holder
-  mine="$(aws_call imds meta-data/instance-id) $fingerprint"
-  AWSAPI_VALUE=$mine aws_call ssm-create "$PANEL_CLAIM_PARAMETER" String 2>/dev/null || status=$?
-  case $status in
-    0) return 0 ;;
-    5) ;;
-    *) return "$status" ;;
-  esac
-  holder=$(aws_call ssm-get "$PANEL_CLAIM_PARAMETER")
-  if [ "${holder#* }" != "$fingerprint" ]; then
-    # Left by an earlier cluster of this name, with other credentials.
-    log "taking over a stale panel claim"
-    AWSAPI_VALUE=$mine aws_call ssm-put "$PANEL_CLAIM_PARAMETER" String
-    return 0
-  fi
-  log "node ${holder%% *} is claiming the panel"
-  return 1
-}
-
-# panel_status prints the panel's first-login status, once the panel's
-# user store answers.
-panel_status() {
-  retry "$START_WAIT_SECONDS" "the panel's user store" curl -fsS "$AMS_URL/rest/v2/first-login-status"
-}
-
-# claim_panel makes sure the panel's administrator is this stack's: while
-# the panel has no user, exactly one node claims it (users live in the
-# cluster database, shared by all); every node then proves that the stack's
-# credentials log in. A panel claimed by anybody else stops the boot: the
-# node must not serve a cluster that is not ours.
-claim_panel() {
-  step="claiming the web panel"
-  if [ -z "$PANEL_ADMIN_PASSWORD_PARAMETER" ]; then
-    log "no panel password parameter: the panel is not claimed"
-    return 0
-  fi
-  local status password hash fingerprint answer waited=0
-  password=$(aws_call ssm-get "$PANEL_ADMIN_PASSWORD_PARAMETER")
-  # The panel sends the MD5 of what the user types; the server keeps the MD5
-  # of what it receives and accepts either form at login.
-  hash=$(printf '%s' "$password" | md5sum | cut -d' ' -f1)
-  fingerprint="sha256:$(printf '%s' "$hash" | sha256sum | cut -d' ' -f1)"
-  unset password
-  status=$(panel_status)
-  while [[ $status == *'"success":true'* ]]; do
-    if take_claim; then
-      log "claiming the web panel administrator $PANEL_ADMIN_EMAIL"
-      answer=$(panel_post users/initial)
-      [[ $answer == *'"success":true'* ]] || log "the panel refused the claim: $answer"
-      break
-    fi
-    if [ "$waited" -ge "$START_WAIT_SECONDS" ]; then
-      log "the claiming node did not finish within ${START_WAIT_SECONDS}s"
-      return 1
-    fi
-    sleep "$POLL_SECONDS"
-    waited=$((waited + POLL_SECONDS))
-    status=$(panel_status)
-  done
-  answer=$(panel_post users/authenticate)
-  if [[ $answer != *'"success":true'* ]]; then
-    log "the panel's administrator does not accept this stack's credentials: the panel was claimed by someone else"
-    return 1
-  fi
-  log "the panel administrator $PANEL_ADMIN_EMAIL is this stack's"
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable ams-node.service
 }
 
 main() {
   disarm_first_boot_admin
-  step="installing the AWS client"
-  install_awsapi
-  find_group
-  step="reading the database URL"
-  database_url=$(aws_call ssm-get "$DATABASE_URL_PARAMETER")
-  wait_for_database
-  join_cluster
-  unset database_url
-  wait_for_server
-  claim_panel
-  step="completing the launch"
-  finish CONTINUE
-  log "ready"
-  step="starting log shipping"
-  start_log_shipping
+  install_programs
+  install_units
+  log "installed ams-node and ams-agent; starting the node"
+  # This boot's units have started already: run the start step now. Later
+  # starts (a reboot, leaving the warm pool) run it through ams-node.service.
+  exec "$NODE_DIR/ams-node.sh"
 }
 
 main

@@ -13,11 +13,15 @@ Usage: awsapi.py COMMAND ARGS...
                                  exit 5 when it exists already
   complete-lifecycle GROUP HOOK RESULT
                                  complete this instance's lifecycle action
+  heartbeat GROUP HOOK           record a heartbeat of this instance's lifecycle action
+  protect GROUP true|false       set this instance's scale-in protection
+  put-metrics NAMESPACE GROUP NAME=VALUE...
+                                 put high-resolution Count metrics of the group
 
 Exit status: 0 done; 2 a transient failure worth retrying (throttling, a
 server error, no network); 3 refused (access denied, not found, invalid);
 4 the metadata path does not exist; 5 the parameter exists already.
-Values never travel in arguments.
+Secret values never travel in arguments.
 """
 
 import datetime
@@ -33,7 +37,8 @@ import urllib.request
 
 IMDS = os.environ["AWSAPI_IMDS"]
 REGION = os.environ["AWSAPI_REGION"]
-ENDPOINTS = {"ssm": os.environ["AWSAPI_SSM"], "autoscaling": os.environ["AWSAPI_AUTOSCALING"]}
+ENDPOINTS = {"ssm": os.environ["AWSAPI_SSM"], "autoscaling": os.environ["AWSAPI_AUTOSCALING"],
+             "monitoring": os.environ.get("AWSAPI_MONITORING", "")}
 TIMEOUT = 10
 RETRYABLE_CODES = {
     "ThrottlingException", "Throttling", "TooManyUpdates", "InternalServerError",
@@ -153,6 +158,14 @@ def ssm(operation, request):
     return json.loads(call("ssm", body, "application/x-amz-json-1.1", "AmazonSSM." + operation))
 
 
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
+
+
+def autoscaling(action, params):
+    form = {"Action": action, "Version": "2011-01-01", **params}
+    call("autoscaling", urllib.parse.urlencode(form).encode(), FORM)
+
+
 def main(argv):
     command, args = argv[0], argv[1:]
     if command == "imds" and len(args) == 1:
@@ -169,13 +182,32 @@ def main(argv):
                 raise Failure("ParameterAlreadyExists", args[0], 5) from err
             raise
     elif command == "complete-lifecycle" and len(args) == 3:
-        instance = metadata("meta-data/instance-id")
-        form = urllib.parse.urlencode({
-            "Action": "CompleteLifecycleAction", "Version": "2011-01-01",
+        autoscaling("CompleteLifecycleAction", {
             "AutoScalingGroupName": args[0], "LifecycleHookName": args[1],
-            "LifecycleActionResult": args[2], "InstanceId": instance,
-        }).encode()
-        call("autoscaling", form, "application/x-www-form-urlencoded; charset=utf-8")
+            "LifecycleActionResult": args[2], "InstanceId": metadata("meta-data/instance-id"),
+        })
+    elif command == "heartbeat" and len(args) == 2:
+        autoscaling("RecordLifecycleActionHeartbeat", {
+            "AutoScalingGroupName": args[0], "LifecycleHookName": args[1],
+            "InstanceId": metadata("meta-data/instance-id"),
+        })
+    elif command == "protect" and len(args) == 2 and args[1] in ("true", "false"):
+        autoscaling("SetInstanceProtection", {
+            "AutoScalingGroupName": args[0], "ProtectedFromScaleIn": args[1],
+            "InstanceIds.member.1": metadata("meta-data/instance-id"),
+        })
+    elif command == "put-metrics" and len(args) >= 3:
+        form = {"Action": "PutMetricData", "Version": "2010-08-01", "Namespace": args[0]}
+        for i, pair in enumerate(args[2:], 1):
+            name, _, value = pair.partition("=")
+            member = f"MetricData.member.{i}."
+            form.update({
+                member + "MetricName": name, member + "Value": str(float(value)), member + "Unit": "Count",
+                member + "StorageResolution": "1",
+                member + "Dimensions.member.1.Name": "AutoScalingGroupName",
+                member + "Dimensions.member.1.Value": args[1],
+            })
+        call("monitoring", urllib.parse.urlencode(form).encode(), FORM)
     else:
         raise Failure("Usage", "see the header of awsapi.py", 3)
 

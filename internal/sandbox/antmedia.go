@@ -30,6 +30,10 @@ type AMSServer struct {
 	// and the insert.
 	beforeAdd func()
 
+	// loads are the node's live streams over time (antmedia_streams.go).
+	loadsMu sync.Mutex
+	loads   []amsLoad
+
 	mu       sync.Mutex
 	requests []AMSRequest
 	bootID   string // the run of the JVM that sessions and logins belong to
@@ -207,6 +211,9 @@ func amsEndpoints() map[string]amsEndpoint {
 // route applies the AuthenticationFilter (exact request URI match), then
 // Jersey's matching (404, 405, 415), then the method.
 func (s *AMSServer) route(w http.ResponseWriter, r *http.Request, e *Env, rt amsRuntime) {
+	if s.serveApp(w, r, e) {
+		return
+	}
 	ep, known := amsEndpoints()[r.URL.Path]
 	c := amsCall{e: e, rt: rt, session: s.sessionUser(r)}
 	if !(known && ep.open) && strings.HasPrefix(r.URL.Path, "/rest/") && c.session == "" {

@@ -157,6 +157,16 @@ func (a *AWS) LifecycleResult(instanceID string) string {
 	return ""
 }
 
+// Heartbeats is how many lifecycle action heartbeats the instance recorded.
+func (a *AWS) Heartbeats(instanceID string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if in, ok := a.instances[instanceID]; ok {
+		return in.heartbeats
+	}
+	return 0
+}
+
 // Protected reports whether the instance is protected from scale-in.
 func (a *AWS) Protected(instanceID string) bool {
 	a.mu.Lock()

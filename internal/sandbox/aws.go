@@ -40,11 +40,12 @@ type AWS struct {
 	calls     []APICall
 	throttle  int
 	cwAgent   cwAgentDownloads
+	metrics   []MetricDatum // PutMetricData, in order (cloudwatch.go)
 }
 
 // APICall is one AWS API request as the stand-in judged it.
 type APICall struct {
-	// Service is "ssm" or "autoscaling"; Action the operation name.
+	// Service is "ssm", "autoscaling" or "monitoring"; Action the operation name.
 	Service, Action string
 	// Principal is the caller's assumed-role ARN ("" when unauthenticated).
 	Principal string
@@ -114,7 +115,7 @@ func (q *apiRequest) authorize(action, resource string, keys conditionKeys) *api
 		return nil
 	}
 	code := "AccessDeniedException"
-	if q.call.Service == "autoscaling" {
+	if q.call.Service == "autoscaling" || q.call.Service == "monitoring" {
 		code = "AccessDenied"
 	}
 	why := "because no identity-based policy allows the " + action + " action"
@@ -182,7 +183,7 @@ func (a *AWS) serve(r *http.Request, body []byte, call *APICall) (any, *apiError
 	switch call.Service {
 	case "ssm":
 		call.Action = strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.")
-	case "autoscaling":
+	case "autoscaling", "monitoring":
 		form, _ := url.ParseQuery(string(body))
 		call.Action = form.Get("Action")
 	}
@@ -204,6 +205,13 @@ func (a *AWS) serve(r *http.Request, body []byte, call *APICall) (any, *apiError
 		}
 		q.form = form
 		return a.autoscaling(q, call.Action)
+	case "monitoring":
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, &apiError{"MalformedQueryString", err.Error()}
+		}
+		q.form = form
+		return a.cloudwatch(q, call.Action)
 	}
 	return nil, &apiError{"UnrecognizedClientException", "no such service: " + call.Service}
 }

@@ -276,6 +276,12 @@ func (n *Node) Start(name, script string) *Running {
 	if err := os.WriteFile(path, []byte(rewritten), 0o700); err != nil {
 		n.w.t.Fatal(err)
 	}
+	return n.launch(name, path)
+}
+
+// launch runs a script file of the node (already rooted) in the background.
+func (n *Node) launch(name, path string) *Running {
+	n.w.t.Helper()
 	n.settle()
 	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
 	cmd := exec.CommandContext(ctx, "/bin/bash", path)
@@ -395,6 +401,8 @@ func (n *Node) rewrite(script string) (string, error) {
 		"https://ssm." + n.w.AWS.Region + ".amazonaws.com":                    n.w.AWS.URL(),
 		"https://autoscaling." + n.w.AWS.Region + ".amazonaws.com":            n.w.AWS.URL(),
 		"https://amazoncloudwatch-agent-${REGION}.s3.${REGION}.amazonaws.com": n.w.AWS.URL() + cwAgentPrefix,
+		"https://monitoring.${REGION}.amazonaws.com":                          n.w.AWS.URL(),
+		"https://monitoring." + n.w.AWS.Region + ".amazonaws.com":             n.w.AWS.URL(),
 	}
 	if n.ams != nil {
 		endpoints["http://127.0.0.1:5080"] = n.ams.URL()

@@ -170,7 +170,7 @@ func (a *AWS) authenticate(r *http.Request, body []byte, now time.Time) (*creden
 	if auth.region != a.Region {
 		return nil, auth.service, &authError{authBadSignature, "Credential should be scoped to a valid region, not '" + auth.region + "'."}
 	}
-	if auth.service != "ssm" && auth.service != "autoscaling" {
+	if auth.service != "ssm" && auth.service != "autoscaling" && auth.service != "monitoring" {
 		return nil, "", &authError{authBadSignature, "Credential should be scoped to correct service: '" + auth.service + "'."}
 	}
 	cred, ok := a.creds[auth.accessKey]

@@ -22,6 +22,11 @@ type RoleSettings struct {
 	DesiredCapacity  int
 	MaxSize          int
 	CPUTargetPercent int
+	// WarmPoolSize is the role's warm pool of stopped, installed nodes.
+	WarmPoolSize int
+	// SurgePerNode is the viewers (edge) or publishers (origin) per node
+	// above which the role scales out at once; 0 is off.
+	SurgePerNode int
 }
 
 // Config is the stack's configuration, read once and validated before any
@@ -129,6 +134,12 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 			DesiredCapacity:  r.integer(role+"DesiredCapacity", 0, 1000),
 			MaxSize:          r.integer(role+"MaxSize", 1, 1000),
 			CPUTargetPercent: r.integer(role+"CpuTargetPercent", 10, 90),
+			WarmPoolSize:     r.integer(role+"WarmPoolSize", 0, 1000),
+		}
+		if role == components.RoleEdge {
+			s.SurgePerNode = r.integer("edgeScaleViewersPerNode", 0, 100000)
+		} else {
+			s.SurgePerNode = r.integer("originScalePublishersPerNode", 0, 10000)
 		}
 		if role == components.RoleEdge {
 			c.Edge = s
@@ -204,6 +215,8 @@ func (c *Config) validateComponents(r *reader) {
 			"FollowLatestImage":       "amsFollowLatestImage",
 			"HealthCheckGraceSeconds": "healthCheckGraceSeconds", "DrainSeconds": "drainSeconds",
 			"RootVolumeSizeGiB": "amsRootVolumeGiB", "PanelAdminEmail": "panelAdminEmail",
+			"WarmPoolSize": role + "WarmPoolSize", "ViewersPerNode": "edgeScaleViewersPerNode",
+			"PublishersPerNode": "originScalePublishersPerNode",
 		}})
 	}
 	checks = append(checks,

@@ -256,10 +256,16 @@ func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGrou
 		HealthCheckGraceSeconds:         c.HealthCheckGraceSeconds,
 		DrainSeconds:                    c.DrainSeconds,
 		RootVolumeSizeGiB:               c.AMSRootVolumeGiB,
+		WarmPoolSize:                    s.WarmPoolSize,
 		Tags:                            c.tags(),
 	}
 	if w.logs != nil {
 		args.Logs = w.logs.AMS
+	}
+	if role == components.RoleEdge {
+		args.ViewersPerNode = s.SurgePerNode
+	} else {
+		args.PublishersPerNode = s.SurgePerNode
 	}
 	return args
 }

@@ -1,0 +1,191 @@
+package tests
+
+import (
+	"strings"
+	"time"
+
+	"github.com/ams-cluster/ams-aws/components"
+	"github.com/ams-cluster/ams-aws/internal/sandbox"
+)
+
+// Scenarios of warm pools, the agent and the drain: the rendered user data,
+// node and agent programs run against IMDSv2 lifecycle states, Ant Media's
+// application REST API with streams over time, and the AWS stand-in.
+
+// joins counts the node's switches to cluster mode.
+func joins(n *sandbox.Node) int {
+	count := 0
+	for _, e := range n.Execs() {
+		if strings.HasSuffix(e.Argv[0], "change_server_mode.sh") {
+			count++
+		}
+	}
+	return count
+}
+
+// warmNode launches a node of role into the warm pool and runs its user data.
+func (c *bootCluster) warmNode(f *failures, role, id, ip string) *sandbox.Node {
+	n := c.amsNode(role, id, ip)
+	c.w.AWS.SetLifecycleState(id, "Warmed:Pending:Wait")
+	c.checkRun(f, c.bootAMS(n, role).Wait(), "the user data of a warming node")
+	return n
+}
+
+// servingNode boots a node of role into service, with MongoDB up.
+func (c *bootCluster) servingNode(f *failures, role, id, ip string) *sandbox.Node {
+	c.checkRun(f, c.bootMongo(c.mongoNode(c.mongoID, 5)), "the MongoDB boot script")
+	n := c.amsNode(role, id, ip)
+	c.checkRun(f, c.bootAMS(n, role).Wait(), "the "+role+"'s boot script")
+	f.check(c.inService(n.ID), "the %s is in state %s, want InService", role, c.w.AWS.LifecycleState(n.ID))
+	f.check(n.UnitActive("ams-agent.service") && n.UnitEnabled("ams-agent.service"), "the agent is not enabled and started once the node serves")
+	return n
+}
+
+func warmingNeverJoins(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	c.checkRun(f, c.bootMongo(c.mongoNode(c.mongoID, 5)), "the MongoDB boot script")
+	n := c.warmNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60101", "10.20.0.60")
+	check := func(when string) {
+		mode, _ := n.AMSMode()
+		f.check(mode != "cluster" && joins(n) == 0, "%s: the warming node joined the cluster", when)
+		users, _ := n.AMS().Users()
+		f.check(len(users) == 0, "%s: the warming node claimed the panel", when)
+		f.check(!n.UnitEnabled("ams-agent.service"), "%s: the agent runs on a warming node", when)
+		for _, m := range c.w.AWS.Metrics() {
+			f.check(m.Dimensions["AutoScalingGroupName"] != c.groups[components.RoleEdge], "%s: a warming node put metrics", when)
+		}
+	}
+	check("after the user data")
+	f.check(c.w.AWS.LifecycleState(n.ID) == "Warmed:Stopped" && c.w.AWS.LifecycleResult(n.ID) == "CONTINUE",
+		"the warming node is %s after %q, want Warmed:Stopped after completing its launch with CONTINUE", c.w.AWS.LifecycleState(n.ID), c.w.AWS.LifecycleResult(n.ID))
+	f.check(n.UnitEnabled("ams-node.service"), "ams-node.service is not enabled: leaving the pool would not join")
+	// A start inside the pool (a Running pool, a restart) still only warms.
+	n.Reboot(0)
+	res := n.StartUnit("ams-node.service").Wait()
+	c.checkRun(f, res, "ams-node.service started in the pool")
+	f.check(strings.Contains(res.Output, "warming"), "the node does not log that it is warming:\n%s", tail(res.Output, 5))
+	check("after a start in the pool")
+	return f.list
+}
+
+func leavingThePoolJoinsOnce(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	c.checkRun(f, c.bootMongo(c.mongoNode(c.mongoID, 5)), "the MongoDB boot script")
+	n := c.warmNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60102", "10.20.0.61")
+	// Scale-out takes the node from the pool: it starts, and its launching
+	// hook holds it again until it has joined.
+	c.w.AWS.SetLifecycleState(n.ID, "Pending:Wait")
+	n.Reboot(0)
+	c.checkRun(f, n.StartUnit("ams-node.service").Wait(), "ams-node.service on leaving the pool")
+	mode, url := n.AMSMode()
+	f.check(mode == "cluster" && url == c.params[c.urlParam], "after leaving the pool the node runs in mode %q, want cluster mode with the stack's URL", mode)
+	f.check(c.inService(n.ID) && c.w.AWS.LifecycleResult(n.ID) == "CONTINUE", "after leaving the pool the node is %s, want InService", c.w.AWS.LifecycleState(n.ID))
+	c.panelIsOurs(f, n, "after leaving the pool")
+	f.check(n.UnitEnabled("ams-agent.service"), "the agent is not enabled once the node serves")
+	// A later restart in service does not switch modes again.
+	n.Reboot(0)
+	res := n.StartUnit("ams-node.service").Wait()
+	c.checkRun(f, res, "ams-node.service at a restart in service")
+	f.check(joins(n) == 1, "the node switched to cluster mode %d times, want once", joins(n))
+	f.check(strings.Contains(res.Output, "already in the cluster"), "a restart in service does not say the node is in the cluster already:\n%s", tail(res.Output, 5))
+	return f.list
+}
+
+// terminate starts a scale-in of the node and runs its agent to the end.
+func (c *bootCluster) terminate(f *failures, n *sandbox.Node) (*sandbox.Result, int) {
+	c.w.AWS.SetLifecycleState(n.ID, "Terminating:Wait")
+	start := n.Clock()
+	res := n.StartUnit("ams-agent.service").Wait()
+	c.checkRun(f, res, "the agent draining the node")
+	return res, n.Clock() - start
+}
+
+func drainWaitsForViewers(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.servingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60103", "10.20.0.62")
+	now := n.Clock()
+	n.AMS().SetStreams(now, sandbox.AMSStream{App: "WebRTCAppEE", ID: "concert", WebRTCViewers: 3, HLSViewers: 40})
+	n.AMS().SetStreams(now+30, sandbox.AMSStream{App: "WebRTCAppEE", ID: "concert", WebRTCViewers: 1})
+	n.AMS().SetStreams(now + 40)
+	res, took := c.terminate(f, n)
+	f.check(took >= 40 && took < 60, "the drain took %d s, want until the last viewer left at 40 s (drainSeconds is 60)", took)
+	f.check(strings.Contains(res.Output, "waiting for 0 publishers and 3 viewers"), "the agent does not log what it waits for:\n%s", tail(res.Output, 8))
+	f.check(strings.Contains(res.Output, "drained after 40s"), "the agent does not log the end of the drain:\n%s", tail(res.Output, 8))
+	f.check(c.w.AWS.LifecycleResult(n.ID) == "CONTINUE" && c.w.AWS.LifecycleState(n.ID) == "Terminated",
+		"after the drain the node is %s after %q, want Terminated after CONTINUE", c.w.AWS.LifecycleState(n.ID), c.w.AWS.LifecycleResult(n.ID))
+	var viewers []float64
+	for _, m := range c.w.AWS.Metrics() {
+		if m.Name == components.MetricViewers && m.Dimensions["AutoScalingGroupName"] == c.groups[components.RoleEdge] {
+			f.check(m.Namespace == "ams-cluster/dev" && m.StorageResolution == 1, "viewers put into %s at resolution %d, want ams-cluster/dev at 1 s", m.Namespace, m.StorageResolution)
+			viewers = append(viewers, m.Value)
+		}
+	}
+	f.check(len(viewers) >= 3 && viewers[0] == 3, "the agent put viewers %v, want the node's own WebRTC players, 3 first", viewers)
+	return f.list
+}
+
+func drainEndsAtDrainSeconds(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.servingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60104", "10.20.0.63")
+	n.AMS().SetStreams(n.Clock(), sandbox.AMSStream{App: "LiveApp", ID: "forever", WebRTCViewers: 2})
+	res, took := c.terminate(f, n)
+	f.check(took == 60, "the drain took %d s, want drainSeconds, 60", took)
+	f.check(strings.Contains(res.Output, "drain window of 60s over: 0 publishers and 2 viewers"), "the agent does not log who was still there:\n%s", tail(res.Output, 8))
+	f.check(c.w.AWS.LifecycleResult(n.ID) == "CONTINUE" && c.w.AWS.LifecycleState(n.ID) == "Terminated",
+		"after the drain window the node is %s after %q, want Terminated after CONTINUE", c.w.AWS.LifecycleState(n.ID), c.w.AWS.LifecycleResult(n.ID))
+	f.check(c.w.AWS.Heartbeats(n.ID) == 1, "the agent recorded %d heartbeats, want one past half the window", c.w.AWS.Heartbeats(n.ID))
+	return f.list
+}
+
+func originWithPublisherIsProtected(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.servingNode(f, components.RoleOrigin, "i-0a1b2c3d4e5f60105", "10.20.0.64")
+	now := n.Clock()
+	n.AMS().SetStreams(now, sandbox.AMSStream{App: "WebRTCAppEE", ID: "keynote", Publisher: true, WebRTCViewers: 5})
+	n.AMS().SetStreams(now + 30)
+	run := n.StartUnit("ams-agent.service")
+	f.check(waitFor(30*time.Second, func() bool { return c.w.AWS.Protected(n.ID) }), "the origin with a publisher was never protected from scale-in")
+	f.check(waitFor(30*time.Second, func() bool { return !c.w.AWS.Protected(n.ID) }), "the origin stayed protected after its last publisher left")
+	c.w.AWS.SetLifecycleState(n.ID, "Terminating:Wait")
+	res := run.Wait()
+	c.checkRun(f, res, "the origin's agent")
+	f.check(strings.Contains(res.Output, "protected from scale-in: 1 publishers") && strings.Contains(res.Output, "no longer protected"),
+		"the agent does not log its protection changes:\n%s", tail(res.Output, 8))
+	for _, call := range c.w.AWS.Calls() {
+		if call.Action == "SetInstanceProtection" || call.Action == "PutMetricData" {
+			f.check(call.Allowed && call.Error == "", "%s was %v with error %q: the node's role must allow it", call.Action, call.Allowed, call.Error)
+		}
+	}
+	return f.list
+}
+
+// nodeWritesOnlyItsOwn calls, from a serving edge with its instance role,
+// what its agent must not do: metrics into another namespace, protection
+// and lifecycle actions in the origin group. IAM must refuse each.
+func nodeWritesOnlyItsOwn(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.servingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60106", "10.20.0.65")
+	other := c.groups[components.RoleOrigin]
+	script := `#!/bin/bash
+export AWSAPI_IMDS=http://169.254.169.254 AWSAPI_REGION=` + region + `
+export AWSAPI_SSM=https://ssm.` + region + `.amazonaws.com AWSAPI_AUTOSCALING=https://autoscaling.` + region + `.amazonaws.com
+export AWSAPI_MONITORING=https://monitoring.` + region + `.amazonaws.com
+call() { python3 -I -S /usr/local/lib/ams-bootstrap/awsapi.py "$@"; echo "$1=$?"; }
+call put-metrics other/namespace ` + shellQuote(c.groups[components.RoleEdge]) + ` Viewers=1
+call protect ` + shellQuote(other) + ` true
+call heartbeat ` + shellQuote(other) + ` ` + shellQuote(c.drainHooks[components.RoleOrigin]) + `
+call put-metrics ams-cluster/dev ` + shellQuote(c.groups[components.RoleEdge]) + ` Viewers=1
+`
+	res := n.Run("forbidden-calls.sh", script)
+	for _, want := range []string{"put-metrics=3", "protect=3", "heartbeat=3", "put-metrics=0"} {
+		f.check(strings.Contains(res.Output, want), "the node's role did not answer %s as expected:\n%s", want, tail(res.Output, 10))
+	}
+	denied := 0
+	for _, call := range c.w.AWS.Calls() {
+		if !call.Allowed && (call.Action == "PutMetricData" || call.Action == "SetInstanceProtection" || call.Action == "RecordLifecycleActionHeartbeat") {
+			denied++
+		}
+	}
+	f.check(denied == 3, "IAM denied %d of the 3 calls outside the node's namespace and group", denied)
+	return f.list
+}
