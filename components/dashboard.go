@@ -100,7 +100,9 @@ func (l *dashboardLayout) graph(region, title string, metrics ...DashboardMetric
 
 // dashboardTargets are the resources a cluster dashboard shows.
 type dashboardTargets struct {
-	region, namespace   string
+	region, namespace string
+	// streaming, when set, is the namespace of the nodes' streaming metrics.
+	streaming           string
 	loadBalancer, mongo string
 	roles               []dashboardRole
 	// ingest, when set, is the network load balancer and its target groups.
@@ -134,6 +136,13 @@ func clusterDashboard(t dashboardTargets) (string, error) {
 		l.graph(t.region, r.role+": requests and 5xx",
 			DashboardMetric{alb, "RequestCount", tg, "Sum", "requests"},
 			DashboardMetric{alb, "HTTPCode_Target_5XX_Count", tg, "Sum", "5xx from nodes"})
+		if t.streaming != "" {
+			l.graph(t.region, r.role+": streams, viewers and publishers per node",
+				DashboardMetric{t.streaming, "LiveStreams", g, "Average", "live streams"},
+				DashboardMetric{t.streaming, "Viewers", g, "Average", "viewers"},
+				DashboardMetric{t.streaming, "Viewers", g, "Maximum", "viewers, busiest node"},
+				DashboardMetric{t.streaming, "Publishers", g, "Average", "publishers"})
+		}
 	}
 	lbDim := []Dimension{{"LoadBalancer", t.loadBalancer}}
 	l.graph(t.region, "load balancer: 5xx it answered itself",

@@ -50,6 +50,10 @@ type ClusterMonitoringArgs struct {
 	// MetricsNamespace is the CloudWatch agent's namespace (memory and disk).
 	// Defaults to "AMSCluster/<project>/<stack>", ClusterLogs' default.
 	MetricsNamespace string
+	// StreamingNamespace is where the AMS nodes' agent publishes LiveStreams,
+	// Viewers and Publishers per node (by AutoScalingGroupName): the
+	// ScalingGroups' MetricNamespace. Defaults to none: no streaming graphs.
+	StreamingNamespace string
 	// Tags are added to the topic and alarms. Defaults to none.
 	Tags map[string]string
 }
@@ -182,7 +186,7 @@ func NewClusterMonitoring(ctx *pulumi.Context, name string, args *ClusterMonitor
 	body := pulumi.All(a.LoadBalancerArnSuffix, a.OriginTargetGroupArnSuffix, a.EdgeTargetGroupArnSuffix,
 		a.OriginGroupName, a.EdgeGroupName, a.MongoInstanceID, ingestSuffixes(a)).ApplyT(func(v []any) (string, error) {
 		t := dashboardTargets{
-			region: region.Name, namespace: a.MetricsNamespace,
+			region: region.Name, namespace: a.MetricsNamespace, streaming: a.StreamingNamespace,
 			loadBalancer: v[0].(string), mongo: v[5].(string),
 			roles: []dashboardRole{
 				{RoleOrigin, v[3].(string), v[1].(string)},

@@ -270,7 +270,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		a.ParameterPrefix = fmt.Sprintf("/%s/%s/%s", ctx.Project(), ctx.Stack(), name)
 	}
 	if a.MetricNamespace == "" {
-		a.MetricNamespace = fmt.Sprintf("%s/%s", ctx.Project(), ctx.Stack())
+		a.MetricNamespace = DefaultMetricNamespace(ctx.Project(), ctx.Stack())
 	}
 	g := &ScalingGroup{}
 	if err := ctx.RegisterComponentResource(typePrefix+"ScalingGroup", name, g, opts...); err != nil {
@@ -611,4 +611,10 @@ func panelClaim(passwordParameter string) string {
 		return ""
 	}
 	return passwordParameter + panelClaimSuffix
+}
+
+// DefaultMetricNamespace is the CloudWatch namespace of a stack's streaming
+// metrics, where ScalingGroup's agent publishes unless told otherwise.
+func DefaultMetricNamespace(project, stack string) string {
+	return project + "/" + stack
 }

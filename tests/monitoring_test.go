@@ -575,3 +575,29 @@ func TestNodeComponentsRejectBadLogShipping(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardShowsStreamsWhereTheAgentPublishesThem: the streaming graphs
+// read the namespace and group dimension the nodes' agent is rendered with.
+func TestDashboardShowsStreamsWhereTheAgentPublishesThem(t *testing.T) {
+	r := deploy(t, nil)
+	body := r.one(t, "aws:cloudwatch/dashboard:Dashboard", "").str("dashboardBody")
+	for _, role := range []string{"origin", "edge"} {
+		script := userData(t, r.one(t, "aws:ec2/launchTemplate:LaunchTemplate", "-"+role))
+		ns := ""
+		for _, line := range strings.Split(script, "\n") {
+			if v, ok := strings.CutPrefix(line, "readonly METRIC_NAMESPACE="); ok {
+				ns = strings.Trim(v, "'")
+			}
+		}
+		if ns == "" {
+			t.Fatalf("%s user data renders no METRIC_NAMESPACE", role)
+		}
+		group := stateString(r.one(t, "aws:autoscaling/group:Group", "-"+role), "name")
+		for _, metric := range []string{"LiveStreams", "Viewers", "Publishers"} {
+			want := fmt.Sprintf(`[%q,%q,"AutoScalingGroupName",%q`, ns, metric, group)
+			if !strings.Contains(body, want) {
+				t.Errorf("the dashboard lacks %s of %s in %s (want %s)", metric, role, ns, want)
+			}
+		}
+	}
+}

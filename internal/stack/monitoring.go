@@ -61,6 +61,7 @@ type monitoringWiring struct {
 	originGroup, edgeGroup, mongoInstance            pulumi.StringInput
 	ingestLoadBalancer                               pulumi.StringInput
 	ingestTargetGroups                               []pulumi.StringInput
+	streamingNamespace                               string
 }
 
 func (c *Config) monitoringArgs(w monitoringWiring) *components.ClusterMonitoringArgs {
@@ -79,6 +80,7 @@ func (c *Config) monitoringArgs(w monitoringWiring) *components.ClusterMonitorin
 		MongoCPUPercent:              c.MongoCPUAlarmPercent,
 		MongoMemoryPercent:           c.MongoMemoryAlarmPercent,
 		MongoDiskPercent:             c.MongoDiskAlarmPercent,
+		StreamingNamespace:           w.streamingNamespace,
 		Tags:                         c.tags(),
 	}
 }
@@ -86,7 +88,7 @@ func (c *Config) monitoringArgs(w monitoringWiring) *components.ClusterMonitorin
 // pendingMonitoring stands in for the watched resources during validation.
 func pendingMonitoring() monitoringWiring {
 	p := pulumi.String("pending")
-	return monitoringWiring{p, p, p, p, p, p, nil, nil}
+	return monitoringWiring{p, p, p, p, p, p, nil, nil, ""}
 }
 
 // buildMonitoring creates the alarms and the dashboard over the built cluster.
@@ -100,6 +102,8 @@ func buildMonitoring(ctx *pulumi.Context, base string, cfg *Config, lb *componen
 		originGroup:       groups[components.RoleOrigin].GroupName,
 		edgeGroup:         groups[components.RoleEdge].GroupName,
 		mongoInstance:     mongo.InstanceID,
+		// The groups publish there by default.
+		streamingNamespace: components.DefaultMetricNamespace(ctx.Project(), ctx.Stack()),
 	}
 	if ingest != nil {
 		w.ingestLoadBalancer = ingest.ArnSuffix
