@@ -102,13 +102,8 @@ func (a *IngestLoadBalancerArgs) withDefaults() (IngestLoadBalancerArgs, error) 
 	if a != nil {
 		out = *a
 	}
-	setDefaultInt(&out.HealthCheckIntervalSeconds, 10)
-	setDefaultInt(&out.HealthCheckTimeoutSeconds, 5)
-	setDefaultInt(&out.HealthyThreshold, 2)
-	setDefaultInt(&out.UnhealthyThreshold, 2)
-	if out.DeregistrationDelaySeconds == 0 {
-		out.DeregistrationDelaySeconds = 300
-	}
+	health := targetHealth{&out.HealthCheckIntervalSeconds, &out.HealthCheckTimeoutSeconds, &out.HealthyThreshold, &out.UnhealthyThreshold, &out.DeregistrationDelaySeconds}
+	health.defaults()
 	if len(out.IngressCIDRs) == 0 {
 		out.IngressCIDRs = []string{"0.0.0.0/0"}
 	}
@@ -117,16 +112,9 @@ func (a *IngestLoadBalancerArgs) withDefaults() (IngestLoadBalancerArgs, error) 
 		return out, argErr(component, "VpcID", "", "a VPC ID (required)")
 	case out.SubnetIDs == nil:
 		return out, argErr(component, "SubnetIDs", "", "public subnets, one per zone (required)")
-	case out.HealthCheckIntervalSeconds < 5 || out.HealthCheckIntervalSeconds > 300:
-		return out, argErr(component, "HealthCheckIntervalSeconds", out.HealthCheckIntervalSeconds, "5 to 300 seconds")
-	case out.HealthCheckTimeoutSeconds < 2 || out.HealthCheckTimeoutSeconds >= out.HealthCheckIntervalSeconds || out.HealthCheckTimeoutSeconds > 120:
-		return out, argErr(component, "HealthCheckTimeoutSeconds", out.HealthCheckTimeoutSeconds, fmt.Sprintf("2 to 120 seconds and below the interval (%d)", out.HealthCheckIntervalSeconds))
-	case out.HealthyThreshold < 2 || out.HealthyThreshold > 10:
-		return out, argErr(component, "HealthyThreshold", out.HealthyThreshold, "2 to 10 probes")
-	case out.UnhealthyThreshold < 2 || out.UnhealthyThreshold > 10:
-		return out, argErr(component, "UnhealthyThreshold", out.UnhealthyThreshold, "2 to 10 probes")
-	case out.DeregistrationDelaySeconds < 0 || out.DeregistrationDelaySeconds > 3600:
-		return out, argErr(component, "DeregistrationDelaySeconds", out.DeregistrationDelaySeconds, "0 to 3600 seconds")
+	}
+	if err := health.validate(component); err != nil {
+		return out, err
 	}
 	if err := validateIngressCIDRs(component, out.IngressCIDRs); err != nil {
 		return out, err

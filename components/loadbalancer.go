@@ -187,15 +187,10 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	setDefault(&out.TLSPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06")
 	setDefault(&out.HealthCheckPath, "/rest/v2/liveness")
 	setDefaultInt(&out.IdleTimeoutSeconds, 600)
-	setDefaultInt(&out.HealthCheckIntervalSeconds, 10)
-	setDefaultInt(&out.HealthCheckTimeoutSeconds, 5)
-	setDefaultInt(&out.HealthyThreshold, 2)
-	setDefaultInt(&out.UnhealthyThreshold, 2)
 	setDefaultInt(&out.OriginStickinessSeconds, 86400)
 	setDefault(&out.AccessLogsPrefix, "alb")
-	if out.DeregistrationDelaySeconds == 0 {
-		out.DeregistrationDelaySeconds = 300
-	}
+	health := targetHealth{&out.HealthCheckIntervalSeconds, &out.HealthCheckTimeoutSeconds, &out.HealthyThreshold, &out.UnhealthyThreshold, &out.DeregistrationDelaySeconds}
+	health.defaults()
 	if len(out.IngressCIDRs) == 0 {
 		out.IngressCIDRs = []string{"0.0.0.0/0"}
 	}
@@ -214,18 +209,11 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 		return out, argErr(component, "IdleTimeoutSeconds", out.IdleTimeoutSeconds, "1 to 4000 seconds")
 	case !strings.HasPrefix(out.HealthCheckPath, "/"):
 		return out, argErr(component, "HealthCheckPath", out.HealthCheckPath, "a path starting with /")
-	case out.HealthCheckIntervalSeconds < 5 || out.HealthCheckIntervalSeconds > 300:
-		return out, argErr(component, "HealthCheckIntervalSeconds", out.HealthCheckIntervalSeconds, "5 to 300 seconds")
-	case out.HealthCheckTimeoutSeconds < 2 || out.HealthCheckTimeoutSeconds >= out.HealthCheckIntervalSeconds || out.HealthCheckTimeoutSeconds > 120:
-		return out, argErr(component, "HealthCheckTimeoutSeconds", out.HealthCheckTimeoutSeconds, fmt.Sprintf("2 to 120 seconds and below the interval (%d)", out.HealthCheckIntervalSeconds))
-	case out.HealthyThreshold < 2 || out.HealthyThreshold > 10:
-		return out, argErr(component, "HealthyThreshold", out.HealthyThreshold, "2 to 10 probes")
-	case out.UnhealthyThreshold < 2 || out.UnhealthyThreshold > 10:
-		return out, argErr(component, "UnhealthyThreshold", out.UnhealthyThreshold, "2 to 10 probes")
-	case out.DeregistrationDelaySeconds < 0 || out.DeregistrationDelaySeconds > 3600:
-		return out, argErr(component, "DeregistrationDelaySeconds", out.DeregistrationDelaySeconds, "0 to 3600 seconds")
 	case out.OriginStickinessSeconds < 1 || out.OriginStickinessSeconds > 604800:
 		return out, argErr(component, "OriginStickinessSeconds", out.OriginStickinessSeconds, "1 to 604800 seconds")
+	}
+	if err := health.validate(component); err != nil {
+		return out, err
 	}
 	if err := validateIngressCIDRs(component, out.IngressCIDRs); err != nil {
 		return out, err

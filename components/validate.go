@@ -98,3 +98,36 @@ var (
 
 // IsEmail reports whether s looks like an e-mail address (name@domain.tld).
 func IsEmail(s string) bool { return emailPattern.MatchString(s) }
+
+// targetHealth are the health check and deregistration settings a load
+// balancer's target groups share.
+type targetHealth struct {
+	interval, timeout, healthy, unhealthy, deregistration *int
+}
+
+// defaults fills unset values: probes every 10 s with a 5 s timeout, 2
+// passes to be healthy and 2 failures to be out, 300 s deregistration.
+func (h targetHealth) defaults() {
+	setDefaultInt(h.interval, 10)
+	setDefaultInt(h.timeout, 5)
+	setDefaultInt(h.healthy, 2)
+	setDefaultInt(h.unhealthy, 2)
+	setDefaultInt(h.deregistration, 300)
+}
+
+// validate reports the first value Elastic Load Balancing would refuse.
+func (h targetHealth) validate(component string) error {
+	switch {
+	case *h.interval < 5 || *h.interval > 300:
+		return argErr(component, "HealthCheckIntervalSeconds", *h.interval, "5 to 300 seconds")
+	case *h.timeout < 2 || *h.timeout >= *h.interval || *h.timeout > 120:
+		return argErr(component, "HealthCheckTimeoutSeconds", *h.timeout, fmt.Sprintf("2 to 120 seconds and below the interval (%d)", *h.interval))
+	case *h.healthy < 2 || *h.healthy > 10:
+		return argErr(component, "HealthyThreshold", *h.healthy, "2 to 10 probes")
+	case *h.unhealthy < 2 || *h.unhealthy > 10:
+		return argErr(component, "UnhealthyThreshold", *h.unhealthy, "2 to 10 probes")
+	case *h.deregistration < 0 || *h.deregistration > 3600:
+		return argErr(component, "DeregistrationDelaySeconds", *h.deregistration, "0 to 3600 seconds")
+	}
+	return nil
+}
