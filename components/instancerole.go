@@ -23,6 +23,10 @@ type instanceAccess struct {
 	// group whose lifecycle actions the node may complete (and heartbeat) and
 	// whose instances it may protect from scale-in.
 	LifecycleGroup string
+	// LifecycleGroupArns is the ARN pattern of the account's Auto Scaling
+	// groups in the region, the resource of those actions; the tag
+	// condition narrows it to the node's own group.
+	LifecycleGroupArns string
 	// Logs, when set, are the log groups and metric namespace of the
 	// node's CloudWatch agent.
 	Logs *NodeLogs
@@ -64,7 +68,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 		namespaces = append(namespaces, access.Logs.MetricsNamespace)
 	}
 	policy := pulumi.All(access.Read.ToStringArrayOutput(), access.Write.ToStringArrayOutput(), logGroups.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
-		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, v[2].([]string), namespaces)
+		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, access.LifecycleGroupArns, v[2].([]string), namespaces)
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Role:   role.ID(),
@@ -83,7 +87,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 }
 
 // instancePolicy is the IAM policy document of an AMS cluster instance.
-func instancePolicy(readable, writable []string, lifecycleGroup string, logGroupArns, metricNamespaces []string) (string, error) {
+func instancePolicy(readable, writable []string, lifecycleGroup, lifecycleGroupArns string, logGroupArns, metricNamespaces []string) (string, error) {
 	// What the SSM agent needs for Session Manager, and nothing more. The
 	// managed AmazonSSMManagedInstanceCore policy is not used because it also
 	// grants ssm:GetParameter on every parameter.
@@ -123,6 +127,9 @@ func instancePolicy(readable, writable []string, lifecycleGroup string, logGroup
 		})
 	}
 	if lifecycleGroup != "" {
+		if lifecycleGroupArns == "" {
+			lifecycleGroupArns = "*"
+		}
 		// The three actions authorize on the autoScalingGroup resource type,
 		// which supports autoscaling:ResourceTag/${TagKey} (Service
 		// Authorization Reference); the tag scopes them to the node's own
@@ -135,7 +142,7 @@ func instancePolicy(readable, writable []string, lifecycleGroup string, logGroup
 				"autoscaling:RecordLifecycleActionHeartbeat",
 				"autoscaling:SetInstanceProtection",
 			},
-			"Resource": "*",
+			"Resource": lifecycleGroupArns,
 			"Condition": map[string]any{
 				"StringEquals": map[string]any{"autoscaling:ResourceTag/" + GroupTagKey: lifecycleGroup},
 			},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
@@ -308,8 +309,21 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		readable = append(readable, a.DatabaseReadyParameterArn)
 		readyParameter = a.DatabaseReadyParameterName
 	}
+	// The group's own ARN exists only with the group, after the instance
+	// role: the resource is the account's groups in the region, and the
+	// group tag condition picks this one.
+	caller, err := aws.GetCallerIdentity(ctx, nil, parent)
+	if err != nil {
+		return nil, fmt.Errorf("scaling group %s: caller identity: %w", name, err)
+	}
+	partition := "aws"
+	if parts := strings.Split(caller.Arn, ":"); len(parts) > 1 && parts[1] != "" {
+		partition = parts[1]
+	}
+	groupArns := fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", partition, region.Name, caller.AccountId)
 	profile, err := instanceProfile(ctx, name, instanceAccess{
-		Read: readable, Write: writable, LifecycleGroup: groupTag, MetricNamespace: a.MetricNamespace, Logs: a.Logs,
+		Read: readable, Write: writable, LifecycleGroup: groupTag, LifecycleGroupArns: groupArns,
+		MetricNamespace: a.MetricNamespace, Logs: a.Logs,
 	}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: %w", name, err)

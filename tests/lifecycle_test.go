@@ -152,9 +152,10 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 			// its own group only.
 			map[string]any{"Sid": "OwnGroupLifecycle", "Effect": "Allow", "Action": []any{
 				"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceProtection",
-			}, "Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
-				"autoscaling:ResourceTag/ams:group": "ams-cluster/dev/ams-cluster-dev-" + role,
-			}}},
+			}, "Resource": "arn:aws:autoscaling:eu-central-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*",
+				"Condition": map[string]any{"StringEquals": map[string]any{
+					"autoscaling:ResourceTag/ams:group": "ams-cluster/dev/ams-cluster-dev-" + role,
+				}}},
 			shipLogsStatement(logGroup("boot"), logGroup("ams"), logGroup("ams-error")),
 			// The node agent's streaming metrics and the CloudWatch agent's,
 			// into the stack's two namespaces only.
