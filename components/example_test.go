@@ -18,6 +18,16 @@ func runExample(program pulumi.RunFunc) *mockaws.Mocks {
 	return m
 }
 
+// listeners are the listeners a program registered, as "PROTOCOL PORT", sorted.
+func listeners(m *mockaws.Mocks) []string {
+	var out []string
+	for _, l := range m.OfType("aws:lb/listener:Listener") {
+		out = append(out, fmt.Sprintf("%v %v", l.Inputs["protocol"].StringValue(), l.Inputs["port"].NumberValue()))
+	}
+	sort.Strings(out)
+	return out
+}
+
 var (
 	vpcID     = pulumi.String("vpc-0123456789abcdef0")
 	subnetIDs = pulumi.StringArray{pulumi.String("subnet-0123456789abcdef0"), pulumi.String("subnet-0fedcba9876543210")}
@@ -32,12 +42,7 @@ func ExampleNewStreamingLoadBalancer() {
 		})
 		return err
 	})
-	var out []string
-	for _, l := range m.OfType("aws:lb/listener:Listener") {
-		out = append(out, fmt.Sprintf("%v %v", l.Inputs["protocol"].StringValue(), l.Inputs["port"].NumberValue()))
-	}
-	sort.Strings(out)
-	fmt.Println(out)
+	fmt.Println(listeners(m))
 	// Output: [HTTP 5080 HTTP 80]
 }
 
@@ -49,12 +54,7 @@ func ExampleNewIngestLoadBalancer() {
 		})
 		return err
 	})
-	var out []string
-	for _, l := range m.OfType("aws:lb/listener:Listener") {
-		out = append(out, fmt.Sprintf("%v %v", l.Inputs["protocol"].StringValue(), l.Inputs["port"].NumberValue()))
-	}
-	sort.Strings(out)
-	fmt.Println(out)
+	fmt.Println(listeners(m))
 	// Output: [TCP 1935 UDP 4200]
 }
 

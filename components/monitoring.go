@@ -292,19 +292,24 @@ func (al *alarms) targets(a ClusterMonitoringArgs) {
 	}
 }
 
+// metricQuery is one one-minute metric of a metric-math alarm.
+func metricQuery(id, namespace, name string, dimensions pulumi.StringMap, stat string) *cloudwatch.MetricAlarmMetricQueryArgs {
+	return &cloudwatch.MetricAlarmMetricQueryArgs{
+		Id: pulumi.String(id),
+		Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
+			Namespace:  pulumi.String(namespace),
+			MetricName: pulumi.String(name),
+			Dimensions: dimensions,
+			Period:     pulumi.Int(60),
+			Stat:       pulumi.String(stat),
+		},
+	}
+}
+
 // errors: the share of requests answered 5xx.
 func (al *alarms) errors(a ClusterMonitoringArgs) {
 	metric := func(id, name string) *cloudwatch.MetricAlarmMetricQueryArgs {
-		return &cloudwatch.MetricAlarmMetricQueryArgs{
-			Id: pulumi.String(id),
-			Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
-				Namespace:  pulumi.String("AWS/ApplicationELB"),
-				MetricName: pulumi.String(name),
-				Dimensions: pulumi.StringMap{"LoadBalancer": a.LoadBalancerArnSuffix},
-				Period:     pulumi.Int(60),
-				Stat:       pulumi.String("Sum"),
-			},
-		}
+		return metricQuery(id, "AWS/ApplicationELB", name, pulumi.StringMap{"LoadBalancer": a.LoadBalancerArnSuffix}, "Sum")
 	}
 	al.add("5xx-rate", &cloudwatch.MetricAlarmArgs{
 		AlarmDescription: pulumi.Sprintf("More than %d%% of requests to the load balancer were answered 5xx for 3 of 5 minutes. "+
@@ -336,16 +341,7 @@ func (al *alarms) capacity(a ClusterMonitoringArgs) {
 		group pulumi.StringInput
 	}{{RoleOrigin, a.OriginGroupName}, {RoleEdge, a.EdgeGroupName}} {
 		metric := func(id, name string) *cloudwatch.MetricAlarmMetricQueryArgs {
-			return &cloudwatch.MetricAlarmMetricQueryArgs{
-				Id: pulumi.String(id),
-				Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
-					Namespace:  pulumi.String("AWS/AutoScaling"),
-					MetricName: pulumi.String(name),
-					Dimensions: pulumi.StringMap{"AutoScalingGroupName": g.group},
-					Period:     pulumi.Int(60),
-					Stat:       pulumi.String("Maximum"),
-				},
-			}
+			return metricQuery(id, "AWS/AutoScaling", name, pulumi.StringMap{"AutoScalingGroupName": g.group}, "Maximum")
 		}
 		al.add(g.role+"-at-max", &cloudwatch.MetricAlarmArgs{
 			AlarmDescription: pulumi.Sprintf("The %s group has been at its maximum size for %d minutes: it cannot scale out any more "+
