@@ -35,6 +35,7 @@ func scenarios() map[string]scenario {
 		"mongo interrupted after the admin user":      mongoInterruptedAfterAdmin,
 		"mongo interrupted at every step":             mongoInterruptedAnywhere,
 		"ams waits for a late database":               amsWaitsForDatabase,
+		"ams interrupted while joining resumes":       amsInterruptedWhileJoining,
 		"ams fails loudly without a database":         amsFailsWithoutDatabase,
 		"two ams nodes claim the panel once":          twoNodesClaimOnce,
 		"ams refuses a panel claimed by someone else": panelClaimedBySomeoneElse,
@@ -284,6 +285,31 @@ func amsWaitsForDatabase(c *bootCluster) []string {
 	c.panelIsOurs(f, origin, "after the origin booted")
 	f.check(c.w.AWS.LifecycleResult(origin.ID) == "CONTINUE" && c.inService(origin.ID),
 		"the node's launch ended %q in state %s, want CONTINUE and InService", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
+	return f.list
+}
+
+// amsInterruptedWhileJoining cuts the power while an AMS node switches to
+// cluster mode, before it claimed the panel or completed its launch; at
+// the next start ams-node.service must finish the job.
+func amsInterruptedWhileJoining(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	mongo := c.mongoNode(c.mongoID, 5)
+	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script")
+	origin := c.amsNode(components.RoleOrigin, "i-0a1b2c3d4e5f60009", "10.20.0.48")
+	run := c.bootAMS(origin, components.RoleOrigin)
+	if !waitFor(60*time.Second, func() bool { return strings.Contains(run.Output(), "joining the cluster") }) {
+		f.check(false, "the origin never reached the join:\n%s", tail(run.Stop().Output, 15))
+		return f.list
+	}
+	run.Stop()
+	f.check(!c.inService(origin.ID), "the interrupted node is in service")
+	origin.Reboot(5)
+	c.checkRun(f, origin.StartUnit("ams-node.service").Wait(), "ams-node.service after the interruption")
+	mode, url := origin.AMSMode()
+	f.check(mode == "cluster" && url == c.params[c.urlParam], "after resuming the node runs in mode %q with database %q", mode, redact(url))
+	c.panelIsOurs(f, origin, "after the interrupted node resumed")
+	f.check(c.w.AWS.LifecycleResult(origin.ID) == "CONTINUE" && c.inService(origin.ID),
+		"the resumed node's launch ended %q in state %s, want CONTINUE and InService", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
 	return f.list
 }
 
