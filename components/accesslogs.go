@@ -85,19 +85,20 @@ func (a *AccessLogBucketArgs) Validate() error {
 
 func (a *AccessLogBucketArgs) withDefaults() (AccessLogBucketArgs, error) {
 	const component = "AccessLogBucket"
+	bad := fieldErrors{component: component}
 	out := AccessLogBucketArgs{}
 	if a != nil {
 		out = *a
 	}
 	setDefault(&out.Prefix, "alb")
 	setDefaultInt(&out.RetentionDays, 90)
-	switch {
-	case !logPrefixPattern.MatchString(out.Prefix) || strings.Contains(strings.ToLower(out.Prefix), "awslogs"):
-		return out, argErr(component, "Prefix", out.Prefix, "lower-case letters, digits and hyphens, up to 63, without AWSLogs")
-	case out.RetentionDays < 1 || out.RetentionDays > 3650:
-		return out, argErr(component, "RetentionDays", out.RetentionDays, "1 to 3650 days")
+	if !logPrefixPattern.MatchString(out.Prefix) || strings.Contains(strings.ToLower(out.Prefix), "awslogs") {
+		bad.reject("Prefix", out.Prefix, "lower-case letters, digits and hyphens, up to 63, without AWSLogs")
 	}
-	return out, nil
+	if out.RetentionDays < 1 || out.RetentionDays > 3650 {
+		bad.reject("RetentionDays", out.RetentionDays, "1 to 3650 days")
+	}
+	return out, bad.err()
 }
 
 // NewAccessLogBucket creates the bucket, its encryption, public access block,

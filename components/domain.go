@@ -67,18 +67,19 @@ func (a *DomainCertificateArgs) Validate() error {
 
 func (a *DomainCertificateArgs) withDefaults() (DomainCertificateArgs, error) {
 	const component = "DomainCertificate"
+	bad := fieldErrors{component: component}
 	out := DomainCertificateArgs{}
 	if a != nil {
 		out = *a
 	}
-	switch {
-	case !IsDomainName(out.DomainName) || len(out.DomainName) > acmMaxDomainLength:
-		return out, argErr(component, "DomainName", out.DomainName,
+	if !IsDomainName(out.DomainName) || len(out.DomainName) > acmMaxDomainLength {
+		bad.reject("DomainName", out.DomainName,
 			"a lower-case host name of at most 64 characters such as live.example.com (no scheme, port, wildcard or trailing dot)")
-	case !IsHostedZoneID(out.HostedZoneID):
-		return out, argErr(component, "HostedZoneID", out.HostedZoneID, "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
 	}
-	return out, nil
+	if !IsHostedZoneID(out.HostedZoneID) {
+		bad.reject("HostedZoneID", out.HostedZoneID, "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
+	}
+	return out, bad.err()
 }
 
 // NewDomainCertificate checks that the hosted zone is public and holds the
@@ -188,19 +189,21 @@ func (a *DomainAliasArgs) Validate() error {
 
 func (a *DomainAliasArgs) withDefaults() (DomainAliasArgs, error) {
 	const component = "DomainAlias"
+	bad := fieldErrors{component: component}
 	out := DomainAliasArgs{}
 	if a != nil {
 		out = *a
 	}
-	switch {
-	case !IsHostedZoneID(out.HostedZoneID):
-		return out, argErr(component, "HostedZoneID", out.HostedZoneID, "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
-	case !IsDomainName(out.Name):
-		return out, argErr(component, "Name", out.Name, "a lower-case host name such as live.example.com")
-	case out.TargetDNSName == nil || out.TargetZoneID == nil:
-		return out, argErr(component, "TargetDNSName", "", "the load balancer's DNS name and hosted zone ID (required)")
+	if !IsHostedZoneID(out.HostedZoneID) {
+		bad.reject("HostedZoneID", out.HostedZoneID, "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
 	}
-	return out, nil
+	if !IsDomainName(out.Name) {
+		bad.reject("Name", out.Name, "a lower-case host name such as live.example.com")
+	}
+	if out.TargetDNSName == nil || out.TargetZoneID == nil {
+		bad.reject("TargetDNSName", "", "the load balancer's DNS name and hosted zone ID (required)")
+	}
+	return out, bad.err()
 }
 
 // NewDomainAlias creates the alias records of one name.

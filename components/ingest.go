@@ -98,6 +98,7 @@ func (a *IngestLoadBalancerArgs) Validate() error {
 
 func (a *IngestLoadBalancerArgs) withDefaults() (IngestLoadBalancerArgs, error) {
 	const component = "IngestLoadBalancer"
+	bad := fieldErrors{component: component}
 	out := IngestLoadBalancerArgs{}
 	if a != nil {
 		out = *a
@@ -107,19 +108,15 @@ func (a *IngestLoadBalancerArgs) withDefaults() (IngestLoadBalancerArgs, error) 
 	if len(out.IngressCIDRs) == 0 {
 		out.IngressCIDRs = []string{"0.0.0.0/0"}
 	}
-	switch {
-	case out.VpcID == nil:
-		return out, argErr(component, "VpcID", "", "a VPC ID (required)")
-	case out.SubnetIDs == nil:
-		return out, argErr(component, "SubnetIDs", "", "public subnets, one per zone (required)")
+	if out.VpcID == nil {
+		bad.reject("VpcID", "", "a VPC ID (required)")
 	}
-	if err := health.validate(component); err != nil {
-		return out, err
+	if out.SubnetIDs == nil {
+		bad.reject("SubnetIDs", "", "public subnets, one per zone (required)")
 	}
-	if err := validateIngressCIDRs(component, out.IngressCIDRs); err != nil {
-		return out, err
-	}
-	return out, nil
+	health.validate(&bad)
+	bad.add(validateIngressCIDRs(component, out.IngressCIDRs))
+	return out, bad.err()
 }
 
 // NewIngestLoadBalancer creates the network load balancer, its security

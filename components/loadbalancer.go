@@ -180,6 +180,7 @@ func (a *StreamingLoadBalancerArgs) Validate() error {
 
 func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, error) {
 	const component = "StreamingLoadBalancer"
+	bad := fieldErrors{component: component}
 	out := StreamingLoadBalancerArgs{}
 	if a != nil {
 		out = *a
@@ -194,31 +195,33 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	if len(out.IngressCIDRs) == 0 {
 		out.IngressCIDRs = []string{"0.0.0.0/0"}
 	}
-	switch {
-	case out.VpcID == nil:
-		return out, argErr(component, "VpcID", "", "a VPC ID (required)")
-	case out.SubnetIDs == nil:
-		return out, argErr(component, "SubnetIDs", "", "public subnets in two or more zones (required)")
-	case out.CertificateArn != "" && !certificateArnPattern.MatchString(out.CertificateArn):
-		return out, argErr(component, "CertificateArn", out.CertificateArn, "empty (HTTP only) or an ACM certificate ARN such as arn:aws:acm:eu-central-1:123456789012:certificate/<uuid>")
-	case out.CertificateArn != "" && out.IssuedCertificateArn != nil:
-		return out, argErr(component, "IssuedCertificateArn", "(set)", "unset when CertificateArn is set: one certificate or the other")
-	case !slices.Contains(TLSPolicies(), out.TLSPolicy):
-		return out, argErr(component, "TLSPolicy", out.TLSPolicy, strings.Join(TLSPolicies(), ", "))
-	case out.IdleTimeoutSeconds < 1 || out.IdleTimeoutSeconds > 4000:
-		return out, argErr(component, "IdleTimeoutSeconds", out.IdleTimeoutSeconds, "1 to 4000 seconds")
-	case !strings.HasPrefix(out.HealthCheckPath, "/"):
-		return out, argErr(component, "HealthCheckPath", out.HealthCheckPath, "a path starting with /")
-	case out.OriginStickinessSeconds < 1 || out.OriginStickinessSeconds > 604800:
-		return out, argErr(component, "OriginStickinessSeconds", out.OriginStickinessSeconds, "1 to 604800 seconds")
+	if out.VpcID == nil {
+		bad.reject("VpcID", "", "a VPC ID (required)")
 	}
-	if err := health.validate(component); err != nil {
-		return out, err
+	if out.SubnetIDs == nil {
+		bad.reject("SubnetIDs", "", "public subnets in two or more zones (required)")
 	}
-	if err := validateIngressCIDRs(component, out.IngressCIDRs); err != nil {
-		return out, err
+	if out.CertificateArn != "" && !certificateArnPattern.MatchString(out.CertificateArn) {
+		bad.reject("CertificateArn", out.CertificateArn, "empty (HTTP only) or an ACM certificate ARN such as arn:aws:acm:eu-central-1:123456789012:certificate/<uuid>")
 	}
-	return out, nil
+	if out.CertificateArn != "" && out.IssuedCertificateArn != nil {
+		bad.reject("IssuedCertificateArn", "(set)", "unset when CertificateArn is set: one certificate or the other")
+	}
+	if !slices.Contains(TLSPolicies(), out.TLSPolicy) {
+		bad.reject("TLSPolicy", out.TLSPolicy, strings.Join(TLSPolicies(), ", "))
+	}
+	if out.IdleTimeoutSeconds < 1 || out.IdleTimeoutSeconds > 4000 {
+		bad.reject("IdleTimeoutSeconds", out.IdleTimeoutSeconds, "1 to 4000 seconds")
+	}
+	if !strings.HasPrefix(out.HealthCheckPath, "/") {
+		bad.reject("HealthCheckPath", out.HealthCheckPath, "a path starting with /")
+	}
+	if out.OriginStickinessSeconds < 1 || out.OriginStickinessSeconds > 604800 {
+		bad.reject("OriginStickinessSeconds", out.OriginStickinessSeconds, "1 to 604800 seconds")
+	}
+	health.validate(&bad)
+	bad.add(validateIngressCIDRs(component, out.IngressCIDRs))
+	return out, bad.err()
 }
 
 // NewStreamingLoadBalancer creates the load balancer, its security group,

@@ -91,20 +91,22 @@ func (a *ClusterLogsArgs) Validate() error {
 
 func (a *ClusterLogsArgs) withDefaults() (ClusterLogsArgs, error) {
 	const component = "ClusterLogs"
+	bad := fieldErrors{component: component}
 	out := ClusterLogsArgs{}
 	if a != nil {
 		out = *a
 	}
 	setDefaultInt(&out.RetentionDays, 14)
-	switch {
-	case out.Prefix != "" && !logGroupPrefixPattern.MatchString(out.Prefix):
-		return out, argErr(component, "Prefix", out.Prefix, "a log group path such as /ams-cluster/dev")
-	case !IsLogRetention(out.RetentionDays):
-		return out, argErr(component, "RetentionDays", out.RetentionDays, "one of "+joinInts(LogRetentionDays)+" days")
-	case out.MetricsNamespace != "" && (!metricNamespacePattern.MatchString(out.MetricsNamespace) || strings.HasPrefix(out.MetricsNamespace, "AWS/")):
-		return out, argErr(component, "MetricsNamespace", out.MetricsNamespace, "a CloudWatch namespace (letters, digits, . - _ / # :), not starting with AWS/")
+	if out.Prefix != "" && !logGroupPrefixPattern.MatchString(out.Prefix) {
+		bad.reject("Prefix", out.Prefix, "a log group path such as /ams-cluster/dev")
 	}
-	return out, nil
+	if !IsLogRetention(out.RetentionDays) {
+		bad.reject("RetentionDays", out.RetentionDays, "one of "+joinInts(LogRetentionDays)+" days")
+	}
+	if out.MetricsNamespace != "" && (!metricNamespacePattern.MatchString(out.MetricsNamespace) || strings.HasPrefix(out.MetricsNamespace, "AWS/")) {
+		bad.reject("MetricsNamespace", out.MetricsNamespace, "a CloudWatch namespace (letters, digits, . - _ / # :), not starting with AWS/")
+	}
+	return out, bad.err()
 }
 
 // NewClusterLogs creates the log groups, with retention.

@@ -130,6 +130,7 @@ func (a *MongoNodeArgs) Validate() error {
 
 func (a *MongoNodeArgs) withDefaults() (MongoNodeArgs, error) {
 	const component = "MongoNode"
+	bad := fieldErrors{component: component}
 	out := MongoNodeArgs{}
 	if a != nil {
 		out = *a
@@ -144,41 +145,48 @@ func (a *MongoNodeArgs) withDefaults() (MongoNodeArgs, error) {
 	setDefaultInt(&out.SnapshotIntervalHours, 24)
 	setDefaultInt(&out.MetadataHopLimit, 1)
 
-	switch {
-	case out.VpcID == nil:
-		return out, argErr(component, "VpcID", "", "a VPC ID (required)")
-	case out.SubnetID == nil:
-		return out, argErr(component, "SubnetID", "", "a subnet ID (required)")
-	case !IsInstanceType(out.InstanceType):
-		return out, argErr(component, "InstanceType", out.InstanceType, "an EC2 instance type such as m5.xlarge")
-	case out.ImageID != "" && !IsAmiID(out.ImageID):
-		return out, argErr(component, "ImageID", out.ImageID, "empty (current Ubuntu 24.04) or an image ID such as ami-0123456789abcdef0")
-	case out.MongoVersion != "8.0":
-		return out, argErr(component, "MongoVersion", out.MongoVersion, `"8.0"`)
-	case out.DataVolumeSizeGiB < 1 || out.DataVolumeSizeGiB > 16384:
-		return out, argErr(component, "DataVolumeSizeGiB", out.DataVolumeSizeGiB, "1 to 16384 GiB")
-	case out.RootVolumeSizeGiB < 8 || out.RootVolumeSizeGiB > 16384:
-		return out, argErr(component, "RootVolumeSizeGiB", out.RootVolumeSizeGiB, "8 to 16384 GiB")
-	case !mongoUserPattern.MatchString(out.AppUser) || out.AppUser == "admin":
-		return out, argErr(component, "AppUser", out.AppUser, "letters, digits and _ starting with a letter, other than admin")
-	case out.ParameterPrefix != "" && !parameterPrefixPattern.MatchString(out.ParameterPrefix):
-		return out, argErr(component, "ParameterPrefix", out.ParameterPrefix, "an SSM path such as /ams/dev/mongo")
-	case out.SnapshotRetentionCount < 1 || out.SnapshotRetentionCount > 1000:
-		return out, argErr(component, "SnapshotRetentionCount", out.SnapshotRetentionCount, "1 to 1000 snapshots")
-	case !slices.Contains([]int{1, 2, 3, 4, 6, 8, 12, 24}, out.SnapshotIntervalHours):
-		return out, argErr(component, "SnapshotIntervalHours", out.SnapshotIntervalHours, "1, 2, 3, 4, 6, 8, 12 or 24")
-	case !snapshotTimePattern.MatchString(out.SnapshotTime):
-		return out, argErr(component, "SnapshotTime", out.SnapshotTime, `a UTC time "HH:MM"`)
-	case out.MetadataHopLimit < 1 || out.MetadataHopLimit > 64:
-		return out, argErr(component, "MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
+	if out.VpcID == nil {
+		bad.reject("VpcID", "", "a VPC ID (required)")
 	}
-	if err := validateAdminAccess(component, out.AdminCIDR, out.SSHPublicKey, out.SSHPrivateKey != nil); err != nil {
-		return out, err
+	if out.SubnetID == nil {
+		bad.reject("SubnetID", "", "a subnet ID (required)")
 	}
-	if err := out.Logs.validate(component); err != nil {
-		return out, err
+	if !IsInstanceType(out.InstanceType) {
+		bad.reject("InstanceType", out.InstanceType, "an EC2 instance type such as m5.xlarge")
 	}
-	return out, nil
+	if out.ImageID != "" && !IsAmiID(out.ImageID) {
+		bad.reject("ImageID", out.ImageID, "empty (current Ubuntu 24.04) or an image ID such as ami-0123456789abcdef0")
+	}
+	if out.MongoVersion != "8.0" {
+		bad.reject("MongoVersion", out.MongoVersion, `"8.0"`)
+	}
+	if out.DataVolumeSizeGiB < 1 || out.DataVolumeSizeGiB > 16384 {
+		bad.reject("DataVolumeSizeGiB", out.DataVolumeSizeGiB, "1 to 16384 GiB")
+	}
+	if out.RootVolumeSizeGiB < 8 || out.RootVolumeSizeGiB > 16384 {
+		bad.reject("RootVolumeSizeGiB", out.RootVolumeSizeGiB, "8 to 16384 GiB")
+	}
+	if !mongoUserPattern.MatchString(out.AppUser) || out.AppUser == "admin" {
+		bad.reject("AppUser", out.AppUser, "letters, digits and _ starting with a letter, other than admin")
+	}
+	if out.ParameterPrefix != "" && !parameterPrefixPattern.MatchString(out.ParameterPrefix) {
+		bad.reject("ParameterPrefix", out.ParameterPrefix, "an SSM path such as /ams/dev/mongo")
+	}
+	if out.SnapshotRetentionCount < 1 || out.SnapshotRetentionCount > 1000 {
+		bad.reject("SnapshotRetentionCount", out.SnapshotRetentionCount, "1 to 1000 snapshots")
+	}
+	if !slices.Contains([]int{1, 2, 3, 4, 6, 8, 12, 24}, out.SnapshotIntervalHours) {
+		bad.reject("SnapshotIntervalHours", out.SnapshotIntervalHours, "1, 2, 3, 4, 6, 8, 12 or 24")
+	}
+	if !snapshotTimePattern.MatchString(out.SnapshotTime) {
+		bad.reject("SnapshotTime", out.SnapshotTime, `a UTC time "HH:MM"`)
+	}
+	if out.MetadataHopLimit < 1 || out.MetadataHopLimit > 64 {
+		bad.reject("MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
+	}
+	bad.add(validateAdminAccess(component, out.AdminCIDR, out.SSHPublicKey, out.SSHPrivateKey != nil))
+	bad.add(out.Logs.validate(component))
+	return out, bad.err()
 }
 
 // validateAdminAccess checks the optional SSH settings shared by the node components.
@@ -598,16 +606,4 @@ func resolveUbuntuImage(ctx *pulumi.Context, imageID, arch string, opts ...pulum
 		return "", fmt.Errorf("looking up the Ubuntu 24.04 image: %w", err)
 	}
 	return p.Value, nil
-}
-
-func setDefault(s *string, v string) {
-	if *s == "" {
-		*s = v
-	}
-}
-
-func setDefaultInt(n *int, v int) {
-	if *n == 0 {
-		*n = v
-	}
 }

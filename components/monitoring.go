@@ -80,6 +80,7 @@ func (a *ClusterMonitoringArgs) Validate() error {
 
 func (a *ClusterMonitoringArgs) withDefaults() (ClusterMonitoringArgs, error) {
 	const component = "ClusterMonitoring"
+	bad := fieldErrors{component: component}
 	out := ClusterMonitoringArgs{}
 	if a != nil {
 		out = *a
@@ -96,29 +97,38 @@ func (a *ClusterMonitoringArgs) withDefaults() (ClusterMonitoringArgs, error) {
 		}
 		return nil
 	}
-	switch {
-	case out.AlertEmail != "" && !IsEmail(out.AlertEmail):
-		return out, argErr(component, "AlertEmail", out.AlertEmail, "empty (no e-mail) or an e-mail address such as ops@example.com")
-	case out.LoadBalancerArnSuffix == nil:
-		return out, argErr(component, "LoadBalancerArnSuffix", "", "the load balancer's ARN suffix (required)")
-	case out.OriginTargetGroupArnSuffix == nil:
-		return out, argErr(component, "OriginTargetGroupArnSuffix", "", "the origin target group's ARN suffix (required)")
-	case out.EdgeTargetGroupArnSuffix == nil:
-		return out, argErr(component, "EdgeTargetGroupArnSuffix", "", "the edge target group's ARN suffix (required)")
-	case out.OriginGroupName == nil:
-		return out, argErr(component, "OriginGroupName", "", "the origin Auto Scaling group's name (required)")
-	case out.EdgeGroupName == nil:
-		return out, argErr(component, "EdgeGroupName", "", "the edge Auto Scaling group's name (required)")
-	case out.MongoInstanceID == nil:
-		return out, argErr(component, "MongoInstanceID", "", "the MongoDB instance's ID (required)")
-	case out.IngestLoadBalancerArnSuffix != nil && len(out.IngestTargetGroupArnSuffixes) == 0:
-		return out, argErr(component, "IngestTargetGroupArnSuffixes", "", "the ingest target groups' ARN suffixes when IngestLoadBalancerArnSuffix is set")
-	case out.DetectionSeconds < 10 || out.DetectionSeconds > 3600:
-		return out, argErr(component, "DetectionSeconds", out.DetectionSeconds, "10 to 3600 seconds")
-	case out.CapacityMinutes < 1 || out.CapacityMinutes > 60:
-		return out, argErr(component, "CapacityMinutes", out.CapacityMinutes, "1 to 60 minutes")
-	case out.MetricsNamespace != "" && !metricNamespacePattern.MatchString(out.MetricsNamespace):
-		return out, argErr(component, "MetricsNamespace", out.MetricsNamespace, "a CloudWatch namespace (letters, digits, . - _ / # :)")
+	if out.AlertEmail != "" && !IsEmail(out.AlertEmail) {
+		bad.reject("AlertEmail", out.AlertEmail, "empty (no e-mail) or an e-mail address such as ops@example.com")
+	}
+	if out.LoadBalancerArnSuffix == nil {
+		bad.reject("LoadBalancerArnSuffix", "", "the load balancer's ARN suffix (required)")
+	}
+	if out.OriginTargetGroupArnSuffix == nil {
+		bad.reject("OriginTargetGroupArnSuffix", "", "the origin target group's ARN suffix (required)")
+	}
+	if out.EdgeTargetGroupArnSuffix == nil {
+		bad.reject("EdgeTargetGroupArnSuffix", "", "the edge target group's ARN suffix (required)")
+	}
+	if out.OriginGroupName == nil {
+		bad.reject("OriginGroupName", "", "the origin Auto Scaling group's name (required)")
+	}
+	if out.EdgeGroupName == nil {
+		bad.reject("EdgeGroupName", "", "the edge Auto Scaling group's name (required)")
+	}
+	if out.MongoInstanceID == nil {
+		bad.reject("MongoInstanceID", "", "the MongoDB instance's ID (required)")
+	}
+	if out.IngestLoadBalancerArnSuffix != nil && len(out.IngestTargetGroupArnSuffixes) == 0 {
+		bad.reject("IngestTargetGroupArnSuffixes", "", "the ingest target groups' ARN suffixes when IngestLoadBalancerArnSuffix is set")
+	}
+	if out.DetectionSeconds < 10 || out.DetectionSeconds > 3600 {
+		bad.reject("DetectionSeconds", out.DetectionSeconds, "10 to 3600 seconds")
+	}
+	if out.CapacityMinutes < 1 || out.CapacityMinutes > 60 {
+		bad.reject("CapacityMinutes", out.CapacityMinutes, "1 to 60 minutes")
+	}
+	if out.MetricsNamespace != "" && !metricNamespacePattern.MatchString(out.MetricsNamespace) {
+		bad.reject("MetricsNamespace", out.MetricsNamespace, "a CloudWatch namespace (letters, digits, . - _ / # :)")
 	}
 	for _, p := range []struct {
 		field string
@@ -127,11 +137,9 @@ func (a *ClusterMonitoringArgs) withDefaults() (ClusterMonitoringArgs, error) {
 		{"Error5xxPercent", out.Error5xxPercent}, {"MongoCPUPercent", out.MongoCPUPercent},
 		{"MongoMemoryPercent", out.MongoMemoryPercent}, {"MongoDiskPercent", out.MongoDiskPercent},
 	} {
-		if err := percent(p.field, p.v); err != nil {
-			return out, err
-		}
+		bad.add(percent(p.field, p.v))
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 // RecoverActionArn is the alarm action that recovers an EC2 instance in region.

@@ -84,28 +84,29 @@ func (a *NetworkArgs) Validate() error {
 
 func (a *NetworkArgs) withDefaults() (NetworkArgs, error) {
 	const component = "Network"
+	bad := fieldErrors{component: component}
 	out := NetworkArgs{}
 	if a != nil {
 		out = *a
 	}
 	if out.ExistingVpcID != "" {
 		if !vpcIDPattern.MatchString(out.ExistingVpcID) {
-			return out, argErr(component, "ExistingVpcID", out.ExistingVpcID, "a VPC ID such as vpc-0123456789abcdef0")
+			bad.reject("ExistingVpcID", out.ExistingVpcID, "a VPC ID such as vpc-0123456789abcdef0")
 		}
 		if len(out.ExistingSubnetIDs) < 2 {
-			return out, argErr(component, "ExistingSubnetIDs", out.ExistingSubnetIDs, "at least two public subnet IDs in different zones")
+			bad.reject("ExistingSubnetIDs", out.ExistingSubnetIDs, "at least two public subnet IDs in different zones")
 		}
 		seen := map[string]bool{}
 		for _, id := range out.ExistingSubnetIDs {
 			if !subnetIDPattern.MatchString(id) || seen[id] {
-				return out, argErr(component, "ExistingSubnetIDs", id, "distinct subnet IDs such as subnet-0123456789abcdef0")
+				bad.reject("ExistingSubnetIDs", id, "distinct subnet IDs such as subnet-0123456789abcdef0")
 			}
 			seen[id] = true
 		}
-		return out, nil
+		return out, bad.err()
 	}
 	if len(out.ExistingSubnetIDs) > 0 {
-		return out, argErr(component, "ExistingSubnetIDs", out.ExistingSubnetIDs, "empty unless ExistingVpcID is set")
+		bad.reject("ExistingSubnetIDs", out.ExistingSubnetIDs, "empty unless ExistingVpcID is set")
 	}
 	if out.CidrBlock == "" {
 		out.CidrBlock = "10.20.0.0/16"
@@ -114,12 +115,11 @@ func (a *NetworkArgs) withDefaults() (NetworkArgs, error) {
 		out.ZoneCount = 2
 	}
 	if out.ZoneCount < 2 || out.ZoneCount > 6 {
-		return out, argErr(component, "ZoneCount", out.ZoneCount, "2 to 6 availability zones")
+		bad.reject("ZoneCount", out.ZoneCount, "2 to 6 availability zones")
+	} else if _, err := SubnetCIDRs(out.CidrBlock, out.ZoneCount); err != nil {
+		bad.reject("CidrBlock", out.CidrBlock, "an IPv4 network between /16 and /24, e.g. 10.20.0.0/16 ("+err.Error()+")")
 	}
-	if _, err := SubnetCIDRs(out.CidrBlock, out.ZoneCount); err != nil {
-		return out, argErr(component, "CidrBlock", out.CidrBlock, "an IPv4 network between /16 and /24, e.g. 10.20.0.0/16 ("+err.Error()+")")
-	}
-	return out, nil
+	return out, bad.err()
 }
 
 func (n *Network) createVpc(ctx *pulumi.Context, name string, a NetworkArgs) error {

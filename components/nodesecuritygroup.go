@@ -62,6 +62,7 @@ func (a *NodeSecurityGroupArgs) Validate() error {
 
 func (a *NodeSecurityGroupArgs) withDefaults() (NodeSecurityGroupArgs, error) {
 	const component = "NodeSecurityGroup"
+	bad := fieldErrors{component: component}
 	out := NodeSecurityGroupArgs{}
 	if a != nil {
 		out = *a
@@ -69,18 +70,16 @@ func (a *NodeSecurityGroupArgs) withDefaults() (NodeSecurityGroupArgs, error) {
 	setDefaultInt(&out.WebRTCPortMin, 50000)
 	setDefaultInt(&out.WebRTCPortMax, 60000)
 	if out.VpcID == nil {
-		return out, argErr(component, "VpcID", "", "a VPC ID (required)")
+		bad.reject("VpcID", "", "a VPC ID (required)")
 	}
 	if out.WebRTCPortMin < 1024 || out.WebRTCPortMin > 65535 {
-		return out, argErr(component, "WebRTCPortMin", out.WebRTCPortMin, "a UDP port from 1024 to 65535")
+		bad.reject("WebRTCPortMin", out.WebRTCPortMin, "a UDP port from 1024 to 65535")
 	}
 	if out.WebRTCPortMax < out.WebRTCPortMin || out.WebRTCPortMax > 65535 {
-		return out, argErr(component, "WebRTCPortMax", out.WebRTCPortMax, fmt.Sprintf("a UDP port from WebRTCPortMin (%d) to 65535", out.WebRTCPortMin))
+		bad.reject("WebRTCPortMax", out.WebRTCPortMax, fmt.Sprintf("a UDP port from WebRTCPortMin (%d) to 65535", out.WebRTCPortMin))
 	}
-	if err := validateAdminAccess(component, out.AdminCIDR, "", false); err != nil {
-		return out, err
-	}
-	return out, nil
+	bad.add(validateAdminAccess(component, out.AdminCIDR, "", false))
+	return out, bad.err()
 }
 
 // NewNodeSecurityGroup creates the AMS nodes' security group and its rules.

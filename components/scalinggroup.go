@@ -175,6 +175,7 @@ func (a *ScalingGroupArgs) Validate() error {
 
 func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	const component = "ScalingGroup"
+	bad := fieldErrors{component: component}
 	out := ScalingGroupArgs{}
 	if a != nil {
 		out = *a
@@ -192,70 +193,94 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	setDefaultInt(&out.DatabaseWaitSeconds, 900)
 	setDefaultInt(&out.StartWaitSeconds, 600)
 	setDefault(&out.CapacityTimeout, fmt.Sprintf("%ds", out.LaunchHookTimeout()+out.HealthCheckGraceSeconds))
-	switch {
-	case out.Role != RoleOrigin && out.Role != RoleEdge:
-		return out, argErr(component, "Role", out.Role, `"origin" or "edge"`)
-	case out.SubnetIDs == nil:
-		return out, argErr(component, "SubnetIDs", "", "one or more subnet IDs (required)")
-	case len(out.SecurityGroupIDs) == 0:
-		return out, argErr(component, "SecurityGroupIDs", "", "one or more security group IDs (required)")
-	case out.DatabaseURLParameterName == nil || out.DatabaseURLParameterArn == nil:
-		return out, argErr(component, "DatabaseURLParameterName", "", "the name and ARN of the SSM parameter holding the database URL (required)")
-	case (out.DatabaseReadyParameterName == nil) != (out.DatabaseReadyParameterArn == nil):
-		return out, argErr(component, "DatabaseReadyParameterArn", "", "set together with DatabaseReadyParameterName")
-	case (out.PanelAdminPasswordParameterName == nil) != (out.PanelAdminPasswordParameterArn == nil):
-		return out, argErr(component, "PanelAdminPasswordParameterArn", "", "set together with PanelAdminPasswordParameterName")
-	case !IsInstanceType(out.InstanceType):
-		return out, argErr(component, "InstanceType", out.InstanceType, "an EC2 instance type such as m5.2xlarge")
-	case out.ImageID == "" && ArchitectureOf(out.InstanceType) != "amd64":
-		return out, argErr(component, "InstanceType", out.InstanceType,
+	if out.Role != RoleOrigin && out.Role != RoleEdge {
+		bad.reject("Role", out.Role, `"origin" or "edge"`)
+	}
+	if out.SubnetIDs == nil {
+		bad.reject("SubnetIDs", "", "one or more subnet IDs (required)")
+	}
+	if len(out.SecurityGroupIDs) == 0 {
+		bad.reject("SecurityGroupIDs", "", "one or more security group IDs (required)")
+	}
+	if out.DatabaseURLParameterName == nil || out.DatabaseURLParameterArn == nil {
+		bad.reject("DatabaseURLParameterName", "", "the name and ARN of the SSM parameter holding the database URL (required)")
+	}
+	if (out.DatabaseReadyParameterName == nil) != (out.DatabaseReadyParameterArn == nil) {
+		bad.reject("DatabaseReadyParameterArn", "", "set together with DatabaseReadyParameterName")
+	}
+	if (out.PanelAdminPasswordParameterName == nil) != (out.PanelAdminPasswordParameterArn == nil) {
+		bad.reject("PanelAdminPasswordParameterArn", "", "set together with PanelAdminPasswordParameterName")
+	}
+	if !strings.Contains(out.PanelAdminEmail, "@") {
+		bad.reject("PanelAdminEmail", out.PanelAdminEmail, "an e-mail address, the panel's login name")
+	}
+	if !IsInstanceType(out.InstanceType) {
+		bad.reject("InstanceType", out.InstanceType, "an EC2 instance type such as m5.2xlarge")
+	}
+	if out.ImageID == "" && ArchitectureOf(out.InstanceType) != "amd64" {
+		bad.reject("InstanceType", out.InstanceType,
 			"an x86_64 instance type such as m5.2xlarge or c5.xlarge: the Ant Media Server Enterprise Marketplace images are x86_64 only (Graviton needs an arm64 ImageID)")
-	case out.ImageID != "" && !IsAmiID(out.ImageID):
-		return out, argErr(component, "ImageID", out.ImageID, "empty (newest Marketplace image) or an image ID such as ami-0123456789abcdef0")
-	case out.ImageID != "" && out.FollowLatestImage:
-		return out, argErr(component, "FollowLatestImage", out.FollowLatestImage, "false when ImageID pins the image")
-	case out.ParameterPrefix != "" && !parameterPrefixPattern.MatchString(out.ParameterPrefix):
-		return out, argErr(component, "ParameterPrefix", out.ParameterPrefix, "an SSM path such as /ams/dev/origin")
-	case out.MinSize < 1 || out.MinSize > 1000:
-		return out, argErr(component, "MinSize", out.MinSize, "1 to 1000 (a group of no nodes serves nobody)")
-	case out.MaxSize < 1 || out.MaxSize < out.MinSize || out.MaxSize > 1000:
-		return out, argErr(component, "MaxSize", out.MaxSize, fmt.Sprintf("1 to 1000 and at least MinSize (%d)", out.MinSize))
-	case out.DesiredCapacity < out.MinSize || out.DesiredCapacity > out.MaxSize:
-		return out, argErr(component, "DesiredCapacity", out.DesiredCapacity, fmt.Sprintf("between MinSize (%d) and MaxSize (%d)", out.MinSize, out.MaxSize))
-	case out.CPUTargetPercent < 10 || out.CPUTargetPercent > 90:
-		return out, argErr(component, "CPUTargetPercent", out.CPUTargetPercent, "10 to 90 percent")
-	case out.HealthCheckGraceSeconds < 60 || out.HealthCheckGraceSeconds > 3600:
-		return out, argErr(component, "HealthCheckGraceSeconds", out.HealthCheckGraceSeconds, "60 to 3600 seconds (AMS needs a minute or more to start)")
-	case out.DrainSeconds < 30 || out.DrainSeconds > 3600:
-		return out, argErr(component, "DrainSeconds", out.DrainSeconds, "30 to 3600 seconds")
-	case out.RootVolumeSizeGiB < 20 || out.RootVolumeSizeGiB > 16384:
-		return out, argErr(component, "RootVolumeSizeGiB", out.RootVolumeSizeGiB, "20 to 16384 GiB")
-	case out.WarmPoolSize < 0 || out.WarmPoolSize > 1000:
-		return out, argErr(component, "WarmPoolSize", out.WarmPoolSize, "0 (no warm pool) to 1000")
-	case out.MetricNamespace != "" && !metricNamespacePattern.MatchString(out.MetricNamespace):
-		return out, argErr(component, "MetricNamespace", out.MetricNamespace, "a CloudWatch namespace of letters, digits and . - _ / # : (not starting with AWS/)")
-	case out.ViewersPerNode < 0 || out.ViewersPerNode > 100000:
-		return out, argErr(component, "ViewersPerNode", out.ViewersPerNode, "0 (off) to 100000")
-	case out.PublishersPerNode < 0 || out.PublishersPerNode > 10000:
-		return out, argErr(component, "PublishersPerNode", out.PublishersPerNode, "0 (off) to 10000")
-	case out.MetadataHopLimit < 1 || out.MetadataHopLimit > 64:
-		return out, argErr(component, "MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
-	case out.DatabaseWaitSeconds < 60 || out.DatabaseWaitSeconds > 3600:
-		return out, argErr(component, "DatabaseWaitSeconds", out.DatabaseWaitSeconds, "60 to 3600 seconds")
-	case out.StartWaitSeconds < 60 || out.StartWaitSeconds > 1800:
-		return out, argErr(component, "StartWaitSeconds", out.StartWaitSeconds, "60 to 1800 seconds")
 	}
-	if err := out.Logs.validate(component); err != nil {
-		return out, err
+	if out.ImageID != "" && !IsAmiID(out.ImageID) {
+		bad.reject("ImageID", out.ImageID, "empty (newest Marketplace image) or an image ID such as ami-0123456789abcdef0")
 	}
+	if out.ImageID != "" && out.FollowLatestImage {
+		bad.reject("FollowLatestImage", out.FollowLatestImage, "false when ImageID pins the image")
+	}
+	if out.ParameterPrefix != "" && !parameterPrefixPattern.MatchString(out.ParameterPrefix) {
+		bad.reject("ParameterPrefix", out.ParameterPrefix, "an SSM path such as /ams/dev/origin")
+	}
+	if out.MinSize < 1 || out.MinSize > 1000 {
+		bad.reject("MinSize", out.MinSize, "1 to 1000 (a group of no nodes serves nobody)")
+	}
+	if out.MaxSize < 1 || out.MaxSize < out.MinSize || out.MaxSize > 1000 {
+		bad.reject("MaxSize", out.MaxSize, fmt.Sprintf("1 to 1000 and at least MinSize (%d)", out.MinSize))
+	}
+	if out.DesiredCapacity < out.MinSize || out.DesiredCapacity > out.MaxSize {
+		bad.reject("DesiredCapacity", out.DesiredCapacity, fmt.Sprintf("between MinSize (%d) and MaxSize (%d)", out.MinSize, out.MaxSize))
+	}
+	if out.CPUTargetPercent < 10 || out.CPUTargetPercent > 90 {
+		bad.reject("CPUTargetPercent", out.CPUTargetPercent, "10 to 90 percent")
+	}
+	if out.HealthCheckGraceSeconds < 60 || out.HealthCheckGraceSeconds > 3600 {
+		bad.reject("HealthCheckGraceSeconds", out.HealthCheckGraceSeconds, "60 to 3600 seconds (AMS needs a minute or more to start)")
+	}
+	if out.DrainSeconds < 30 || out.DrainSeconds > 3600 {
+		bad.reject("DrainSeconds", out.DrainSeconds, "30 to 3600 seconds")
+	}
+	if out.RootVolumeSizeGiB < 20 || out.RootVolumeSizeGiB > 16384 {
+		bad.reject("RootVolumeSizeGiB", out.RootVolumeSizeGiB, "20 to 16384 GiB")
+	}
+	if out.WarmPoolSize < 0 || out.WarmPoolSize > 1000 {
+		bad.reject("WarmPoolSize", out.WarmPoolSize, "0 (no warm pool) to 1000")
+	}
+	if out.MetricNamespace != "" && !metricNamespacePattern.MatchString(out.MetricNamespace) {
+		bad.reject("MetricNamespace", out.MetricNamespace, "a CloudWatch namespace of letters, digits and . - _ / # : (not starting with AWS/)")
+	}
+	if out.ViewersPerNode < 0 || out.ViewersPerNode > 100000 {
+		bad.reject("ViewersPerNode", out.ViewersPerNode, "0 (off) to 100000")
+	}
+	if out.PublishersPerNode < 0 || out.PublishersPerNode > 10000 {
+		bad.reject("PublishersPerNode", out.PublishersPerNode, "0 (off) to 10000")
+	}
+	if out.MetadataHopLimit < 1 || out.MetadataHopLimit > 64 {
+		bad.reject("MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
+	}
+	if out.DatabaseWaitSeconds < 60 || out.DatabaseWaitSeconds > 3600 {
+		bad.reject("DatabaseWaitSeconds", out.DatabaseWaitSeconds, "60 to 3600 seconds")
+	}
+	if out.StartWaitSeconds < 60 || out.StartWaitSeconds > 1800 {
+		bad.reject("StartWaitSeconds", out.StartWaitSeconds, "60 to 1800 seconds")
+	}
+	bad.add(out.Logs.validate(component))
 	for k := range out.Tags {
 		// The nodes read their tags from instance metadata, which refuses
 		// to launch an instance with any other tag key.
 		if !metadataTagKeyPattern.MatchString(k) || k == "." || k == ".." || k == "_index" {
-			return out, argErr(component, "Tags", k, "tag keys of letters, digits and + - = . , _ : @ (no spaces or /), as instance metadata tags require")
+			bad.reject("Tags", k, "tag keys of letters, digits and + - = . , _ : @ (no spaces or /), as instance metadata tags require")
 		}
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 // NewScalingGroup creates the launch template, Auto Scaling group (with its

@@ -1,6 +1,7 @@
 package components
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -35,6 +36,43 @@ func quoteValue(v any) string {
 
 func argErr(component, field string, value any, accepted string) error {
 	return &ArgError{Component: component, Field: field, Value: value, Accepted: accepted}
+}
+
+// fieldErrors collects every rejected field of one component's arguments,
+// so that a caller learns of all bad fields at once.
+type fieldErrors struct {
+	component string
+	errs      []error
+}
+
+// reject records field as not valid: value was given, accepted is what the
+// component takes instead.
+func (f *fieldErrors) reject(field string, value any, accepted string) {
+	f.errs = append(f.errs, argErr(f.component, field, value, accepted))
+}
+
+// add records err, the result of a shared check, unless it is nil.
+func (f *fieldErrors) add(err error) {
+	if err != nil {
+		f.errs = append(f.errs, err)
+	}
+}
+
+// err is every recorded rejection joined with errors.Join, or nil.
+func (f *fieldErrors) err() error { return errors.Join(f.errs...) }
+
+// setDefault sets *s to v when it is empty.
+func setDefault(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+// setDefaultInt sets *n to v when it is zero.
+func setDefaultInt(n *int, v int) {
+	if *n == 0 {
+		*n = v
+	}
 }
 
 // IsInstanceType reports whether s looks like an EC2 instance type such as "m5.xlarge".
@@ -115,19 +153,21 @@ func (h targetHealth) defaults() {
 	setDefaultInt(h.deregistration, 300)
 }
 
-// validate reports the first value Elastic Load Balancing would refuse.
-func (h targetHealth) validate(component string) error {
-	switch {
-	case *h.interval < 5 || *h.interval > 300:
-		return argErr(component, "HealthCheckIntervalSeconds", *h.interval, "5 to 300 seconds")
-	case *h.timeout < 2 || *h.timeout >= *h.interval || *h.timeout > 120:
-		return argErr(component, "HealthCheckTimeoutSeconds", *h.timeout, fmt.Sprintf("2 to 120 seconds and below the interval (%d)", *h.interval))
-	case *h.healthy < 2 || *h.healthy > 10:
-		return argErr(component, "HealthyThreshold", *h.healthy, "2 to 10 probes")
-	case *h.unhealthy < 2 || *h.unhealthy > 10:
-		return argErr(component, "UnhealthyThreshold", *h.unhealthy, "2 to 10 probes")
-	case *h.deregistration < 0 || *h.deregistration > 3600:
-		return argErr(component, "DeregistrationDelaySeconds", *h.deregistration, "0 to 3600 seconds")
+// validate records every value Elastic Load Balancing would refuse.
+func (h targetHealth) validate(bad *fieldErrors) {
+	if *h.interval < 5 || *h.interval > 300 {
+		bad.reject("HealthCheckIntervalSeconds", *h.interval, "5 to 300 seconds")
 	}
-	return nil
+	if *h.timeout < 2 || *h.timeout >= *h.interval || *h.timeout > 120 {
+		bad.reject("HealthCheckTimeoutSeconds", *h.timeout, fmt.Sprintf("2 to 120 seconds and below the interval (%d)", *h.interval))
+	}
+	if *h.healthy < 2 || *h.healthy > 10 {
+		bad.reject("HealthyThreshold", *h.healthy, "2 to 10 probes")
+	}
+	if *h.unhealthy < 2 || *h.unhealthy > 10 {
+		bad.reject("UnhealthyThreshold", *h.unhealthy, "2 to 10 probes")
+	}
+	if *h.deregistration < 0 || *h.deregistration > 3600 {
+		bad.reject("DeregistrationDelaySeconds", *h.deregistration, "0 to 3600 seconds")
+	}
 }

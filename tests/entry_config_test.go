@@ -32,7 +32,7 @@ func TestBadEntryConfigurationFailsBeforeAnyResource(t *testing.T) {
 		{"ingest as a number", map[string]string{"ingest": "2"}, "ingest", `"2"`, "true or false"},
 		{"plainHttp as maybe", map[string]string{"plainHttp": "maybe"}, "plainHttp", "maybe", "true or false"},
 		{"deletion protection as on", map[string]string{"deletionProtection": "on"}, "deletionProtection", `"on"`, "true or false"},
-		{"no log retention", map[string]string{"accessLogs": "true", "accessLogRetentionDays": "0"}, "accessLogRetentionDays", "0", "1 to 3650"},
+		{"log retention beyond ten years", map[string]string{"accessLogs": "true", "accessLogRetentionDays": "3651"}, "accessLogRetentionDays", "3651", "1 to 3650"},
 		{"HTTPS required, none given", map[string]string{"requireHttps": "true"}, "domainName", `""`, "requireHttps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -434,7 +434,7 @@ func TestBadMonitoringConfigurationIsRejectedBeforeAnyResource(t *testing.T) {
 	for _, tc := range []struct{ name, key, value string }{
 		{"alert e-mail without domain", "alertEmail", "ops@"},
 		{"alert e-mail without at", "alertEmail", "ops.example.com"},
-		{"5xx threshold of zero", "alarm5xxPercent", "0"},
+		{"negative 5xx threshold", "alarm5xxPercent", "-1"},
 		{"5xx threshold above 100", "alarm5xxPercent", "150"},
 		{"disk threshold above 100", "mongoDiskAlarmPercent", "101"},
 		{"memory threshold in words", "mongoMemoryAlarmPercent", "high"},

@@ -32,9 +32,6 @@ type RoleSettings struct {
 // Config is the stack's configuration, read once and validated before any
 // resource is declared. Zero values mean the component's documented default.
 type Config struct {
-	// Region is aws:region.
-	Region string
-
 	VpcCIDR           string
 	ZoneCount         int
 	ExistingVpcID     string
@@ -86,13 +83,19 @@ func (c *Config) Role(role string) RoleSettings {
 
 // LoadConfig reads and validates the stack configuration. Every bad value is
 // reported, each in one line naming the key, the value and what is accepted.
+// The reader only parses values (a whole number, true or false, a list);
+// ranges, defaults and accepted values are the components' own checks, run
+// here by validateComponents, so that each is stated in one place.
 func LoadConfig(ctx *pulumi.Context) (*Config, error) {
-	r := &reader{cfg: config.New(ctx, ""), project: ctx.Project()}
-	c := &Config{
-		Region: config.Get(ctx, "aws:region"),
+	return loadConfig(ctx, nil)
+}
 
+// loadConfig is LoadConfig, noting in read, when not nil, every key it reads.
+func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
+	r := &reader{cfg: config.New(ctx, ""), project: ctx.Project(), read: read}
+	c := &Config{
 		VpcCIDR:           r.str("vpcCidr"),
-		ZoneCount:         r.integer("zoneCount", 2, 6),
+		ZoneCount:         r.integer("zoneCount"),
 		ExistingVpcID:     r.str("existingVpcId"),
 		ExistingSubnetIDs: r.list("existingSubnetIds"),
 		SpreadAcrossZones: r.boolean("spreadAcrossZones"),
@@ -103,26 +106,26 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		MongoInstanceType:      r.str("mongoInstanceType"),
 		MongoImageID:           r.str("mongoImageId"),
 		MongoVersion:           r.str("mongoVersion"),
-		MongoDataVolumeGiB:     r.integer("mongoDataVolumeGiB", 1, 16384),
-		SnapshotRetentionCount: r.integer("snapshotRetentionCount", 1, 1000),
-		SnapshotIntervalHours:  r.integer("snapshotIntervalHours", 1, 24),
+		MongoDataVolumeGiB:     r.integer("mongoDataVolumeGiB"),
+		SnapshotRetentionCount: r.integer("snapshotRetentionCount"),
+		SnapshotIntervalHours:  r.integer("snapshotIntervalHours"),
 		SnapshotTime:           r.str("snapshotTime"),
 
 		AMSImageID:              r.str("amsImageId"),
 		AMSFollowLatestImage:    r.boolean("amsFollowLatestImage"),
-		HealthCheckGraceSeconds: r.integer("healthCheckGraceSeconds", 60, 3600),
-		DrainSeconds:            r.integer("drainSeconds", 30, 3600),
-		AMSRootVolumeGiB:        r.integer("amsRootVolumeGiB", 20, 16384),
-		WebRTCPortMin:           r.integer("webrtcPortMin", 1024, 65535),
-		WebRTCPortMax:           r.integer("webrtcPortMax", 1024, 65535),
+		HealthCheckGraceSeconds: r.integer("healthCheckGraceSeconds"),
+		DrainSeconds:            r.integer("drainSeconds"),
+		AMSRootVolumeGiB:        r.integer("amsRootVolumeGiB"),
+		WebRTCPortMin:           r.integer("webrtcPortMin"),
+		WebRTCPortMax:           r.integer("webrtcPortMax"),
 		PanelAdminEmail:         r.str("panelAdminEmail"),
 
 		CertificateArn:             r.str("certificateArn"),
 		TLSPolicy:                  r.str("tlsPolicy"),
-		IdleTimeoutSeconds:         r.integer("idleTimeoutSeconds", 1, 4000),
-		HealthCheckIntervalSeconds: r.integer("healthCheckIntervalSeconds", 5, 300),
-		HealthyThreshold:           r.integer("healthyThreshold", 2, 10),
-		UnhealthyThreshold:         r.integer("unhealthyThreshold", 2, 10),
+		IdleTimeoutSeconds:         r.integer("idleTimeoutSeconds"),
+		HealthCheckIntervalSeconds: r.integer("healthCheckIntervalSeconds"),
+		HealthyThreshold:           r.integer("healthyThreshold"),
+		UnhealthyThreshold:         r.integer("unhealthyThreshold"),
 		IngressCIDRs:               r.list("ingressCidrs"),
 	}
 	c.EntryConfig = r.entry(c)
@@ -130,16 +133,16 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
 		s := RoleSettings{
 			InstanceType:     r.str(role + "InstanceType"),
-			MinSize:          r.integer(role+"MinSize", 1, 1000),
-			DesiredCapacity:  r.integer(role+"DesiredCapacity", 0, 1000),
-			MaxSize:          r.integer(role+"MaxSize", 1, 1000),
-			CPUTargetPercent: r.integer(role+"CpuTargetPercent", 10, 90),
-			WarmPoolSize:     r.integer(role+"WarmPoolSize", 0, 1000),
+			MinSize:          r.integer(role + "MinSize"),
+			DesiredCapacity:  r.integer(role + "DesiredCapacity"),
+			MaxSize:          r.integer(role + "MaxSize"),
+			CPUTargetPercent: r.integer(role + "CpuTargetPercent"),
+			WarmPoolSize:     r.integer(role + "WarmPoolSize"),
 		}
 		if role == components.RoleEdge {
-			s.SurgePerNode = r.integer("edgeScaleViewersPerNode", 0, 100000)
+			s.SurgePerNode = r.integer("edgeScaleViewersPerNode")
 		} else {
-			s.SurgePerNode = r.integer("originScalePublishersPerNode", 0, 10000)
+			s.SurgePerNode = r.integer("originScalePublishersPerNode")
 		}
 		if role == components.RoleEdge {
 			c.Edge = s
@@ -154,18 +157,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		c.HasPrivateKey = true
 		c.SSHPrivateKey = r.cfg.GetSecret("sshPrivateKey")
 	}
-	if c.PanelAdminEmail != "" && !strings.Contains(c.PanelAdminEmail, "@") {
-		r.fail("panelAdminEmail", c.PanelAdminEmail, "an e-mail address, the panel's login name")
-	}
-	if c.AlertEmail != "" && !components.IsEmail(c.AlertEmail) {
-		r.fail("alertEmail", c.AlertEmail, "an e-mail address such as ops@example.com (AWS mails it a confirmation link)")
-	}
-	if c.LogRetentionDays != 0 && !components.IsLogRetention(c.LogRetentionDays) {
-		r.fail("logRetentionDays", c.LogRetentionDays, "a retention CloudWatch Logs accepts: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days")
-	}
-	if len(r.errs) == 0 {
-		c.validateComponents(r)
-	}
+	c.validateComponents(r)
 	if len(r.errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n%w", errors.Join(r.errs...))
 	}
@@ -221,20 +213,38 @@ func (c *Config) validateComponents(r *reader) {
 	}
 	checks = append(checks,
 		check{c.logsArgs().Validate, monitoringKeys},
+		check{c.accessLogArgs().Validate, map[string]string{"RetentionDays": "accessLogRetentionDays"}},
 		check{c.monitoringArgs(pendingMonitoring()).Validate, monitoringKeys})
 	for _, check := range checks {
-		err := check.validate()
-		var argErr *components.ArgError
-		if errors.As(err, &argErr) {
+		for _, err := range leafErrors(check.validate()) {
+			var argErr *components.ArgError
+			if !errors.As(err, &argErr) {
+				r.errs = append(r.errs, err)
+				continue
+			}
 			key, ok := check.keys[argErr.Field]
 			if !ok {
 				key = argErr.Field
 			}
 			r.fail(key, argErr.Value, argErr.Accepted)
-		} else if err != nil {
-			r.errs = append(r.errs, err)
 		}
 	}
+}
+
+// leafErrors flattens err, as errors.Join builds it, into its single errors.
+func leafErrors(err error) []error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		if err == nil {
+			return nil
+		}
+		return []error{err}
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, leafErrors(e)...)
+	}
+	return out
 }
 
 // reader reads configuration values by key and collects one error per bad value.
@@ -242,36 +252,59 @@ type reader struct {
 	cfg     *config.Config
 	project string
 	errs    []error
+	// read, when not nil, collects every key read (the tests compare it
+	// with Pulumi.yaml's schema).
+	read map[string]bool
 }
 
+// fail records that key holds a value that is not accepted, once: a key
+// feeding two components (drainSeconds, adminCidr) is reported once.
 func (r *reader) fail(key string, value any, accepted string) {
 	if s, ok := value.(string); ok {
 		value = strconv.Quote(s)
 	}
-	r.errs = append(r.errs, fmt.Errorf("%s:%s = %v is not valid; accepted: %s", r.project, key, value, accepted))
+	err := fmt.Errorf("%s:%s = %v is not valid; accepted: %s", r.project, key, value, accepted)
+	for _, e := range r.errs {
+		if e.Error() == err.Error() {
+			return
+		}
+	}
+	r.errs = append(r.errs, err)
+}
+
+// try returns the raw value of key and whether it is set, recording that
+// the program reads key.
+func (r *reader) try(key string) (string, bool) {
+	if r.read != nil {
+		r.read[key] = true
+	}
+	raw, err := r.cfg.Try(key)
+	return raw, err == nil
 }
 
 func (r *reader) str(key string) string {
-	return strings.TrimSpace(r.cfg.Get(key))
+	raw, _ := r.try(key)
+	return strings.TrimSpace(raw)
 }
 
-// integer reads a whole number in [min, max]; an absent key reads as 0, the default.
-func (r *reader) integer(key string, min, max int) int {
-	raw, err := r.cfg.Try(key)
-	if err != nil {
+// integer reads a whole number; an absent key reads as 0, the component's
+// default. Its range is the component's to check.
+func (r *reader) integer(key string) int {
+	raw, ok := r.try(key)
+	if !ok {
 		return 0
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(raw))
-	if err != nil || n < min || n > max {
-		r.fail(key, raw, fmt.Sprintf("a whole number from %d to %d", min, max))
+	if err != nil {
+		r.fail(key, raw, "a whole number")
 		return 0
 	}
 	return n
 }
 
 func (r *reader) boolean(key string) bool {
-	raw, err := r.cfg.Try(key)
-	if err != nil {
+	raw, ok := r.try(key)
+	if !ok {
 		return false
 	}
 	b, err := strconv.ParseBool(strings.TrimSpace(raw))
@@ -283,8 +316,8 @@ func (r *reader) boolean(key string) bool {
 
 // list reads a JSON array of strings, the form Pulumi gives array values in.
 func (r *reader) list(key string) []string {
-	raw, err := r.cfg.Try(key)
-	if err != nil || strings.TrimSpace(raw) == "" {
+	raw, ok := r.try(key)
+	if !ok || strings.TrimSpace(raw) == "" {
 		return nil
 	}
 	var out []string

@@ -21,10 +21,7 @@ func buildCertificateAndLogs(ctx *pulumi.Context, base string, cfg *Config, w *w
 		w.issuedCertificateArn = cert.CertificateArn
 	}
 	if cfg.AccessLogs {
-		logs, err := components.NewAccessLogBucket(ctx, base+"-access-logs", &components.AccessLogBucketArgs{
-			RetentionDays: cfg.AccessLogRetentionDays,
-			Tags:          cfg.tags(),
-		})
+		logs, err := components.NewAccessLogBucket(ctx, base+"-access-logs", cfg.accessLogArgs())
 		if err != nil {
 			return err
 		}
@@ -61,4 +58,9 @@ func buildAliases(ctx *pulumi.Context, base string, cfg *Config, alb *components
 		HostedZoneID: cfg.HostedZoneID, Name: components.IngestHostName(cfg.DomainName), TargetDNSName: ingest.DNSName, TargetZoneID: ingest.ZoneID,
 	})
 	return err
+}
+
+// accessLogArgs are the arguments of the access log bucket.
+func (c *Config) accessLogArgs() *components.AccessLogBucketArgs {
+	return &components.AccessLogBucketArgs{RetentionDays: c.AccessLogRetentionDays, Tags: c.tags()}
 }

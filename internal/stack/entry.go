@@ -55,7 +55,7 @@ func (r *reader) entry(c *Config) EntryConfig {
 		PlainHTTP:              r.boolean("plainHttp"),
 		DeletionProtection:     r.boolean("deletionProtection"),
 		AccessLogs:             r.boolean("accessLogs"),
-		AccessLogRetentionDays: r.integer("accessLogRetentionDays", 1, 3650),
+		AccessLogRetentionDays: r.integer("accessLogRetentionDays"),
 		RequireHTTPS:           r.boolean("requireHttps"),
 	}
 	switch {
@@ -84,8 +84,8 @@ func (r *reader) entry(c *Config) EntryConfig {
 
 // booleanOr reads true or false; an absent key reads as def.
 func (r *reader) booleanOr(key string, def bool) bool {
-	raw, err := r.cfg.Try(key)
-	if err != nil {
+	raw, ok := r.try(key)
+	if !ok {
 		return def
 	}
 	b, err := strconv.ParseBool(strings.TrimSpace(raw))

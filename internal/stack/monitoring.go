@@ -23,11 +23,11 @@ type MonitoringConfig struct {
 func (r *reader) monitoring() MonitoringConfig {
 	return MonitoringConfig{
 		AlertEmail:              r.str("alertEmail"),
-		Alarm5xxPercent:         r.integer("alarm5xxPercent", 1, 100),
-		MongoCPUAlarmPercent:    r.integer("mongoCpuAlarmPercent", 1, 100),
-		MongoMemoryAlarmPercent: r.integer("mongoMemoryAlarmPercent", 1, 100),
-		MongoDiskAlarmPercent:   r.integer("mongoDiskAlarmPercent", 1, 100),
-		LogRetentionDays:        r.integer("logRetentionDays", 1, 3653),
+		Alarm5xxPercent:         r.integer("alarm5xxPercent"),
+		MongoCPUAlarmPercent:    r.integer("mongoCpuAlarmPercent"),
+		MongoMemoryAlarmPercent: r.integer("mongoMemoryAlarmPercent"),
+		MongoDiskAlarmPercent:   r.integer("mongoDiskAlarmPercent"),
+		LogRetentionDays:        r.integer("logRetentionDays"),
 	}
 }
 
