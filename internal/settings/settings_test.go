@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's configuration table from Pulumi.yaml")
@@ -99,36 +97,5 @@ func TestDescriptionsLeaveRangesToTheComponents(t *testing.T) {
 	}
 	if CheckDescriptions([]Key{{Name: "zoneCount", Description: "Zones, 2 to 6."}}) == nil {
 		t.Error("a stated range went unnoticed")
-	}
-}
-
-// Every key the schema declares has a type, a description and a default
-// (the README shows it), and the stack files set declared keys only.
-func TestSchemaIsCompleteAndStackFilesUseIt(t *testing.T) {
-	keys := schema(t)
-	declared := map[string]bool{}
-	for _, k := range keys {
-		declared[k.Name] = true
-		if k.Type == "" || k.Description == "" || k.Default == "" {
-			t.Errorf("%s: type %q, description %q, default %q: all three are needed", k.Name, k.Type, k.Description, k.Default)
-		}
-	}
-	for _, file := range []string{"Pulumi.dev.yaml", "Pulumi.prod.yaml"} {
-		raw, err := os.ReadFile(filepath.Join(root, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stack struct {
-			Config map[string]any `yaml:"config"`
-		}
-		if err := yaml.Unmarshal(raw, &stack); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		for key := range stack.Config {
-			name, ok := strings.CutPrefix(key, "ams-cluster:")
-			if ok && !declared[name] {
-				t.Errorf("%s sets %s, which Pulumi.yaml does not declare", file, key)
-			}
-		}
 	}
 }
