@@ -13,7 +13,12 @@ import (
 
 var certificateArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$`)
 
-// Roles of AMS nodes behind the load balancer.
+// Role is what an AMS node does in the cluster: RoleOrigin or RoleEdge.
+type Role string
+
+// Roles of AMS nodes behind the load balancer. The constants are untyped,
+// so that they serve as both a Role and a plain string (tag values, resource
+// names, map keys); a string variable still needs Role(...) to become one.
 const (
 	// RoleOrigin nodes ingest published streams.
 	RoleOrigin = "origin"
@@ -21,12 +26,18 @@ const (
 	RoleEdge = "edge"
 )
 
+// Roles are the two roles, origin first.
+func Roles() []Role { return []Role{RoleOrigin, RoleEdge} }
+
+// Valid reports whether r is RoleOrigin or RoleEdge.
+func (r Role) Valid() bool { return r == RoleOrigin || r == RoleEdge }
+
 // Listener is one front-door port of the StreamingLoadBalancer and the role
 // of the nodes it forwards to.
 type Listener struct {
 	Port     int
 	Protocol string
-	Role     string
+	Role     Role
 }
 
 // Listeners are the seed guide's front doors: publish on 80/443 (origin),
@@ -278,9 +289,9 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 		return nil, fmt.Errorf("load balancer %s: %w", name, err)
 	}
 
-	groups := map[string]*lb.TargetGroup{}
-	for _, role := range []string{RoleOrigin, RoleEdge} {
-		tg, err := lb.NewTargetGroup(ctx, name+"-"+role, &lb.TargetGroupArgs{
+	groups := map[Role]*lb.TargetGroup{}
+	for _, role := range Roles() {
+		tg, err := lb.NewTargetGroup(ctx, name+"-"+string(role), &lb.TargetGroupArgs{
 			VpcId:                      a.VpcID,
 			Port:                       pulumi.Int(AMSHTTPPort),
 			Protocol:                   pulumi.String("HTTP"),
@@ -304,7 +315,7 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 				Enabled:        pulumi.Bool(role == RoleOrigin),
 				CookieDuration: pulumi.Int(a.OriginStickinessSeconds),
 			},
-			Tags: tagMap(a.Tags, map[string]string{"Name": name + "-" + role, "ams:role": role}),
+			Tags: tagMap(a.Tags, map[string]string{"Name": name + "-" + string(role), "ams:role": string(role)}),
 		}, parent)
 		if err != nil {
 			return nil, fmt.Errorf("load balancer %s: %s target group: %w", name, role, err)
@@ -322,7 +333,7 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 			DefaultActions: lb.ListenerDefaultActionArray{
 				&lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: groups[l.Role].Arn},
 			},
-			Tags: tagMap(a.Tags, map[string]string{"Name": fmt.Sprintf("%s-%d", name, l.Port), "ams:role": l.Role}),
+			Tags: tagMap(a.Tags, map[string]string{"Name": fmt.Sprintf("%s-%d", name, l.Port), "ams:role": string(l.Role)}),
 		}
 		if redirects {
 			args.DefaultActions = lb.ListenerDefaultActionArray{redirectAction(redirectTo)}
@@ -364,14 +375,14 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 		}
 		// As in Ant Media's own template: ?target=edge and ?target=origin pick
 		// the group explicitly on the publish listeners.
-		for priority, role := range []string{RoleEdge, RoleOrigin} {
+		for priority, role := range []Role{RoleEdge, RoleOrigin} {
 			if _, err := lb.NewListenerRule(ctx, fmt.Sprintf("%s-%d-target-%s", name, l.Port, role), &lb.ListenerRuleArgs{
 				ListenerArn: listener.Arn,
 				Priority:    pulumi.Int(10 * (priority + 1)),
 				Conditions: lb.ListenerRuleConditionArray{
 					&lb.ListenerRuleConditionArgs{
 						QueryStrings: lb.ListenerRuleConditionQueryStringArray{
-							&lb.ListenerRuleConditionQueryStringArgs{Key: pulumi.String("target"), Value: pulumi.String(role)},
+							&lb.ListenerRuleConditionQueryStringArgs{Key: pulumi.String("target"), Value: pulumi.String(string(role))},
 						},
 					},
 				},
@@ -412,10 +423,14 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 	return s, nil
 }
 
-// TargetGroupArn returns the target group of a role.
-func (s *StreamingLoadBalancer) TargetGroupArn(role string) pulumi.StringOutput {
-	if role == RoleEdge {
-		return s.EdgeTargetGroupArn
+// TargetGroupArn returns the target group of a role; a role other than
+// RoleOrigin and RoleEdge is an error.
+func (s *StreamingLoadBalancer) TargetGroupArn(role Role) (pulumi.StringOutput, error) {
+	switch role {
+	case RoleOrigin:
+		return s.OriginTargetGroupArn, nil
+	case RoleEdge:
+		return s.EdgeTargetGroupArn, nil
 	}
-	return s.OriginTargetGroupArn
+	return pulumi.StringOutput{}, fmt.Errorf("StreamingLoadBalancer has no target group for role %q; roles are %q and %q", role, RoleOrigin, RoleEdge)
 }

@@ -23,8 +23,8 @@ var metadataTagKeyPattern = regexp.MustCompile(`^[A-Za-z0-9+\-=.,_:@]+$`)
 
 // ScalingGroupArgs configures a ScalingGroup.
 type ScalingGroupArgs struct {
-	// Role is the nodes' role: "origin" (publishers) or "edge" (players). Required.
-	Role string
+	// Role is the nodes' role: RoleOrigin (publishers) or RoleEdge (players). Required.
+	Role Role
 	// SubnetIDs are the subnets the nodes launch in; they must route to the
 	// internet, since nodes get public IPs for WebRTC media. Required.
 	SubnetIDs pulumi.StringArrayInput
@@ -193,7 +193,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	setDefaultInt(&out.DatabaseWaitSeconds, 900)
 	setDefaultInt(&out.StartWaitSeconds, 600)
 	setDefault(&out.CapacityTimeout, fmt.Sprintf("%ds", out.LaunchHookTimeout()+out.HealthCheckGraceSeconds))
-	if out.Role != RoleOrigin && out.Role != RoleEdge {
+	if !out.Role.Valid() {
 		bad.reject("Role", out.Role, `"origin" or "edge"`)
 	}
 	if out.SubnetIDs == nil {
@@ -303,7 +303,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		return nil, err
 	}
 	parent := pulumi.Parent(g)
-	tags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": a.Role})
+	tags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": string(a.Role)})
 	// The group's own tag, which scopes the nodes' right to complete its
 	// lifecycle actions; unlike the group's generated name it is known before
 	// the group exists.
@@ -361,7 +361,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	userData := pulumi.All(a.DatabaseURLParameterName, panelParameter, readyParameter).ApplyT(func(v []any) (string, error) {
 		script, err := renderScript("ams-bootstrap.sh", AMSBootstrap{
 			AgentConfig:                 agentConfig,
-			Role:                        a.Role,
+			Role:                        string(a.Role),
 			Region:                      region.Name,
 			DatabaseURLParameter:        v[0].(string),
 			DatabaseReadyParameter:      v[2].(string),
@@ -385,7 +385,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		return encodeUserData(script)
 	}).(pulumi.StringOutput)
 
-	instanceTags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": a.Role, "ams:stack": ctx.Stack(), GroupTagKey: groupTag})
+	instanceTags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": string(a.Role), "ams:stack": ctx.Stack(), GroupTagKey: groupTag})
 	lt, err := ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
 		Description:        pulumi.Sprintf("Ant Media Server %s node", a.Role),
 		ImageId:            image.id,

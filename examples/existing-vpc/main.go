@@ -62,13 +62,17 @@ func run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
+	for _, role := range components.Roles() {
 		// Origins also take RTMP and SRT from the ingest load balancer.
-		tgs := pulumi.StringArray{lb.TargetGroupArn(role)}
+		roleGroup, err := lb.TargetGroupArn(role)
+		if err != nil {
+			return err
+		}
+		tgs := pulumi.StringArray{roleGroup}
 		if role == components.RoleOrigin {
 			tgs = append(tgs, ingest.TargetGroupArns.Index(pulumi.Int(0)), ingest.TargetGroupArns.Index(pulumi.Int(1)))
 		}
-		group, err := components.NewScalingGroup(ctx, "live-"+role, &components.ScalingGroupArgs{
+		group, err := components.NewScalingGroup(ctx, "live-"+string(role), &components.ScalingGroupArgs{
 			Role:                     role,
 			SubnetIDs:                subnetIDs,
 			SecurityGroupIDs:         pulumi.StringArray{nodes.SecurityGroupID},
@@ -79,7 +83,7 @@ func run(ctx *pulumi.Context) error {
 		if err != nil {
 			return err
 		}
-		ctx.Export(role+"GroupName", group.GroupName)
+		ctx.Export(string(role)+"GroupName", group.GroupName)
 	}
 	ctx.Export("publishUrl", pulumi.Sprintf("http://%s/WebRTCAppEE/", lb.DNSName))
 	ctx.Export("playUrl", pulumi.Sprintf("http://%s:5080/WebRTCAppEE/", lb.DNSName))

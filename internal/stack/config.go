@@ -74,7 +74,7 @@ type Config struct {
 }
 
 // Role returns the settings of one role.
-func (c *Config) Role(role string) RoleSettings {
+func (c *Config) Role(role components.Role) RoleSettings {
 	if role == components.RoleEdge {
 		return c.Edge
 	}
@@ -130,14 +130,14 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	}
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
-	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
+	for _, role := range components.Roles() {
 		s := RoleSettings{
-			InstanceType:     r.str(role + "InstanceType"),
-			MinSize:          r.integer(role + "MinSize"),
-			DesiredCapacity:  r.integer(role + "DesiredCapacity"),
-			MaxSize:          r.integer(role + "MaxSize"),
-			CPUTargetPercent: r.integer(role + "CpuTargetPercent"),
-			WarmPoolSize:     r.integer(role + "WarmPoolSize"),
+			InstanceType:     r.str(string(role) + "InstanceType"),
+			MinSize:          r.integer(string(role) + "MinSize"),
+			DesiredCapacity:  r.integer(string(role) + "DesiredCapacity"),
+			MaxSize:          r.integer(string(role) + "MaxSize"),
+			CPUTargetPercent: r.integer(string(role) + "CpuTargetPercent"),
+			WarmPoolSize:     r.integer(string(role) + "WarmPoolSize"),
 		}
 		if role == components.RoleEdge {
 			s.SurgePerNode = r.integer("edgeScaleViewersPerNode")
@@ -200,14 +200,14 @@ func (c *Config) validateComponents(r *reader) {
 			"DeregistrationDelaySeconds": "drainSeconds", "IngressCIDRs": "ingressCidrs",
 		}},
 	}
-	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
+	for _, role := range components.Roles() {
 		checks = append(checks, check{c.scalingGroupArgs(role, w).Validate, map[string]string{
-			"InstanceType": role + "InstanceType", "MinSize": role + "MinSize", "DesiredCapacity": role + "DesiredCapacity",
-			"MaxSize": role + "MaxSize", "CPUTargetPercent": role + "CpuTargetPercent", "ImageID": "amsImageId",
+			"InstanceType": string(role) + "InstanceType", "MinSize": string(role) + "MinSize", "DesiredCapacity": string(role) + "DesiredCapacity",
+			"MaxSize": string(role) + "MaxSize", "CPUTargetPercent": string(role) + "CpuTargetPercent", "ImageID": "amsImageId",
 			"FollowLatestImage":       "amsFollowLatestImage",
 			"HealthCheckGraceSeconds": "healthCheckGraceSeconds", "DrainSeconds": "drainSeconds",
 			"RootVolumeSizeGiB": "amsRootVolumeGiB", "PanelAdminEmail": "panelAdminEmail",
-			"WarmPoolSize": role + "WarmPoolSize", "ViewersPerNode": "edgeScaleViewersPerNode",
+			"WarmPoolSize": string(role) + "WarmPoolSize", "ViewersPerNode": "edgeScaleViewersPerNode",
 			"PublishersPerNode": "originScalePublishersPerNode",
 		}})
 	}

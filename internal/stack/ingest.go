@@ -44,7 +44,7 @@ func (c *Config) ingestArgs(w wiring) *components.IngestLoadBalancerArgs {
 
 // targetGroupArns are the target groups a role's nodes join: the ALB's
 // group of the role and, for origins, the ingest groups.
-func (c *Config) targetGroupArns(role string, w wiring) pulumi.StringArray {
+func (c *Config) targetGroupArns(role components.Role, w wiring) pulumi.StringArray {
 	arns := pulumi.StringArray{w.targetGroupArn}
 	if role == components.RoleOrigin && w.ingestSecurityGroupID != nil {
 		for i := range components.IngestPorts() {

@@ -93,7 +93,7 @@ func pendingMonitoring() monitoringWiring {
 
 // buildMonitoring creates the alarms and the dashboard over the built cluster.
 func buildMonitoring(ctx *pulumi.Context, base string, cfg *Config, lb *components.StreamingLoadBalancer,
-	ingest *components.IngestLoadBalancer, groups map[string]*components.ScalingGroup, mongo *components.MongoNode,
+	ingest *components.IngestLoadBalancer, groups map[components.Role]*components.ScalingGroup, mongo *components.MongoNode,
 ) (*components.ClusterMonitoring, error) {
 	w := monitoringWiring{
 		loadBalancer:      lb.ArnSuffix,

@@ -24,7 +24,7 @@ func (o Outputs) Names() []string {
 const demoApp = "WebRTCAppEE"
 
 func newOutputs(cfg *Config, lb *components.StreamingLoadBalancer, mongo *components.MongoNode,
-	groups map[string]*components.ScalingGroup, panelPassword pulumi.StringOutput, panelParameter pulumi.StringOutput,
+	groups map[components.Role]*components.ScalingGroup, panelPassword pulumi.StringOutput, panelParameter pulumi.StringOutput,
 ) Outputs {
 	https := cfg.HTTPSEnabled()
 	host := cfg.publicHost(lb.DNSName)

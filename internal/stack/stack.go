@@ -95,10 +95,12 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	w.panelPasswordParameterName = panelParameter.Name
 	w.panelPasswordParameterArn = panelParameter.Arn
 
-	groups := map[string]*components.ScalingGroup{}
-	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
-		w.targetGroupArn = lb.TargetGroupArn(role)
-		group, err := components.NewScalingGroup(ctx, base+"-"+role, cfg.scalingGroupArgs(role, w))
+	groups := map[components.Role]*components.ScalingGroup{}
+	for _, role := range components.Roles() {
+		if w.targetGroupArn, err = lb.TargetGroupArn(role); err != nil {
+			return nil, err
+		}
+		group, err := components.NewScalingGroup(ctx, base+"-"+string(role), cfg.scalingGroupArgs(role, w))
 		if err != nil {
 			return nil, err
 		}
@@ -232,7 +234,7 @@ func (c *Config) mongoArgs(w wiring) *components.MongoNodeArgs {
 	return args
 }
 
-func (c *Config) scalingGroupArgs(role string, w wiring) *components.ScalingGroupArgs {
+func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.ScalingGroupArgs {
 	s := c.Role(role)
 	args := &components.ScalingGroupArgs{
 		Role:                            role,
