@@ -7,20 +7,25 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"text/template"
 )
 
 //go:embed scripts/*.sh scripts/*.py
 var scripts embed.FS
 
-// bootTemplates parses every embedded script as one template set, so that
-// scripts share partials such as {{ template "awsapi" }}.
-func bootTemplates() (*template.Template, error) {
+// bootTemplates parses every embedded script, once, as one template set, so
+// that scripts share partials such as {{ template "awsapi" }}. It is
+// package-level like the embedded files it reads: the set is derived from
+// them alone, never changes once parsed, and executing a template is safe
+// from several goroutines; owning it in a value would mean threading that
+// value through every component constructor for no gain.
+var bootTemplates = sync.OnceValues(func() (*template.Template, error) {
 	return template.New("").Option("missingkey=error").Funcs(template.FuncMap{
 		"shq":             shellQuote,
 		"agentConfigFile": func() string { return AgentConfigFile },
 	}).ParseFS(scripts, "scripts/*.sh", "scripts/*.py")
-}
+})
 
 // MongoBootstrap is what the MongoDB node's boot script is rendered with.
 type MongoBootstrap struct {
