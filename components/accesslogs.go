@@ -28,19 +28,19 @@ var elbLogAccounts = map[string]string{
 	"cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
 }
 
-// ELBLogDeliveryService is the service principal that writes load balancer
+// elbLogDeliveryService is the service principal that writes load balancer
 // access logs in regions opened in or after August 2022.
-const ELBLogDeliveryService = "logdelivery.elasticloadbalancing.amazonaws.com"
+const elbLogDeliveryService = "logdelivery.elasticloadbalancing.amazonaws.com"
 
-// ELBLogDeliveryPrincipal returns the bucket policy principal that Elastic
+// elbLogDeliveryPrincipal returns the bucket policy principal that Elastic
 // Load Balancing writes access logs as in region: {"AWS": the regional ELB
-// account's root} where there is one, {"Service": ELBLogDeliveryService}
+// account's root} where there is one, {"Service": elbLogDeliveryService}
 // elsewhere.
-func ELBLogDeliveryPrincipal(partition, region string) map[string]string {
+func elbLogDeliveryPrincipal(partition, region string) map[string]string {
 	if account, ok := elbLogAccounts[region]; ok {
 		return map[string]string{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", partition, account)}
 	}
-	return map[string]string{"Service": ELBLogDeliveryService}
+	return map[string]string{"Service": elbLogDeliveryService}
 }
 
 var logPrefixPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -174,7 +174,7 @@ func NewAccessLogBucket(ctx *pulumi.Context, name string, args *AccessLogBucketA
 		return nil, fmt.Errorf("access log bucket %s: lifecycle: %w", name, err)
 	}
 
-	principal := ELBLogDeliveryPrincipal(partition, region.Name)
+	principal := elbLogDeliveryPrincipal(partition, region.Name)
 	document := bucket.Arn.ApplyT(func(arn string) (string, error) {
 		doc, err := json.Marshal(map[string]any{
 			"Version": "2012-10-17",

@@ -23,8 +23,8 @@ const (
 // LogRetentionDays are the retention periods CloudWatch Logs accepts.
 var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-// IsLogRetention reports whether CloudWatch Logs accepts days as a retention period.
-func IsLogRetention(days int) bool { return slices.Contains(LogRetentionDays, days) }
+// isLogRetention reports whether CloudWatch Logs accepts days as a retention period.
+func isLogRetention(days int) bool { return slices.Contains(LogRetentionDays, days) }
 
 // LogFile is one file on a node and the log group that receives it.
 type LogFile struct {

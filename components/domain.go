@@ -15,16 +15,16 @@ var (
 	hostedZoneIDPattern = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
 )
 
-// IsDomainName reports whether s is a fully qualified host name such as
+// isDomainName reports whether s is a fully qualified host name such as
 // "live.example.com": lower-case labels, no scheme, port, wildcard or
 // trailing dot, at most 253 characters.
-func IsDomainName(s string) bool {
+func isDomainName(s string) bool {
 	return len(s) <= 253 && domainNamePattern.MatchString(s)
 }
 
-// IsHostedZoneID reports whether s looks like a Route 53 hosted zone ID such
+// isHostedZoneID reports whether s looks like a Route 53 hosted zone ID such
 // as "Z0123456789ABCDEFGHIJ".
-func IsHostedZoneID(s string) bool { return hostedZoneIDPattern.MatchString(s) }
+func isHostedZoneID(s string) bool { return hostedZoneIDPattern.MatchString(s) }
 
 // IngestHostName is the name the stack gives the IngestLoadBalancer under a
 // domain: "ingest.live.example.com" for "live.example.com".
@@ -72,11 +72,11 @@ func (a *DomainCertificateArgs) withDefaults() (DomainCertificateArgs, error) {
 	if a != nil {
 		out = *a
 	}
-	if !IsDomainName(out.DomainName) || len(out.DomainName) > acmMaxDomainLength {
+	if !isDomainName(out.DomainName) || len(out.DomainName) > acmMaxDomainLength {
 		bad.reject("DomainName", out.DomainName,
 			"a lower-case host name of at most 64 characters such as live.example.com (no scheme, port, wildcard or trailing dot)")
 	}
-	if !IsHostedZoneID(out.HostedZoneID) {
+	if !isHostedZoneID(out.HostedZoneID) {
 		bad.reject("HostedZoneID", out.HostedZoneID, "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
 	}
 	return out, bad.err()
@@ -194,10 +194,10 @@ func (a *DomainAliasArgs) withDefaults() (DomainAliasArgs, error) {
 	if a != nil {
 		out = *a
 	}
-	if !IsHostedZoneID(out.HostedZoneID) {
+	if !isHostedZoneID(out.HostedZoneID) {
 		bad.reject("HostedZoneID", out.HostedZoneID, "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
 	}
-	if !IsDomainName(out.Name) {
+	if !isDomainName(out.Name) {
 		bad.reject("Name", out.Name, "a lower-case host name such as live.example.com")
 	}
 	if out.TargetDNSName == nil || out.TargetZoneID == nil {

@@ -100,7 +100,7 @@ func (a *ClusterLogsArgs) withDefaults() (ClusterLogsArgs, error) {
 	if out.Prefix != "" && !logGroupPrefixPattern.MatchString(out.Prefix) {
 		bad.reject("Prefix", out.Prefix, "a log group path such as /ams-cluster/dev")
 	}
-	if !IsLogRetention(out.RetentionDays) {
+	if !isLogRetention(out.RetentionDays) {
 		bad.reject("RetentionDays", out.RetentionDays, "one of "+joinInts(LogRetentionDays)+" days")
 	}
 	if out.MetricsNamespace != "" && (!metricNamespacePattern.MatchString(out.MetricsNamespace) || strings.HasPrefix(out.MetricsNamespace, "AWS/")) {

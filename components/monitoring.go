@@ -97,7 +97,7 @@ func (a *ClusterMonitoringArgs) withDefaults() (ClusterMonitoringArgs, error) {
 		}
 		return nil
 	}
-	if out.AlertEmail != "" && !IsEmail(out.AlertEmail) {
+	if out.AlertEmail != "" && !isEmail(out.AlertEmail) {
 		bad.reject("AlertEmail", out.AlertEmail, "empty (no e-mail) or an e-mail address such as ops@example.com")
 	}
 	if out.LoadBalancerArnSuffix == nil {

@@ -116,14 +116,14 @@ func (a *NetworkArgs) withDefaults() (NetworkArgs, error) {
 	}
 	if out.ZoneCount < 2 || out.ZoneCount > 6 {
 		bad.reject("ZoneCount", out.ZoneCount, "2 to 6 availability zones")
-	} else if _, err := SubnetCIDRs(out.CidrBlock, out.ZoneCount); err != nil {
+	} else if _, err := subnetCIDRs(out.CidrBlock, out.ZoneCount); err != nil {
 		bad.reject("CidrBlock", out.CidrBlock, "an IPv4 network between /16 and /24, e.g. 10.20.0.0/16 ("+err.Error()+")")
 	}
 	return out, bad.err()
 }
 
 func (n *Network) createVpc(ctx *pulumi.Context, name string, a NetworkArgs) error {
-	subnetCIDRs, err := SubnetCIDRs(a.CidrBlock, a.ZoneCount)
+	subnetCIDRs, err := subnetCIDRs(a.CidrBlock, a.ZoneCount)
 	if err != nil {
 		return err
 	}
@@ -202,9 +202,9 @@ func (n *Network) createVpc(ctx *pulumi.Context, name string, a NetworkArgs) err
 	return nil
 }
 
-// SubnetCIDRs splits an IPv4 VPC range into count equal public subnets taken
+// subnetCIDRs splits an IPv4 VPC range into count equal public subnets taken
 // from its lower half; the upper half stays free for private subnets.
-func SubnetCIDRs(vpcCIDR string, count int) ([]string, error) {
+func subnetCIDRs(vpcCIDR string, count int) ([]string, error) {
 	vpc, err := ParseIPv4CIDR(vpcCIDR)
 	if err != nil {
 		return nil, err

@@ -134,8 +134,8 @@ var (
 	emailPattern           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
 )
 
-// IsEmail reports whether s looks like an e-mail address (name@domain.tld).
-func IsEmail(s string) bool { return emailPattern.MatchString(s) }
+// isEmail reports whether s looks like an e-mail address (name@domain.tld).
+func isEmail(s string) bool { return emailPattern.MatchString(s) }
 
 // targetHealth are the health check and deregistration settings a load
 // balancer's target groups share.
