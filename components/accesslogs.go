@@ -95,9 +95,7 @@ func (a *AccessLogBucketArgs) withDefaults() (AccessLogBucketArgs, error) {
 	if !logPrefixPattern.MatchString(out.Prefix) || strings.Contains(strings.ToLower(out.Prefix), "awslogs") {
 		bad.reject("Prefix", out.Prefix, "lower-case letters, digits and hyphens, up to 63, without AWSLogs")
 	}
-	if out.RetentionDays < 1 || out.RetentionDays > 3650 {
-		bad.reject("RetentionDays", out.RetentionDays, "1 to 3650 days")
-	}
+	bad.within("RetentionDays", out.RetentionDays, 1, 3650, "days")
 	return out, bad.err()
 }
 

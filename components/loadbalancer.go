@@ -221,15 +221,11 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	if !slices.Contains(TLSPolicies(), out.TLSPolicy) {
 		bad.reject("TLSPolicy", out.TLSPolicy, strings.Join(TLSPolicies(), ", "))
 	}
-	if out.IdleTimeoutSeconds < 1 || out.IdleTimeoutSeconds > 4000 {
-		bad.reject("IdleTimeoutSeconds", out.IdleTimeoutSeconds, "1 to 4000 seconds")
-	}
+	bad.within("IdleTimeoutSeconds", out.IdleTimeoutSeconds, 1, 4000, "seconds")
 	if !strings.HasPrefix(out.HealthCheckPath, "/") {
 		bad.reject("HealthCheckPath", out.HealthCheckPath, "a path starting with /")
 	}
-	if out.OriginStickinessSeconds < 1 || out.OriginStickinessSeconds > 604800 {
-		bad.reject("OriginStickinessSeconds", out.OriginStickinessSeconds, "1 to 604800 seconds")
-	}
+	bad.within("OriginStickinessSeconds", out.OriginStickinessSeconds, 1, 604800, "seconds")
 	health.validate(&bad)
 	bad.add(validateIngressCIDRs(component, out.IngressCIDRs))
 	return out, bad.err()

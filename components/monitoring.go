@@ -100,33 +100,26 @@ func (a *ClusterMonitoringArgs) withDefaults() (ClusterMonitoringArgs, error) {
 	if out.AlertEmail != "" && !isEmail(out.AlertEmail) {
 		bad.reject("AlertEmail", out.AlertEmail, "empty (no e-mail) or an e-mail address such as ops@example.com")
 	}
-	if out.LoadBalancerArnSuffix == nil {
-		bad.reject("LoadBalancerArnSuffix", "", "the load balancer's ARN suffix (required)")
-	}
-	if out.OriginTargetGroupArnSuffix == nil {
-		bad.reject("OriginTargetGroupArnSuffix", "", "the origin target group's ARN suffix (required)")
-	}
-	if out.EdgeTargetGroupArnSuffix == nil {
-		bad.reject("EdgeTargetGroupArnSuffix", "", "the edge target group's ARN suffix (required)")
-	}
-	if out.OriginGroupName == nil {
-		bad.reject("OriginGroupName", "", "the origin Auto Scaling group's name (required)")
-	}
-	if out.EdgeGroupName == nil {
-		bad.reject("EdgeGroupName", "", "the edge Auto Scaling group's name (required)")
-	}
-	if out.MongoInstanceID == nil {
-		bad.reject("MongoInstanceID", "", "the MongoDB instance's ID (required)")
+	for _, req := range []struct {
+		field, what string
+		missing     bool
+	}{
+		{"LoadBalancerArnSuffix", "the load balancer's ARN suffix", out.LoadBalancerArnSuffix == nil},
+		{"OriginTargetGroupArnSuffix", "the origin target group's ARN suffix", out.OriginTargetGroupArnSuffix == nil},
+		{"EdgeTargetGroupArnSuffix", "the edge target group's ARN suffix", out.EdgeTargetGroupArnSuffix == nil},
+		{"OriginGroupName", "the origin Auto Scaling group's name", out.OriginGroupName == nil},
+		{"EdgeGroupName", "the edge Auto Scaling group's name", out.EdgeGroupName == nil},
+		{"MongoInstanceID", "the MongoDB instance's ID", out.MongoInstanceID == nil},
+	} {
+		if req.missing {
+			bad.reject(req.field, "", req.what+" (required)")
+		}
 	}
 	if out.IngestLoadBalancerArnSuffix != nil && len(out.IngestTargetGroupArnSuffixes) == 0 {
 		bad.reject("IngestTargetGroupArnSuffixes", "", "the ingest target groups' ARN suffixes when IngestLoadBalancerArnSuffix is set")
 	}
-	if out.DetectionSeconds < 10 || out.DetectionSeconds > 3600 {
-		bad.reject("DetectionSeconds", out.DetectionSeconds, "10 to 3600 seconds")
-	}
-	if out.CapacityMinutes < 1 || out.CapacityMinutes > 60 {
-		bad.reject("CapacityMinutes", out.CapacityMinutes, "1 to 60 minutes")
-	}
+	bad.within("DetectionSeconds", out.DetectionSeconds, 10, 3600, "seconds")
+	bad.within("CapacityMinutes", out.CapacityMinutes, 1, 60, "minutes")
 	if out.MetricsNamespace != "" && !metricNamespacePattern.MatchString(out.MetricsNamespace) {
 		bad.reject("MetricsNamespace", out.MetricsNamespace, "a CloudWatch namespace (letters, digits, . - _ / # :)")
 	}

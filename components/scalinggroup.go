@@ -230,48 +230,26 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	if out.ParameterPrefix != "" && !parameterPrefixPattern.MatchString(out.ParameterPrefix) {
 		bad.reject("ParameterPrefix", out.ParameterPrefix, "an SSM path such as /ams/dev/origin")
 	}
-	if out.MinSize < 1 || out.MinSize > 1000 {
-		bad.reject("MinSize", out.MinSize, "1 to 1000 (a group of no nodes serves nobody)")
-	}
+	bad.within("MinSize", out.MinSize, 1, 1000, "(a group of no nodes serves nobody)")
 	if out.MaxSize < 1 || out.MaxSize < out.MinSize || out.MaxSize > 1000 {
 		bad.reject("MaxSize", out.MaxSize, fmt.Sprintf("1 to 1000 and at least MinSize (%d)", out.MinSize))
 	}
 	if out.DesiredCapacity < out.MinSize || out.DesiredCapacity > out.MaxSize {
 		bad.reject("DesiredCapacity", out.DesiredCapacity, fmt.Sprintf("between MinSize (%d) and MaxSize (%d)", out.MinSize, out.MaxSize))
 	}
-	if out.CPUTargetPercent < 10 || out.CPUTargetPercent > 90 {
-		bad.reject("CPUTargetPercent", out.CPUTargetPercent, "10 to 90 percent")
-	}
-	if out.HealthCheckGraceSeconds < 60 || out.HealthCheckGraceSeconds > 3600 {
-		bad.reject("HealthCheckGraceSeconds", out.HealthCheckGraceSeconds, "60 to 3600 seconds (AMS needs a minute or more to start)")
-	}
-	if out.DrainSeconds < 30 || out.DrainSeconds > 3600 {
-		bad.reject("DrainSeconds", out.DrainSeconds, "30 to 3600 seconds")
-	}
-	if out.RootVolumeSizeGiB < 20 || out.RootVolumeSizeGiB > 16384 {
-		bad.reject("RootVolumeSizeGiB", out.RootVolumeSizeGiB, "20 to 16384 GiB")
-	}
-	if out.WarmPoolSize < 0 || out.WarmPoolSize > 1000 {
-		bad.reject("WarmPoolSize", out.WarmPoolSize, "0 (no warm pool) to 1000")
-	}
+	bad.within("CPUTargetPercent", out.CPUTargetPercent, 10, 90, "percent")
+	bad.within("HealthCheckGraceSeconds", out.HealthCheckGraceSeconds, 60, 3600, "seconds (AMS needs a minute or more to start)")
+	bad.within("DrainSeconds", out.DrainSeconds, 30, 3600, "seconds")
+	bad.within("RootVolumeSizeGiB", out.RootVolumeSizeGiB, 20, 16384, "GiB")
+	bad.within("WarmPoolSize", out.WarmPoolSize, 0, 1000, "(0 is no warm pool)")
 	if out.MetricNamespace != "" && !metricNamespacePattern.MatchString(out.MetricNamespace) {
 		bad.reject("MetricNamespace", out.MetricNamespace, "a CloudWatch namespace of letters, digits and . - _ / # : (not starting with AWS/)")
 	}
-	if out.ViewersPerNode < 0 || out.ViewersPerNode > 100000 {
-		bad.reject("ViewersPerNode", out.ViewersPerNode, "0 (off) to 100000")
-	}
-	if out.PublishersPerNode < 0 || out.PublishersPerNode > 10000 {
-		bad.reject("PublishersPerNode", out.PublishersPerNode, "0 (off) to 10000")
-	}
-	if out.MetadataHopLimit < 1 || out.MetadataHopLimit > 64 {
-		bad.reject("MetadataHopLimit", out.MetadataHopLimit, "1 to 64")
-	}
-	if out.DatabaseWaitSeconds < 60 || out.DatabaseWaitSeconds > 3600 {
-		bad.reject("DatabaseWaitSeconds", out.DatabaseWaitSeconds, "60 to 3600 seconds")
-	}
-	if out.StartWaitSeconds < 60 || out.StartWaitSeconds > 1800 {
-		bad.reject("StartWaitSeconds", out.StartWaitSeconds, "60 to 1800 seconds")
-	}
+	bad.within("ViewersPerNode", out.ViewersPerNode, 0, 100000, "(0 is off)")
+	bad.within("PublishersPerNode", out.PublishersPerNode, 0, 10000, "(0 is off)")
+	bad.within("MetadataHopLimit", out.MetadataHopLimit, 1, 64, "")
+	bad.within("DatabaseWaitSeconds", out.DatabaseWaitSeconds, 60, 3600, "seconds")
+	bad.within("StartWaitSeconds", out.StartWaitSeconds, 60, 1800, "seconds")
 	bad.add(out.Logs.validate(component))
 	for k := range out.Tags {
 		// The nodes read their tags from instance metadata, which refuses

@@ -51,6 +51,19 @@ func (f *fieldErrors) reject(field string, value any, accepted string) {
 	f.errs = append(f.errs, argErr(f.component, field, value, accepted))
 }
 
+// within records field as not valid unless min <= v <= max; the accepted
+// values read "min to max", then note (a unit, a reason) when there is one.
+func (f *fieldErrors) within(field string, v, min, max int, note string) {
+	if v >= min && v <= max {
+		return
+	}
+	accepted := fmt.Sprintf("%d to %d", min, max)
+	if note != "" {
+		accepted += " " + note
+	}
+	f.reject(field, v, accepted)
+}
+
 // add records err, the result of a shared check, unless it is nil.
 func (f *fieldErrors) add(err error) {
 	if err != nil {
@@ -155,19 +168,11 @@ func (h targetHealth) defaults() {
 
 // validate records every value Elastic Load Balancing would refuse.
 func (h targetHealth) validate(bad *fieldErrors) {
-	if *h.interval < 5 || *h.interval > 300 {
-		bad.reject("HealthCheckIntervalSeconds", *h.interval, "5 to 300 seconds")
-	}
+	bad.within("HealthCheckIntervalSeconds", *h.interval, 5, 300, "seconds")
 	if *h.timeout < 2 || *h.timeout >= *h.interval || *h.timeout > 120 {
 		bad.reject("HealthCheckTimeoutSeconds", *h.timeout, fmt.Sprintf("2 to 120 seconds and below the interval (%d)", *h.interval))
 	}
-	if *h.healthy < 2 || *h.healthy > 10 {
-		bad.reject("HealthyThreshold", *h.healthy, "2 to 10 probes")
-	}
-	if *h.unhealthy < 2 || *h.unhealthy > 10 {
-		bad.reject("UnhealthyThreshold", *h.unhealthy, "2 to 10 probes")
-	}
-	if *h.deregistration < 0 || *h.deregistration > 3600 {
-		bad.reject("DeregistrationDelaySeconds", *h.deregistration, "0 to 3600 seconds")
-	}
+	bad.within("HealthyThreshold", *h.healthy, 2, 10, "probes")
+	bad.within("UnhealthyThreshold", *h.unhealthy, 2, 10, "probes")
+	bad.within("DeregistrationDelaySeconds", *h.deregistration, 0, 3600, "seconds")
 }
