@@ -194,7 +194,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	setDefaultInt(&out.StartWaitSeconds, 600)
 	setDefault(&out.CapacityTimeout, fmt.Sprintf("%ds", out.LaunchHookTimeout()+out.HealthCheckGraceSeconds))
 	if !out.Role.Valid() {
-		bad.reject("Role", out.Role, `"origin" or "edge"`)
+		bad.reject("Role", string(out.Role), `"origin" or "edge"`)
 	}
 	if out.SubnetIDs == nil {
 		bad.reject("SubnetIDs", "", "one or more subnet IDs (required)")
