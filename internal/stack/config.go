@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ams-cluster/ams-aws/components"
+	"github.com/ams-cluster/ams-aws/internal/zones"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
@@ -39,7 +40,9 @@ type Config struct {
 	ZoneCount         int
 	ExistingVpcID     string
 	ExistingSubnetIDs []string
-	SpreadAcrossZones bool
+	// ZoneLayout places the origin and edge groups (key zoneLayout, or the
+	// deprecated spreadAcrossZones).
+	ZoneLayout zones.Layout
 
 	AdminCIDR     string
 	SSHPublicKey  string
@@ -53,6 +56,9 @@ type Config struct {
 	SnapshotRetentionCount int
 	SnapshotIntervalHours  int
 	SnapshotTime           string
+	// DatabaseURLParameter, when set, is the SecureString parameter with
+	// the URL of an external database; the stack then runs no MongoDB.
+	DatabaseURLParameter string
 
 	AMSImageID              string
 	AMSFollowLatestImage    bool
@@ -74,6 +80,10 @@ type Config struct {
 
 	EntryConfig
 	MonitoringConfig
+
+	// Warnings are what the configuration deserves a word about (deprecated
+	// keys); LoadConfig logs them.
+	Warnings []string
 }
 
 // Role returns the settings of one role.
@@ -95,7 +105,6 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		ZoneCount:         r.integer("zoneCount", 2, 6),
 		ExistingVpcID:     r.str("existingVpcId"),
 		ExistingSubnetIDs: r.list("existingSubnetIds"),
-		SpreadAcrossZones: r.boolean("spreadAcrossZones"),
 
 		AdminCIDR:    r.str("adminCidr"),
 		SSHPublicKey: r.str("sshPublicKey"),
@@ -125,6 +134,8 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		UnhealthyThreshold:         r.integer("unhealthyThreshold", 2, 10),
 		IngressCIDRs:               r.list("ingressCidrs"),
 	}
+	c.ZoneLayout = r.zoneLayout(c)
+	c.DatabaseURLParameter = r.externalDatabase()
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
 	for _, role := range []string{components.RoleOrigin, components.RoleEdge} {
@@ -169,6 +180,12 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	if len(r.errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n%w", errors.Join(r.errs...))
 	}
+	c.Warnings = r.warnings
+	for _, w := range c.Warnings {
+		if err := ctx.Log.Warn(w, nil); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -177,7 +194,8 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 func (c *Config) validateComponents(r *reader) {
 	pending := pulumi.String("pending")
 	w := wiring{
-		vpcID: pending, subnetIDs: pulumi.StringArray{pending}, amsSubnetIDs: pulumi.StringArray{pending},
+		vpcID: pending, subnetIDs: pulumi.StringArray{pending},
+		originSubnetIDs: pulumi.StringArray{pending}, edgeSubnetIDs: pulumi.StringArray{pending},
 		nodeSecurityGroupID: pending, targetGroupArn: pending,
 		databaseURLParameterName: pending, databaseURLParameterArn: pending,
 		databaseReadyParameterName: pending, databaseReadyParameterArn: pending,
@@ -192,7 +210,7 @@ func (c *Config) validateComponents(r *reader) {
 		{c.networkArgs().Validate, map[string]string{
 			"CidrBlock": "vpcCidr", "ZoneCount": "zoneCount", "ExistingVpcID": "existingVpcId", "ExistingSubnetIDs": "existingSubnetIds",
 		}},
-		{c.mongoArgs(w).Validate, map[string]string{
+		{c.mongoValidate(w), map[string]string{
 			"InstanceType": "mongoInstanceType", "ImageID": "mongoImageId", "MongoVersion": "mongoVersion",
 			"DataVolumeSizeGiB": "mongoDataVolumeGiB", "SnapshotRetentionCount": "snapshotRetentionCount",
 			"SnapshotIntervalHours": "snapshotIntervalHours", "SnapshotTime": "snapshotTime",
@@ -239,9 +257,10 @@ func (c *Config) validateComponents(r *reader) {
 
 // reader reads configuration values by key and collects one error per bad value.
 type reader struct {
-	cfg     *config.Config
-	project string
-	errs    []error
+	cfg      *config.Config
+	project  string
+	errs     []error
+	warnings []string
 }
 
 func (r *reader) fail(key string, value any, accepted string) {
