@@ -129,6 +129,7 @@ func TestExternalDatabaseRejectsBadConfiguration(t *testing.T) {
 		{"MongoDB alarms", externalDatabase(map[string]string{"mongoCpuAlarmPercent": "70", "mongoMemoryAlarmPercent": "70", "mongoDiskAlarmPercent": "70"}),
 			[]string{"mongoCpuAlarmPercent", "mongoMemoryAlarmPercent", "mongoDiskAlarmPercent"}},
 		{"replica set members", externalDatabase(map[string]string{"mongoMembers": "3"}), []string{"mongoMembers"}},
+		{"the MongoDB node's key pair", externalDatabase(map[string]string{"adminCidr": "203.0.113.7/32", "sshPublicKey": testPublicKey}), []string{"sshPublicKey"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runProgram(t, stackConfig(t, "Pulumi.dev.yaml", tc.config))

@@ -13,12 +13,14 @@ import (
 // mongoKeys are the configuration keys that size or watch the MongoNode,
 // with their Pulumi.yaml defaults; they mean nothing with an external
 // database (databaseUrlParameter). mongoMembers belongs to the replica set
-// (issue 12, part 1).
+// (issue 12, part 1). Only key names reach messages, never values.
 var mongoKeys = []struct{ key, def string }{
 	{"mongoInstanceType", "m5.xlarge"}, {"mongoImageId", ""}, {"mongoVersion", "8.0"},
 	{"mongoDataVolumeGiB", "50"}, {"mongoMembers", "1"},
 	{"snapshotRetentionCount", "7"}, {"snapshotIntervalHours", "24"}, {"snapshotTime", "03:00"},
 	{"mongoCpuAlarmPercent", "80"}, {"mongoMemoryAlarmPercent", "90"}, {"mongoDiskAlarmPercent", "80"},
+	// The MongoDB node's key pair and the SSH check of its bootstrap.
+	{"sshPublicKey", ""}, {"sshPrivateKey", ""},
 }
 
 // parameterNamePattern is an SSM parameter name: letters, digits and
