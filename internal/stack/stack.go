@@ -39,7 +39,10 @@ func Run(ctx *pulumi.Context, export func(name string, value pulumi.Input)) erro
 //	         └──────────── ScalingGroup (origin, edge) ◄─────┘
 //
 // ClusterLogs comes before the nodes (they ship to its log groups);
-// ClusterMonitoring last, over what the others registered.
+// ClusterMonitoring last, over what the others registered. With
+// databaseUrlParameter there is no MongoNode: the groups read the external
+// database's parameter. zoneLayout picks the groups' subnets; the load
+// balancers take every subnet.
 func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	base := ctx.Project() + "-" + ctx.Stack()
 	var w wiring
