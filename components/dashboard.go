@@ -161,15 +161,17 @@ func clusterDashboard(t dashboardTargets) (string, error) {
 			DashboardMetric{"AWS/NetworkELB", "ActiveFlowCount", []Dimension{{"LoadBalancer", t.ingest}}, "Average", "flows"})
 	}
 
-	inst := []Dimension{{"InstanceId", t.mongo}}
-	l.row(fmt.Sprintf("## MongoDB (instance %s)", t.mongo))
-	l.graph(t.region, "MongoDB: CPU %", DashboardMetric{ec2, "CPUUtilization", inst, "Average", "CPU"})
-	l.graph(t.region, "MongoDB: memory and data volume %",
-		DashboardMetric{t.namespace, "mem_used_percent", inst, "Maximum", "memory used"},
-		DashboardMetric{t.namespace, "disk_used_percent", []Dimension{{"InstanceId", t.mongo}, {"path", MongoDataPath}}, "Maximum", "data volume used"})
-	l.graph(t.region, "MongoDB: status checks",
-		DashboardMetric{ec2, "StatusCheckFailed_System", inst, "Maximum", "system (recovers)"},
-		DashboardMetric{ec2, "StatusCheckFailed_Instance", inst, "Maximum", "instance"})
+	if t.mongo != "" {
+		inst := []Dimension{{"InstanceId", t.mongo}}
+		l.row(fmt.Sprintf("## MongoDB (instance %s)", t.mongo))
+		l.graph(t.region, "MongoDB: CPU %", DashboardMetric{ec2, "CPUUtilization", inst, "Average", "CPU"})
+		l.graph(t.region, "MongoDB: memory and data volume %",
+			DashboardMetric{t.namespace, "mem_used_percent", inst, "Maximum", "memory used"},
+			DashboardMetric{t.namespace, "disk_used_percent", []Dimension{{"InstanceId", t.mongo}, {"path", MongoDataPath}}, "Maximum", "data volume used"})
+		l.graph(t.region, "MongoDB: status checks",
+			DashboardMetric{ec2, "StatusCheckFailed_System", inst, "Maximum", "system (recovers)"},
+			DashboardMetric{ec2, "StatusCheckFailed_Instance", inst, "Maximum", "instance"})
+	}
 	b, err := json.Marshal(l.d)
 	if err != nil {
 		return "", fmt.Errorf("dashboard: %w", err)

@@ -60,6 +60,9 @@ type ClusterLogsArgs struct {
 	// MetricsNamespace is the CloudWatch namespace of the agent's memory and
 	// disk metrics. Defaults to "AMSCluster/<project>/<stack>".
 	MetricsNamespace string
+	// WithoutMongo leaves out the MongoDB log group (and Mongo), for a
+	// cluster on an external database. Defaults to false.
+	WithoutMongo bool
 	// Tags are added to every log group. Defaults to none.
 	Tags map[string]string
 }
@@ -75,10 +78,11 @@ type ClusterLogs struct {
 	AMSLogGroup pulumi.StringOutput `pulumi:"amsLogGroup"`
 	// AMSErrorLogGroup receives antmedia-error.log of the AMS nodes.
 	AMSErrorLogGroup pulumi.StringOutput `pulumi:"amsErrorLogGroup"`
-	// MongoLogGroup receives mongod.log of the MongoDB node.
+	// MongoLogGroup receives mongod.log of the MongoDB node (empty WithoutMongo).
 	MongoLogGroup pulumi.StringOutput `pulumi:"mongoLogGroup"`
 
-	// AMS and Mongo are what to pass as ScalingGroupArgs.Logs and MongoNodeArgs.Logs.
+	// AMS and Mongo are what to pass as ScalingGroupArgs.Logs and
+	// MongoNodeArgs.Logs (Mongo is nil WithoutMongo).
 	AMS, Mongo *NodeLogs
 }
 
@@ -122,7 +126,11 @@ func NewClusterLogs(ctx *pulumi.Context, name string, args *ClusterLogsArgs, opt
 		return nil, err
 	}
 	groups := map[string]*cloudwatch.LogGroup{}
-	for _, g := range []string{"boot", "ams", "ams-error", "mongodb"} {
+	names := []string{"boot", "ams", "ams-error", "mongodb"}
+	if a.WithoutMongo {
+		names = names[:3]
+	}
+	for _, g := range names {
 		lg, err := cloudwatch.NewLogGroup(ctx, name+"-"+g, &cloudwatch.LogGroupArgs{
 			Name:            pulumi.String(a.Prefix + "/" + g),
 			RetentionInDays: pulumi.Int(a.RetentionDays),
@@ -136,7 +144,6 @@ func NewClusterLogs(ctx *pulumi.Context, name string, args *ClusterLogsArgs, opt
 	c.BootLogGroup = groups["boot"].Name
 	c.AMSLogGroup = groups["ams"].Name
 	c.AMSErrorLogGroup = groups["ams-error"].Name
-	c.MongoLogGroup = groups["mongodb"].Name
 	c.AMS = &NodeLogs{
 		Files: []LogFile{
 			{BootLogFile, a.Prefix + "/boot"},
@@ -146,13 +153,17 @@ func NewClusterLogs(ctx *pulumi.Context, name string, args *ClusterLogsArgs, opt
 		LogGroupArns:     pulumi.StringArray{groups["boot"].Arn, groups["ams"].Arn, groups["ams-error"].Arn},
 		MetricsNamespace: a.MetricsNamespace,
 	}
-	c.Mongo = &NodeLogs{
-		Files: []LogFile{
-			{BootLogFile, a.Prefix + "/boot"},
-			{MongoLogFile, a.Prefix + "/mongodb"},
-		},
-		LogGroupArns:     pulumi.StringArray{groups["boot"].Arn, groups["mongodb"].Arn},
-		MetricsNamespace: a.MetricsNamespace,
+	c.MongoLogGroup = pulumi.String("").ToStringOutput()
+	if mongo, ok := groups["mongodb"]; ok {
+		c.MongoLogGroup = mongo.Name
+		c.Mongo = &NodeLogs{
+			Files: []LogFile{
+				{BootLogFile, a.Prefix + "/boot"},
+				{MongoLogFile, a.Prefix + "/mongodb"},
+			},
+			LogGroupArns:     pulumi.StringArray{groups["boot"].Arn, mongo.Arn},
+			MetricsNamespace: a.MetricsNamespace,
+		}
 	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"bootLogGroup":     c.BootLogGroup,

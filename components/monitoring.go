@@ -25,7 +25,8 @@ type ClusterMonitoringArgs struct {
 	OriginTargetGroupArnSuffix, EdgeTargetGroupArnSuffix pulumi.StringInput
 	// OriginGroupName and EdgeGroupName are the Auto Scaling groups. Required.
 	OriginGroupName, EdgeGroupName pulumi.StringInput
-	// MongoInstanceID is the MongoDB node's instance. Required.
+	// MongoInstanceID is the MongoDB node's instance. Defaults to none: no
+	// MongoDB alarms or graphs, as with an external database.
 	MongoInstanceID pulumi.StringInput
 	// IngestLoadBalancerArnSuffix, when set, is the RTMP/SRT network load
 	// balancer (net/<name>/<id>), watched through IngestTargetGroupArnSuffixes.
@@ -109,7 +110,6 @@ func (a *ClusterMonitoringArgs) withDefaults() (ClusterMonitoringArgs, error) {
 		{"EdgeTargetGroupArnSuffix", "the edge target group's ARN suffix", out.EdgeTargetGroupArnSuffix == nil},
 		{"OriginGroupName", "the origin Auto Scaling group's name", out.OriginGroupName == nil},
 		{"EdgeGroupName", "the edge Auto Scaling group's name", out.EdgeGroupName == nil},
-		{"MongoInstanceID", "the MongoDB instance's ID", out.MongoInstanceID == nil},
 	} {
 		if req.missing {
 			bad.reject(req.field, "", req.what+" (required)")
@@ -178,14 +178,16 @@ func NewClusterMonitoring(ctx *pulumi.Context, name string, args *ClusterMonitor
 	al.targets(a)
 	al.errors(a)
 	al.capacity(a)
-	al.mongo(a, region.Name)
+	if a.MongoInstanceID != nil {
+		al.mongo(a, region.Name)
+	}
 	if al.err != nil {
 		return nil, al.err
 	}
 
 	dashboardName := name
 	body := pulumi.All(a.LoadBalancerArnSuffix, a.OriginTargetGroupArnSuffix, a.EdgeTargetGroupArnSuffix,
-		a.OriginGroupName, a.EdgeGroupName, a.MongoInstanceID, ingestSuffixes(a)).ApplyT(func(v []any) (string, error) {
+		a.OriginGroupName, a.EdgeGroupName, mongoInstanceOrNone(a), ingestSuffixes(a)).ApplyT(func(v []any) (string, error) {
 		t := dashboardTargets{
 			region: region.Name, namespace: a.MetricsNamespace, streaming: a.StreamingNamespace,
 			loadBalancer: v[0].(string), mongo: v[5].(string),
@@ -219,6 +221,14 @@ func NewClusterMonitoring(ctx *pulumi.Context, name string, args *ClusterMonitor
 		return nil, err
 	}
 	return m, nil
+}
+
+// mongoInstanceOrNone is the MongoDB instance's ID, or "" without one.
+func mongoInstanceOrNone(a ClusterMonitoringArgs) pulumi.StringInput {
+	if a.MongoInstanceID == nil {
+		return pulumi.String("")
+	}
+	return a.MongoInstanceID
 }
 
 // ingestSuffixes is the ingest load balancer's suffix followed by its

@@ -46,7 +46,7 @@ func TestValidateReportsEveryBadField(t *testing.T) {
 		}, []string{"VpcID", "SubnetIDs", "IdleTimeoutSeconds", "HealthyThreshold", "UnhealthyThreshold"}},
 		{"monitoring", &ClusterMonitoringArgs{Error5xxPercent: 150, MongoDiskPercent: -1}, []string{
 			"LoadBalancerArnSuffix", "OriginTargetGroupArnSuffix", "EdgeTargetGroupArnSuffix", "OriginGroupName",
-			"EdgeGroupName", "MongoInstanceID", "Error5xxPercent", "MongoDiskPercent",
+			"EdgeGroupName", "Error5xxPercent", "MongoDiskPercent",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -209,23 +209,6 @@ func TestScalingFollowsConfigurationPerRole(t *testing.T) {
 	}
 }
 
-func TestAMSNodesStayInOneZoneUnlessSpread(t *testing.T) {
-	for _, tc := range []struct {
-		spread string
-		zones  int
-	}{{"false", 1}, {"true", 3}} {
-		r := deploy(t, map[string]string{"spreadAcrossZones": tc.spread, "zoneCount": "3"})
-		for _, asg := range r.ofType("aws:autoscaling/group:Group") {
-			if n := len(asg.input("vpcZoneIdentifiers").ArrayValue()); n != tc.zones {
-				t.Errorf("spreadAcrossZones=%s: %s group in %d subnets, want %d", tc.spread, asg.Name, n, tc.zones)
-			}
-		}
-		if n := len(r.alb(t).input("subnets").ArrayValue()); n != 3 {
-			t.Errorf("load balancer in %d subnets, want all 3", n)
-		}
-	}
-}
-
 func TestAMSImageIsTheMarketplaceProductOrThePinnedImage(t *testing.T) {
 	r := deploy(t, nil)
 	for _, lt := range r.ofType("aws:ec2/launchTemplate:LaunchTemplate") {

@@ -72,6 +72,7 @@ func TestBadConfigurationFailsBeforeAnyResource(t *testing.T) {
 		{"health checks too frequent", map[string]string{"healthCheckIntervalSeconds": "3"}, nil, "healthCheckIntervalSeconds", "3"},
 		{"one failed probe takes a node out", map[string]string{"unhealthyThreshold": "1"}, nil, "unhealthyThreshold", "1"},
 		{"spread as maybe", map[string]string{"spreadAcrossZones": "maybe"}, nil, "spreadAcrossZones", "maybe"},
+		{"zone layout as a number", map[string]string{"zoneLayout": "3"}, nil, "zoneLayout", "3"},
 		{"ingress address without prefix", map[string]string{"ingressCidrs": `["198.51.100.7"]`}, nil, "ingressCidrs", "198.51.100.7"},
 		{"ingress network twice", map[string]string{"ingressCidrs": `["198.51.100.0/24","198.51.100.0/24"]`}, nil, "ingressCidrs", "distinct IPv4 networks"},
 		{"panel login that is no e-mail", map[string]string{"panelAdminEmail": "admin"}, nil, "panelAdminEmail", "admin"},

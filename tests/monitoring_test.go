@@ -501,7 +501,6 @@ func TestClusterMonitoringAsALibrary(t *testing.T) {
 	}{
 		{func(a *components.ClusterMonitoringArgs) { a.AlertEmail = "ops" }, `ClusterMonitoring: AlertEmail = "ops" is not valid; accepted:`},
 		{func(a *components.ClusterMonitoringArgs) { a.MongoDiskPercent = 120 }, "ClusterMonitoring: MongoDiskPercent = 120 is not valid; accepted: a percentage from 1 to 100"},
-		{func(a *components.ClusterMonitoringArgs) { a.MongoInstanceID = nil }, "ClusterMonitoring: MongoInstanceID"},
 		{func(a *components.ClusterMonitoringArgs) { a.IngestLoadBalancerArnSuffix = s("net/x/1") }, "ClusterMonitoring: IngestTargetGroupArnSuffixes"},
 	} {
 		a := args()
@@ -515,6 +514,24 @@ func TestClusterMonitoringAsALibrary(t *testing.T) {
 		}
 		if len(r.resources) != 0 {
 			t.Errorf("%d resources registered for rejected arguments", len(r.resources))
+		}
+	}
+	// Without a MongoDB instance (an external database): no MongoDB alarm or graph.
+	external := args()
+	external.MongoInstanceID = nil
+	r, err = runComponents(t, func(ctx *pulumi.Context) error {
+		_, err := components.NewClusterMonitoring(ctx, "ops", external)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")); n != 5 {
+		t.Errorf("%d alarms without ingest and MongoDB, want the 5 that are not MongoDB's", n)
+	}
+	for _, res := range r.resources {
+		if strings.Contains(res.Name, "mongo") || strings.Contains(res.str("dashboardBody"), "MongoDB") {
+			t.Errorf("%s %s watches MongoDB without a MongoDB instance", res.Type, res.Name)
 		}
 	}
 	_, err = runComponents(t, func(ctx *pulumi.Context) error {

@@ -96,9 +96,9 @@ func closure(t *testing.T, r *run, res *registered) map[string]bool {
 // gateway attached, public route table with its 0.0.0.0/0 route, and the
 // association of each subnet they use.
 func TestPublicResourcesWaitForTheInternetRoute(t *testing.T) {
-	for _, spread := range []string{"false", "true"} {
-		t.Run("spreadAcrossZones="+spread, func(t *testing.T) {
-			r := deploy(t, map[string]string{"spreadAcrossZones": spread, "zoneCount": "3"})
+	for _, layout := range []string{"single", "split", "spread"} {
+		t.Run("zoneLayout="+layout, func(t *testing.T) {
+			r := deploy(t, map[string]string{"zoneLayout": layout, "zoneCount": "3"})
 			igw := r.one(t, "aws:ec2/internetGateway:InternetGateway", "")
 			table := r.one(t, "aws:ec2/routeTable:RouteTable", "-public")
 			association := map[string]*registered{}

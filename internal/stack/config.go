@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ams-cluster/ams-aws/components"
+	"github.com/ams-cluster/ams-aws/internal/zones"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
@@ -36,7 +37,9 @@ type Config struct {
 	ZoneCount         int
 	ExistingVpcID     string
 	ExistingSubnetIDs []string
-	SpreadAcrossZones bool
+	// ZoneLayout places the origin and edge groups (key zoneLayout, or the
+	// deprecated spreadAcrossZones).
+	ZoneLayout zones.Layout
 
 	AdminCIDR     string
 	SSHPublicKey  string
@@ -50,6 +53,9 @@ type Config struct {
 	SnapshotRetentionCount int
 	SnapshotIntervalHours  int
 	SnapshotTime           string
+	// DatabaseURLParameter, when set, is the SecureString parameter with
+	// the URL of an external database; the stack then runs no MongoDB.
+	DatabaseURLParameter string
 
 	AMSImageID              string
 	AMSFollowLatestImage    bool
@@ -71,6 +77,10 @@ type Config struct {
 
 	EntryConfig
 	MonitoringConfig
+
+	// Warnings are what the configuration deserves a word about (deprecated
+	// keys); LoadConfig logs them.
+	Warnings []string
 }
 
 // Role returns the settings of one role.
@@ -98,7 +108,6 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		ZoneCount:         r.integer("zoneCount"),
 		ExistingVpcID:     r.str("existingVpcId"),
 		ExistingSubnetIDs: r.list("existingSubnetIds"),
-		SpreadAcrossZones: r.boolean("spreadAcrossZones"),
 
 		AdminCIDR:    r.str("adminCidr"),
 		SSHPublicKey: r.str("sshPublicKey"),
@@ -128,6 +137,8 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		UnhealthyThreshold:         r.integer("unhealthyThreshold"),
 		IngressCIDRs:               r.list("ingressCidrs"),
 	}
+	c.ZoneLayout = r.zoneLayout(c)
+	c.DatabaseURLParameter = r.externalDatabase()
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
 	for _, role := range components.Roles() {
@@ -161,6 +172,12 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	if len(r.errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n%w", errors.Join(r.errs...))
 	}
+	c.Warnings = r.warnings
+	for _, w := range c.Warnings {
+		if err := ctx.Log.Warn(w, nil); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -169,7 +186,8 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 func (c *Config) validateComponents(r *reader) {
 	pending := pulumi.String("pending")
 	w := wiring{
-		vpcID: pending, subnetIDs: pulumi.StringArray{pending}, amsSubnetIDs: pulumi.StringArray{pending},
+		vpcID: pending, subnetIDs: pulumi.StringArray{pending},
+		originSubnetIDs: pulumi.StringArray{pending}, edgeSubnetIDs: pulumi.StringArray{pending},
 		nodeSecurityGroupID: pending, targetGroupArn: pending,
 		databaseURLParameterName: pending, databaseURLParameterArn: pending,
 		databaseReadyParameterName: pending, databaseReadyParameterArn: pending,
@@ -184,7 +202,7 @@ func (c *Config) validateComponents(r *reader) {
 		{c.networkArgs().Validate, map[string]string{
 			"CidrBlock": "vpcCidr", "ZoneCount": "zoneCount", "ExistingVpcID": "existingVpcId", "ExistingSubnetIDs": "existingSubnetIds",
 		}},
-		{c.mongoArgs(w).Validate, map[string]string{
+		{c.mongoValidate(w), map[string]string{
 			"InstanceType": "mongoInstanceType", "ImageID": "mongoImageId", "MongoVersion": "mongoVersion",
 			"DataVolumeSizeGiB": "mongoDataVolumeGiB", "SnapshotRetentionCount": "snapshotRetentionCount",
 			"SnapshotIntervalHours": "snapshotIntervalHours", "SnapshotTime": "snapshotTime",
@@ -249,9 +267,10 @@ func leafErrors(err error) []error {
 
 // reader reads configuration values by key and collects one error per bad value.
 type reader struct {
-	cfg     *config.Config
-	project string
-	errs    []error
+	cfg      *config.Config
+	project  string
+	errs     []error
+	warnings []string
 	// read, when not nil, collects every key read (the tests compare it
 	// with Pulumi.yaml's schema).
 	read map[string]bool

@@ -40,7 +40,7 @@ var monitoringKeys = map[string]string{
 }
 
 func (c *Config) logsArgs() *components.ClusterLogsArgs {
-	return &components.ClusterLogsArgs{RetentionDays: c.LogRetentionDays, Tags: c.tags()}
+	return &components.ClusterLogsArgs{RetentionDays: c.LogRetentionDays, WithoutMongo: c.DatabaseURLParameter != "", Tags: c.tags()}
 }
 
 // detectionSeconds is how long a target group takes to notice a dead node.
@@ -101,9 +101,12 @@ func buildMonitoring(ctx *pulumi.Context, base string, cfg *Config, lb *componen
 		edgeTargetGroup:   lb.EdgeTargetGroupArnSuffix,
 		originGroup:       groups[components.RoleOrigin].GroupName,
 		edgeGroup:         groups[components.RoleEdge].GroupName,
-		mongoInstance:     mongo.InstanceID,
 		// The groups publish there by default.
 		streamingNamespace: components.DefaultMetricNamespace(ctx.Project(), ctx.Stack()),
+	}
+	if mongo != nil {
+		// An external database is watched by its own provider.
+		w.mongoInstance = mongo.InstanceID
 	}
 	if ingest != nil {
 		w.ingestLoadBalancer = ingest.ArnSuffix

@@ -40,7 +40,7 @@ func newOutputs(cfg *Config, lb *components.StreamingLoadBalancer, mongo *compon
 		email = "admin@ams.local"
 	}
 	panelURL := pulumi.Sprintf("%s://%s%s/", scheme, host, publishPort)
-	return Outputs{
+	out := Outputs{
 		"loadBalancerDnsName": lb.DNSName,
 		"publishUrl":          pulumi.Sprintf("%s://%s%s/%s/", scheme, host, publishPort, demoApp),
 		"playUrl":             pulumi.Sprintf("%s://%s%s/%s/", scheme, host, playPort, demoApp),
@@ -51,9 +51,15 @@ func newOutputs(cfg *Config, lb *components.StreamingLoadBalancer, mongo *compon
 		"panelAdminPassword":          pulumi.ToSecret(panelPassword),
 		"panelAdminPasswordParameter": panelParameter,
 		"https":                       pulumi.String(httpsStatus).ToStringOutput(),
-		"mongoPrivateIp":              mongo.PrivateIP,
-		"mongoUrlParameter":           mongo.ConnectionURLParameterName,
 		"originGroupName":             groups[components.RoleOrigin].GroupName,
 		"edgeGroupName":               groups[components.RoleEdge].GroupName,
 	}
+	if mongo == nil {
+		// No MongoDB of the stack's: the external database's parameter instead.
+		out["databaseUrlParameter"] = pulumi.String(cfg.DatabaseURLParameter).ToStringOutput()
+		return out
+	}
+	out["mongoPrivateIp"] = mongo.PrivateIP
+	out["mongoUrlParameter"] = mongo.ConnectionURLParameterName
+	return out
 }

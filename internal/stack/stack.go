@@ -39,7 +39,10 @@ func Run(ctx *pulumi.Context, export func(name string, value pulumi.Input)) erro
 //	         └──────────── ScalingGroup (origin, edge) ◄─────┘
 //
 // ClusterLogs comes before the nodes (they ship to its log groups);
-// ClusterMonitoring last, over what the others registered.
+// ClusterMonitoring last, over what the others registered. With
+// databaseUrlParameter there is no MongoNode: the groups read the external
+// database's parameter. zoneLayout picks the groups' subnets; the load
+// balancers take every subnet.
 func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	base := ctx.Project() + "-" + ctx.Stack()
 	var w wiring
@@ -51,11 +54,9 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.vpcID, w.subnetIDs, w.amsSubnetIDs = network.VpcID, network.PublicSubnetIDs, network.PublicSubnetIDs
-	if !cfg.SpreadAcrossZones {
-		// As in the seed: all AMS nodes in one zone, close to each other.
-		w.amsSubnetIDs = pulumi.StringArray{network.PublicSubnetIDs.Index(pulumi.Int(0))}
-	}
+	w.vpcID, w.subnetIDs = network.VpcID, network.PublicSubnetIDs
+	// The groups' zones follow zoneLayout; the load balancers are in every zone.
+	w.originSubnetIDs, w.edgeSubnetIDs = cfg.roleSubnets(network.PublicSubnetIDs)
 
 	lb, err := components.NewStreamingLoadBalancer(ctx, base, cfg.loadBalancerArgs(w))
 	if err != nil {
@@ -79,14 +80,10 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	w.logs = logs
 
-	mongo, err := components.NewMongoNode(ctx, base+"-mongo", cfg.mongoArgs(w))
+	mongo, err := buildDatabase(ctx, base, cfg, &w)
 	if err != nil {
 		return nil, err
 	}
-	w.databaseURLParameterName = mongo.ConnectionURLParameterName
-	w.databaseURLParameterArn = mongo.ConnectionURLParameterArn
-	w.databaseReadyParameterName = mongo.ReadyParameterName
-	w.databaseReadyParameterArn = mongo.ReadyParameterArn
 
 	panelPassword, panelParameter, err := panelAdminPassword(ctx, base)
 	if err != nil {
@@ -148,7 +145,8 @@ func panelAdminPassword(ctx *pulumi.Context, base string) (pulumi.StringOutput, 
 type wiring struct {
 	vpcID                       pulumi.StringInput
 	subnetIDs                   pulumi.StringArrayInput
-	amsSubnetIDs                pulumi.StringArrayInput
+	originSubnetIDs             pulumi.StringArrayInput
+	edgeSubnetIDs               pulumi.StringArrayInput
 	loadBalancerSecurityGroupID pulumi.StringInput
 	nodeSecurityGroupID         pulumi.StringInput
 	targetGroupArn              pulumi.StringInput
@@ -209,10 +207,11 @@ func (c *Config) nodeSecurityGroupArgs(w wiring) *components.NodeSecurityGroupAr
 	return args
 }
 
+// mongoArgs places MongoDB in the first zone, whatever the groups' layout.
 func (c *Config) mongoArgs(w wiring) *components.MongoNodeArgs {
 	args := &components.MongoNodeArgs{
 		VpcID:                  w.vpcID,
-		SubnetID:               w.amsSubnetIDs.ToStringArrayOutput().Index(pulumi.Int(0)),
+		SubnetID:               w.subnetIDs.ToStringArrayOutput().Index(pulumi.Int(0)),
 		ClientSecurityGroupIDs: pulumi.StringArray{w.nodeSecurityGroupID},
 		InstanceType:           c.MongoInstanceType,
 		ImageID:                c.MongoImageID,
@@ -238,7 +237,7 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 	s := c.Role(role)
 	args := &components.ScalingGroupArgs{
 		Role:                            role,
-		SubnetIDs:                       w.amsSubnetIDs,
+		SubnetIDs:                       w.roleSubnetIDs(role),
 		SecurityGroupIDs:                pulumi.StringArray{w.nodeSecurityGroupID},
 		TargetGroupArns:                 c.targetGroupArns(role, w),
 		DatabaseURLParameterName:        w.databaseURLParameterName,
