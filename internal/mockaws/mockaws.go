@@ -31,7 +31,8 @@ import (
 
 // Where the mocked resources live, and the images the look-ups find.
 const (
-	// Project is the project whose URNs the mocks compute when not told otherwise.
+	// Project is the project whose URNs the mocks compute when not told
+	// otherwise; Account and Region are where the mocked resources live.
 	Project = "ams-cluster"
 	Account = "123456789012"
 	Region  = "eu-central-1"
@@ -234,6 +235,8 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		id = physical
 		set("name", physical)
 		set("arn", arn("autoscaling", "autoScalingGroup:"+h+":autoScalingGroupName/"+physical))
+	case "aws:autoscaling/policy:Policy":
+		set("arn", arn("autoscaling", "scalingPolicy:"+h+":autoScalingGroupName/"+str("autoscalingGroupName")+":policyName/"+physical))
 	case "aws:dlm/lifecyclePolicy:LifecyclePolicy":
 		id = "policy-" + h
 		set("arn", arn("dlm", "policy/"+id))
@@ -340,7 +343,7 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		case filters["product-code"] == "4wh7rhpic3wfwamyp5905tsbt":
 			id, name = AmsAMI, "AntMedia-AWS-Marketplace-EE-2.12.0-20260301"
 		default:
-			return nil, fmt.Errorf("Your query returned no results: %v", filters)
+			return nil, fmt.Errorf("your query returned no results: %v", filters)
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"id": id, "imageId": id, "name": name, "architecture": arch, "rootDeviceName": "/dev/sda1",
