@@ -29,10 +29,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Where the mocked resources live, and the images the look-ups find.
+// The project, account and region of the mocked resources, and the images
+// the look-ups find.
 const (
 	// Project is the project whose URNs the mocks compute when not told
-	// otherwise; Account and Region are where the mocked resources live.
+	// otherwise (Run tells them).
 	Project = "ams-cluster"
 	Account = "123456789012"
 	Region  = "eu-central-1"

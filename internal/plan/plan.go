@@ -18,7 +18,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/ams-cluster/ams-aws/internal/mockaws"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 // Type tokens of the resources the plan reads.
@@ -215,5 +214,3 @@ func label(c *mockaws.Resource) string {
 	}
 	return t + " " + c.Name
 }
-
-var _ = resource.PropertyKey("")
