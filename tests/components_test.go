@@ -16,7 +16,7 @@ func runComponents(t *testing.T, fn pulumi.RunFunc) (*run, error) {
 	err := pulumi.RunErr(fn, pulumi.WithMocks("other-stack", "prod", m), func(info *pulumi.RunInfo) {
 		info.Config = map[string]string{"aws:region": region}
 	})
-	return &run{resources: m.resources, calls: m.calls, passwords: m.passwords}, err
+	return m.recorded(err), err
 }
 
 func TestComponentsRejectBadArgumentsByFieldAndAcceptedValues(t *testing.T) {

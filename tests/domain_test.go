@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/ams-cluster/ams-aws/components"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 )
@@ -210,7 +209,7 @@ func TestAccessLogBucketLetsExactlyLogDeliveryWriteExactlyTheLogPrefix(t *testin
 
 func TestAccessLogBucketPrincipalFollowsTheProviderRegion(t *testing.T) {
 	// The component asks the provider for its region.
-	m := inRegion{mocks: &mocks{subnets: map[string]resource.PropertyMap{}}, region: "ap-southeast-4"}
+	m := inRegion{mocks: newMocks(), region: "ap-southeast-4"}
 	var policy string
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		logs, err := components.NewAccessLogBucket(ctx, "melbourne-logs", &components.AccessLogBucketArgs{Prefix: "live"})
@@ -223,7 +222,7 @@ func TestAccessLogBucketPrincipalFollowsTheProviderRegion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, res := range m.resources {
+	for _, res := range m.recorded(nil).resources {
 		if res.Type == "aws:s3/bucketPolicy:BucketPolicy" {
 			policy = res.str("policy")
 		}

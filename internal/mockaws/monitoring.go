@@ -1,4 +1,4 @@
-package tests
+package mockaws
 
 import (
 	"fmt"
@@ -30,7 +30,7 @@ func newMonitoringResource(args pulumi.MockResourceArgs, set func(string, any), 
 		id = arn("sns", name)
 		set("name", name)
 		set("arn", id)
-		set("owner", account)
+		set("owner", Account)
 	case "aws:sns/topicSubscription:TopicSubscription":
 		topic := str("topic")
 		if !strings.HasPrefix(topic, "arn:aws:sns:") {
@@ -53,7 +53,7 @@ func newMonitoringResource(args pulumi.MockResourceArgs, set func(string, any), 
 		set("arn", arn("cloudwatch", "alarm:"+name))
 	case "aws:cloudwatch/dashboard:Dashboard":
 		id = str("dashboardName")
-		set("dashboardArn", fmt.Sprintf("arn:aws:cloudwatch::%s:dashboard/%s", account, id))
+		set("dashboardArn", fmt.Sprintf("arn:aws:cloudwatch::%s:dashboard/%s", Account, id))
 	case "aws:cloudwatch/logGroup:LogGroup":
 		name := str("name")
 		if name == "" {
