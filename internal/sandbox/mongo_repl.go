@@ -88,7 +88,7 @@ type replMember struct {
 	optime   int
 }
 
-func (m *replMember) host() string { return net.JoinHostPort(m.ip, strconv.Itoa(m.st.Port)) }
+func (m *replMember) host() string  { return net.JoinHostPort(m.ip, strconv.Itoa(m.st.Port)) }
 func (m *replMember) data() dataDir { return dataDir(m.st.DataDir) }
 
 func (m *replMember) version() int {
