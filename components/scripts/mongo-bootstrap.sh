@@ -214,4 +214,4 @@ main() {
   start_log_shipping
 }
 
-main
+{{ if .Replica }}{{ template "mongo-replica" . }}{{ else }}main{{ end }}

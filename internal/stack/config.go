@@ -46,6 +46,7 @@ type Config struct {
 	SSHPrivateKey pulumi.StringOutput // secret; valid only when HasPrivateKey
 	HasPrivateKey bool
 
+	MongoMembers           int
 	MongoInstanceType      string
 	MongoImageID           string
 	MongoVersion           string
@@ -100,6 +101,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		AdminCIDR:    r.str("adminCidr"),
 		SSHPublicKey: r.str("sshPublicKey"),
 
+		MongoMembers:           r.integer("mongoMembers", 1, 3),
 		MongoInstanceType:      r.str("mongoInstanceType"),
 		MongoImageID:           r.str("mongoImageId"),
 		MongoVersion:           r.str("mongoVersion"),
@@ -163,6 +165,9 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	if c.LogRetentionDays != 0 && !components.IsLogRetention(c.LogRetentionDays) {
 		r.fail("logRetentionDays", c.LogRetentionDays, "a retention CloudWatch Logs accepts: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days")
 	}
+	if zones := c.zones(); c.MongoMembers > zones {
+		r.fail("mongoMembers", c.MongoMembers, fmt.Sprintf("at most zoneCount (or the number of existingSubnetIds), here %d: one member per zone; raise zoneCount to 3 for three members", zones))
+	}
 	if len(r.errs) == 0 {
 		c.validateComponents(r)
 	}
@@ -197,6 +202,7 @@ func (c *Config) validateComponents(r *reader) {
 			"DataVolumeSizeGiB": "mongoDataVolumeGiB", "SnapshotRetentionCount": "snapshotRetentionCount",
 			"SnapshotIntervalHours": "snapshotIntervalHours", "SnapshotTime": "snapshotTime",
 			"AdminCIDR": "adminCidr", "SSHPublicKey": "sshPublicKey", "SSHPrivateKey": "sshPrivateKey",
+			"Members": "mongoMembers", "SubnetIDs": "zoneCount",
 		}},
 		{c.nodeSecurityGroupArgs(w).Validate, map[string]string{
 			"WebRTCPortMin": "webrtcPortMin", "WebRTCPortMax": "webrtcPortMax", "AdminCIDR": "adminCidr",
@@ -293,4 +299,16 @@ func (r *reader) list(key string) []string {
 		return nil
 	}
 	return out
+}
+
+// zones is the number of zones with a public subnet: zoneCount (2 when
+// unset), or the adopted subnets.
+func (c *Config) zones() int {
+	switch {
+	case c.ExistingVpcID != "" || len(c.ExistingSubnetIDs) > 0:
+		return len(c.ExistingSubnetIDs)
+	case c.ZoneCount == 0:
+		return 2
+	}
+	return c.ZoneCount
 }
