@@ -21,6 +21,8 @@ readonly MEMBER_WAIT_SECONDS={{ shq .Replica.MemberWaitSeconds }}
 readonly PRIMARY_WAIT_SECONDS={{ shq .Replica.PrimaryWaitSeconds }}
 readonly KEYFILE=/etc/mongodb/keyfile
 
+# The EXIT trap above calls on_exit by name: a member's failure says where
+# it stopped, and nothing about readiness, which member 0 alone publishes.
 on_exit() {
   local status=$?
   if [ "$status" -ne 0 ]; then
