@@ -737,3 +737,34 @@ func (n *Node) MongoReplicaStatus() MongoReplicaStatus {
 	})
 	return out
 }
+
+// DialMongo connects to MongoDB with a connection string, from the node at
+// fromIP, as Ant Media Server's driver does: with replicaSet it selects the
+// set's primary among the hosts, and it authenticates with the URL's
+// credentials.
+func (w *World) DialMongo(url, fromIP string) (*MongoConn, error) {
+	return dialMongo(w.dir, url, fromIP)
+}
+
+// MongoDocs lists the documents of a collection in the data directory the
+// node's running mongod uses, after a replication pass (a member catches up
+// in the background).
+func (n *Node) MongoDocs(db, coll string) ([]map[string]any, error) {
+	dir := n.MongoStatus().DataDir
+	if dir == "" {
+		return nil, errors.New("mongod is not running")
+	}
+	var docs []map[string]any
+	d := dataDir(dir)
+	err := withReplLock(n.w.dir, func() error {
+		w, err := loadReplWorld(n.w.dir)
+		if err == nil {
+			err = w.converge()
+		}
+		if err != nil {
+			return err
+		}
+		return d.locked(false, func() error { return d.readDocs(db, coll, &docs) })
+	})
+	return docs, err
+}
