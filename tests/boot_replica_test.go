@@ -20,12 +20,12 @@ import (
 
 // replicaCluster is the stack with three MongoDB members, as a sandbox world.
 type replicaCluster struct {
-	t       *testing.T
-	r       *run
-	w       *sandbox.World
-	members []replicaMember
-	params  map[string]string
-	secure  map[string]bool
+	t                                          *testing.T
+	r                                          *run
+	w                                          *sandbox.World
+	members                                    []replicaMember
+	params                                     map[string]string
+	secure                                     map[string]bool
 	readyParam, urlParam, appParam, adminParam string
 }
 
