@@ -1727,14 +1727,24 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 	// Authorization as for an insert command; the write itself holds the
 	// data directory lock, so two clients cannot both insert the same key.
 	cmd := mongoCommand{Keys: []string{"insert", "documents"}, Fields: map[string]any{"insert": coll, "documents": []any{d}}}
-	if _, err := c.authorizedSession(db, cmd); err != nil {
+	insert := func() error {
+		if _, err := c.authorizedSession(db, cmd); err != nil {
+			return err
+		}
+		_, err := c.s.replicated("insert", func() (map[string]any, error) {
+			_, err := c.s.insertDocs(db, coll, []map[string]any{d}, key)
+			return nil, err
+		})
 		return err
 	}
-	_, err := c.s.replicated("insert", func() (map[string]any, error) {
-		_, err := c.s.insertDocs(db, coll, []map[string]any{d}, key)
-		return nil, err
-	})
+	err := insert()
 	var se *MongoServerError
+	if errors.As(err, &se) && se.Code == codeNotWritablePrimary && c.url.ReplicaSet != "" {
+		// The primary changed: the driver selects the new one and retries
+		// the write once (retryable writes).
+		c.s = nil
+		err = insert()
+	}
 	if errors.As(err, &se) {
 		return &MongoDriverError{Exception: "com.mongodb.MongoWriteException", Server: se,
 			Message: fmt.Sprintf("Write operation error on server %s. Write error: WriteError{code=%d, message='%s', details={}}.", c.s.addr, se.Code, se.Message)}

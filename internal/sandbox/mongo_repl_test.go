@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -223,5 +224,52 @@ func TestMongoReplicaSetAdd(t *testing.T) {
 	}
 	if users, _ := ns[1].n.MongoUsers(); !slices.Equal(users, []string{"admin.admin"}) {
 		t.Errorf("added member: want the users by initial sync, got %v", users)
+	}
+}
+
+// TestMongoReplicaSetDriverFollowsThePrimary: a client of the replica-set
+// URL writes to whichever member is primary, before and after a failover.
+func TestMongoReplicaSetDriverFollowsThePrimary(t *testing.T) {
+	w, ns := newReplNodes(t, 3)
+	for _, r := range ns {
+		r.start(t)
+	}
+	s0 := ns[0].local(t, w)
+	if _, err := s0.runCommand("admin", cmd("replSetInitiate", setConfig("10.0.1.10", "10.0.1.11", "10.0.1.12"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s0.runCommand("admin", createUserCmd("app", "pw", "root")); err != nil {
+		t.Fatal(err)
+	}
+	w.NewNode(NodeSpec{InstanceID: "i-0ams", PrivateIP: "10.0.2.20"})
+	url := "mongodb://app:pw@10.0.1.10:27017,10.0.1.11:27017,10.0.1.12:27017/?replicaSet=ams&authSource=admin"
+	c, err := w.DialMongo(url, "10.0.2.20")
+	if err != nil {
+		t.Fatalf("dial the set: %v", err)
+	}
+	if err := c.InsertUnique("clusterdb", "clusternode", map[string]any{"_id": "a"}, "_id"); err != nil {
+		t.Fatalf("insert on the primary: %v", err)
+	}
+	// Member 0 steps aside: stopped, then back (it takes over again); the
+	// client's member 1 session meanwhile.
+	ns[0].stop(t)
+	if err := c.InsertUnique("clusterdb", "clusternode", map[string]any{"_id": "b"}, "_id"); err != nil {
+		t.Fatalf("insert after a failover: %v", err)
+	}
+	ns[0].start(t)
+	if err := c.InsertUnique("clusterdb", "clusternode", map[string]any{"_id": "c"}, "_id"); err != nil {
+		t.Fatalf("insert after member 0 took over again: %v", err)
+	}
+	for i, r := range ns {
+		docs, err := r.n.MongoDocs("clusterdb", "clusternode")
+		if err != nil || len(docs) != 3 {
+			t.Errorf("member %d: want the three writes, got %v %v", i, docs, err)
+		}
+	}
+	// Without a majority the URL finds no primary.
+	ns[1].stop(t)
+	ns[2].stop(t)
+	if _, err := w.DialMongo(url, "10.0.2.20"); err == nil || !strings.Contains(err.Error(), "ReadPreferenceServerSelector") {
+		t.Errorf("dial without a majority: want a server selection timeout, got %v", err)
 	}
 }
