@@ -262,7 +262,12 @@ func replicaReplacedMembers(c *replicaCluster) []string {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		outs = append(outs, c.wait(f, run, fmt.Sprintf("member %d's replacement", i)))
+		out := c.wait(f, run, fmt.Sprintf("member %d's replacement", i))
+		outs = append(outs, out)
+		// Users are kept through the primary only: a standalone write on a
+		// member of a live set would not replicate.
+		f.check(!strings.Contains(out, "updated admin") && !strings.Contains(out, "created admin"),
+			"member %d's replacement wrote users outside the set:\n%s", i, tail(out, 10))
 		f.check(c.members[i].volume.FileSystemUUID() == uuid, "member %d's replacement reformatted its volume", i)
 		docs, _ := nodes[i].MongoDocs("clusterdb", "clusternode")
 		f.check(slices.ContainsFunc(docs, func(d map[string]any) bool { return d["_id"] == doc["_id"] }), "member %d's replacement lacks the write made while it was gone: %v", i, docs)
