@@ -72,13 +72,14 @@ start_member() {
   restart_mongod
 }
 
-# set_url is the replica-set URL of every member, without credentials.
+# set_url is the replica-set URL of every member, without credentials; a
+# short server selection timeout keeps each try of a wait short.
 set_url() {
   local host list=""
   for host in ${MEMBER_HOSTS//,/ }; do
     list="$list${list:+,}$host:27017"
   done
-  printf 'mongodb://%s/admin?replicaSet=%s' "$list" "$REPLICA_SET"
+  printf 'mongodb://%s/admin?replicaSet=%s&serverSelectionTimeoutMS=10000' "$list" "$REPLICA_SET"
 }
 
 # has_set_config tells, in maintenance mode, whether the data already
@@ -100,7 +101,7 @@ read_passwords() {
 # authentication), empty before it has a configuration; it fails when the
 # member does not answer.
 peer_set() {
-  mongosh --quiet --norc "mongodb://$1:27017/admin" --eval 'print(db.runCommand({ hello: 1 }).setName || "")' 2>/dev/null
+  mongosh --quiet --norc "mongodb://$1:27017/admin?directConnection=true&serverSelectionTimeoutMS=5000" --eval 'print(db.runCommand({ hello: 1 }).setName || "")' 2>/dev/null
 }
 
 # wait_for_members waits, backing off, until every other member answers;
@@ -135,7 +136,7 @@ wait_for_members() {
 initiate_set() {
   step="checking the replica set"
   local state
-  state=$(mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin" --eval '
+  state=$(mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin?directConnection=true" --eval '
     const admin = db.getSiblingDB("admin");
     admin.auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
     try {
@@ -155,7 +156,7 @@ initiate_set() {
     return 0
   fi
   step="initiating replica set $REPLICA_SET"
-  mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin" --eval '
+  mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin?directConnection=true" --eval '
     const admin = db.getSiblingDB("admin");
     admin.auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
     const hosts = process.env.MEMBER_HOSTS.split(",");
