@@ -241,7 +241,8 @@ func validateAdminAccess(component, adminCIDR, publicKey string, hasPrivateKey b
 	return nil
 }
 
-// NewMongoNode creates the MongoDB server, its data volume, credentials,
+// NewMongoNode creates the MongoDB server, or the replica set's members,
+// with their data volumes, network interfaces, credentials (and key file),
 // security group and snapshot schedule.
 func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ...pulumi.ResourceOption) (*MongoNode, error) {
 	a, err := args.withDefaults()

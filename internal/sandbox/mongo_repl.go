@@ -110,8 +110,7 @@ func toInt(v any) int {
 	return 0
 }
 
-// cfgMembers lists a configuration's members with their defaults (priority
-// and votes 1).
+// cfgMember is a member of a replica set configuration.
 type cfgMember struct {
 	ID       int
 	Host     string
@@ -119,6 +118,8 @@ type cfgMember struct {
 	Votes    int
 }
 
+// membersOf lists a configuration's members with their defaults (priority
+// and votes 1).
 func membersOf(cfg map[string]any) []cfgMember {
 	var out []cfgMember
 	for _, d := range asDocs(cfg["members"]) {
