@@ -21,6 +21,7 @@ var (
 	parameterPrefixPattern = regexp.MustCompile(`^(/[A-Za-z0-9_.-]+)+$`)
 	snapshotTimePattern    = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 	mongoUserPattern       = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
+	replicaSetNamePattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
 
 // MongoDBPort is the TCP port MongoDB listens on.
@@ -37,8 +38,22 @@ type MongoNodeArgs struct {
 	// VpcID is the VPC of the node's security group. Required.
 	VpcID pulumi.StringInput
 	// SubnetID is the subnet the node lives in. It must route to the internet
-	// (the boot script installs MongoDB from its repository). Required.
+	// (the boot script installs MongoDB from its repository). Required unless
+	// SubnetIDs is set, whose first subnet then takes its place.
 	SubnetID pulumi.StringInput
+	// SubnetIDs are the members' subnets, one per member in member order
+	// (member i lives in SubnetIDs[i]); give subnets of distinct zones so that
+	// the set survives the loss of a zone. At least Members subnets. Defaults
+	// to SubnetID alone.
+	SubnetIDs pulumi.StringArray
+	// Members is the number of MongoDB servers: 1 (a single node, the
+	// default) or 3 (a replica set that keeps a primary when any one member
+	// is lost). Even counts add no fault tolerance (a majority of 2 is 2, of
+	// 4 is 3), and 5 is not offered: three zones give three members.
+	Members int
+	// ReplicaSetName is the replica set name with several members. Defaults
+	// to "ams"; ignored for one member.
+	ReplicaSetName string
 	// ClientSecurityGroupIDs are the security groups whose members may reach
 	// MongoDB on TCP 27017; nobody else can. Defaults to none.
 	ClientSecurityGroupIDs pulumi.StringArray
@@ -89,20 +104,29 @@ type MongoNodeArgs struct {
 	Tags map[string]string
 }
 
-// MongoNode is a single MongoDB server for Ant Media's cluster state, with
-// authentication on, its data on a protected, snapshotted EBS volume that
-// outlives the instance, and its credentials in SSM Parameter Store.
+// MongoNode is MongoDB for Ant Media's cluster state: one server or a
+// replica set of three, each member with authentication on, its data on a
+// protected, snapshotted EBS volume that outlives the instance and a stable
+// network interface; the credentials and the members' key file live in SSM
+// Parameter Store.
 type MongoNode struct {
 	pulumi.ResourceState
 
-	// InstanceID is the EC2 instance ID.
+	// InstanceID is member 0's EC2 instance ID.
 	InstanceID pulumi.StringOutput `pulumi:"instanceId"`
-	// PrivateIP is the node's stable private address.
+	// PrivateIP is member 0's stable private address.
 	PrivateIP pulumi.StringOutput `pulumi:"privateIp"`
-	// PublicIP is the node's stable public address, used for egress and, when
-	// an admin CIDR is set, for SSH.
+	// InstanceIDs are every member's instance IDs, in member order.
+	InstanceIDs pulumi.StringArrayOutput `pulumi:"instanceIds"`
+	// PrivateIPs are every member's stable private addresses, in member order.
+	PrivateIPs pulumi.StringArrayOutput `pulumi:"privateIps"`
+	// DataVolumeIDs are every member's data volumes, in member order.
+	DataVolumeIDs pulumi.StringArrayOutput `pulumi:"dataVolumeIds"`
+	// PublicIP is member 0's stable public address, used for egress and,
+	// when an admin CIDR is set, for SSH.
 	PublicIP pulumi.StringOutput `pulumi:"publicIp"`
-	// ConnectionURL is the secret mongodb:// URL Ant Media uses.
+	// ConnectionURL is the secret mongodb:// URL Ant Media uses; with several
+	// members it names every member and the replica set.
 	ConnectionURL pulumi.StringOutput `pulumi:"connectionUrl"`
 	// ConnectionURLParameterName is the SSM parameter holding ConnectionURL.
 	ConnectionURLParameterName pulumi.StringOutput `pulumi:"connectionUrlParameterName"`
@@ -110,11 +134,12 @@ type MongoNode struct {
 	ConnectionURLParameterArn pulumi.StringOutput `pulumi:"connectionUrlParameterArn"`
 	// SecurityGroupID is the node's security group.
 	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
-	// DataVolumeID is the EBS volume that holds the database.
+	// DataVolumeID is member 0's EBS volume that holds the database.
 	DataVolumeID pulumi.StringOutput `pulumi:"dataVolumeId"`
-	// ReadyParameterName is the String SSM parameter the node sets at boot:
-	// "pending" until MongoDB accepts the application user's credentials,
-	// then ready (the boot script's format). Pass it to ScalingGroupArgs so
+	// ReadyParameterName is the String SSM parameter member 0 sets at boot:
+	// "pending" until MongoDB (the replica set, with several members)
+	// accepts the application user's credentials, then ready (the boot
+	// script's format). Pass it to ScalingGroupArgs so
 	// that AMS nodes wait for it.
 	ReadyParameterName pulumi.StringOutput `pulumi:"readyParameterName"`
 	// ReadyParameterArn is the ARN of that parameter.
@@ -144,12 +169,25 @@ func (a *MongoNodeArgs) withDefaults() (MongoNodeArgs, error) {
 	setDefaultInt(&out.SnapshotRetentionCount, 7)
 	setDefaultInt(&out.SnapshotIntervalHours, 24)
 	setDefaultInt(&out.MetadataHopLimit, 1)
+	setDefaultInt(&out.Members, 1)
+	setDefault(&out.ReplicaSetName, "ams")
+	if out.SubnetIDs == nil && out.SubnetID != nil {
+		out.SubnetIDs = pulumi.StringArray{out.SubnetID}
+	}
 
 	if out.VpcID == nil {
 		bad.reject("VpcID", "", "a VPC ID (required)")
 	}
-	if out.SubnetID == nil {
-		bad.reject("SubnetID", "", "a subnet ID (required)")
+	if len(out.SubnetIDs) == 0 {
+		bad.reject("SubnetID", "", "a subnet ID (required), or SubnetIDs")
+	}
+	if out.Members != 1 && out.Members != 3 {
+		bad.reject("Members", out.Members, "1 (a single node) or 3 (a replica set)")
+	} else if len(out.SubnetIDs) > 0 && len(out.SubnetIDs) < out.Members {
+		bad.reject("SubnetIDs", fmt.Sprintf("%d subnets", len(out.SubnetIDs)), fmt.Sprintf("at least one subnet per member (%d), in distinct zones", out.Members))
+	}
+	if !replicaSetNamePattern.MatchString(out.ReplicaSetName) {
+		bad.reject("ReplicaSetName", out.ReplicaSetName, "1 to 64 letters, digits, _ or -")
 	}
 	if !IsInstanceType(out.InstanceType) {
 		bad.reject("InstanceType", out.InstanceType, "an EC2 instance type such as m5.xlarge")
@@ -213,7 +251,8 @@ func validateAdminAccess(component, adminCIDR, publicKey string, hasPrivateKey b
 	return nil
 }
 
-// NewMongoNode creates the MongoDB server, its data volume, credentials,
+// NewMongoNode creates the MongoDB server, or the replica set's members,
+// with their data volumes, network interfaces, credentials (and key file),
 // security group and snapshot schedule.
 func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ...pulumi.ResourceOption) (*MongoNode, error) {
 	a, err := args.withDefaults()
@@ -251,38 +290,17 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 		return nil, err
 	}
 
-	subnet := ec2.LookupSubnetOutput(ctx, ec2.LookupSubnetOutputArgs{Id: a.SubnetID.ToStringOutput().ToStringPtrOutput()}, pulumi.Parent(m))
-	// The network interface and its public address outlive the instance, so a
-	// replacement node keeps the private IP that the connection URL names.
-	nic, err := ec2.NewNetworkInterface(ctx, name, &ec2.NetworkInterfaceArgs{
-		SubnetId:       a.SubnetID,
-		SecurityGroups: pulumi.StringArray{sg.ID()},
-		Description:    pulumi.Sprintf("MongoDB node %s", name),
-		Tags:           tags(nil),
-	}, parent)
+	keyFile, err := m.keyFile(ctx, name, a, tags(nil))
 	if err != nil {
-		return nil, fmt.Errorf("mongo node %s: network interface: %w", name, err)
-	}
-	eip, err := ec2.NewEip(ctx, name, &ec2.EipArgs{
-		Domain:           pulumi.String("vpc"),
-		NetworkInterface: nic.ID(),
-		Tags:             tags(nil),
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("mongo node %s: elastic IP: %w", name, err)
+		return nil, err
 	}
 
 	snapshotTag := fmt.Sprintf("%s/%s/%s", ctx.Project(), ctx.Stack(), name)
-	volume, err := ebs.NewVolume(ctx, name+"-data", &ebs.VolumeArgs{
-		AvailabilityZone: subnet.AvailabilityZone(),
-		Size:             pulumi.Int(a.DataVolumeSizeGiB),
-		Type:             pulumi.String("gp3"),
-		Encrypted:        pulumi.Bool(true),
-		FinalSnapshot:    pulumi.Bool(true),
-		Tags:             tags(map[string]string{"Name": name + "-data", snapshotTagKey: snapshotTag}),
-	}, parent, pulumi.Protect(true), pulumi.RetainOnDelete(true))
-	if err != nil {
-		return nil, fmt.Errorf("mongo node %s: data volume: %w", name, err)
+	members := make([]*mongoMember, a.Members)
+	for i := range members {
+		if members[i], err = m.memberStorage(ctx, name, i, a, sg, snapshotTag); err != nil {
+			return nil, err
+		}
 	}
 
 	// The node reports here, at boot, whether MongoDB accepts the application
@@ -302,33 +320,39 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 		return nil, fmt.Errorf("mongo node %s: ready parameter: %w", name, err)
 	}
 
-	profile, err := instanceProfile(ctx, name, instanceAccess{
+	// Member 0 keeps the users and publishes readiness; the other members
+	// read only the key file.
+	initiatorAccess := instanceAccess{
 		Read:  pulumi.StringArray{creds.adminPassword.Arn, creds.appPassword.Arn},
 		Write: pulumi.StringArray{readyParam.Arn},
 		Logs:  a.Logs,
-	}, a.Tags, parent)
-	if err != nil {
+	}
+	if keyFile != nil {
+		initiatorAccess.Read = append(initiatorAccess.Read, keyFile.Arn)
+	}
+	profiles := make([]*iam.InstanceProfile, a.Members)
+	if profiles[0], err = instanceProfile(ctx, name, initiatorAccess, a.Tags, parent); err != nil {
 		return nil, fmt.Errorf("mongo node %s: %w", name, err)
+	}
+	if a.Members > 1 {
+		others, err := instanceProfile(ctx, name+"-members", instanceAccess{Read: pulumi.StringArray{keyFile.Arn}, Logs: a.Logs}, a.Tags, parent)
+		if err != nil {
+			return nil, fmt.Errorf("mongo node %s: %w", name, err)
+		}
+		for i := 1; i < a.Members; i++ {
+			profiles[i] = others
+		}
 	}
 
 	agentConfig, err := a.Logs.agentConfig(MongoDataPath)
 	if err != nil {
 		return nil, fmt.Errorf("mongo node %s: %w", name, err)
 	}
-	userData := pulumi.All(volume.ID(), readyParam.Name).ApplyT(func(v []any) (string, error) {
-		return renderScript("mongo-bootstrap.sh", MongoBootstrap{
-			AgentConfig:            agentConfig,
-			Region:                 region.Name,
-			DataVolumeID:           string(v[0].(pulumi.ID)),
-			MongoVersion:           a.MongoVersion,
-			AdminUser:              mongoAdminUser,
-			AdminPasswordParameter: a.ParameterPrefix + "/mongodb/admin-password",
-			AppUser:                a.AppUser,
-			AppPasswordParameter:   a.ParameterPrefix + "/mongodb/app-password",
-			ReadyParameter:         v[1].(string),
-			DataVolumeWaitSeconds:  mongoDataVolumeWaitSeconds,
-		})
-	}).(pulumi.StringOutput)
+	privateIPs := make(pulumi.StringArray, a.Members)
+	for i, mem := range members {
+		privateIPs[i] = mem.nic.PrivateIp
+	}
+	memberIPs := privateIPs.ToStringArrayOutput()
 
 	var keyName pulumi.StringPtrInput
 	if a.SSHPublicKey != "" {
@@ -339,53 +363,37 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 		keyName = key.KeyName
 	}
 
-	instance, err := ec2.NewInstance(ctx, name, &ec2.InstanceArgs{
-		Ami:                pulumi.String(imageID),
-		InstanceType:       pulumi.String(a.InstanceType),
-		IamInstanceProfile: profile.Name,
-		KeyName:            keyName,
-		NetworkInterfaces: ec2.InstanceNetworkInterfaceArray{
-			&ec2.InstanceNetworkInterfaceArgs{DeviceIndex: pulumi.Int(0), NetworkInterfaceId: nic.ID()},
-		},
-		MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
-			HttpEndpoint:            pulumi.String("enabled"),
-			HttpTokens:              pulumi.String("required"),
-			HttpPutResponseHopLimit: pulumi.Int(a.MetadataHopLimit),
-		},
-		RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
-			VolumeType:          pulumi.String("gp3"),
-			VolumeSize:          pulumi.Int(a.RootVolumeSizeGiB),
-			Encrypted:           pulumi.Bool(true),
-			DeleteOnTermination: pulumi.Bool(true),
-			Tags:                tags(map[string]string{"Name": name + "-root"}),
-		},
-		Monitoring: pulumi.Bool(true),
-		// A console or API slip must not delete the database host; EC2
-		// recovery (ClusterMonitoring) handles hardware failures.
-		DisableApiTermination:   pulumi.Bool(true),
-		UserDataBase64:          userData.ApplyT(encodeUserData).(pulumi.StringOutput),
-		UserDataReplaceOnChange: pulumi.Bool(true),
-		// No volumeTags: they would fight the data volume's own tags.
-		Tags: tags(nil),
-	}, parent,
-		// Canonical publishes a new image every few weeks; it must not replace the database.
-		pulumi.IgnoreChanges([]string{"ami"}),
-		// The network interface and the data volume can belong to one instance at a time.
-		pulumi.DeleteBeforeReplace(true),
-		pulumi.DependsOn([]pulumi.Resource{eip, readyParam}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("mongo node %s: instance: %w", name, err)
-	}
-
-	attachment, err := ec2.NewVolumeAttachment(ctx, name+"-data", &ec2.VolumeAttachmentArgs{
-		InstanceId:                  instance.ID(),
-		VolumeId:                    volume.ID(),
-		DeviceName:                  pulumi.String("/dev/sdf"),
-		StopInstanceBeforeDetaching: pulumi.Bool(true),
-	}, parent, pulumi.DeleteBeforeReplace(true))
-	if err != nil {
-		return nil, fmt.Errorf("mongo node %s: data volume attachment: %w", name, err)
+	var ready []pulumi.Resource
+	for i, mem := range members {
+		boot := MongoBootstrap{
+			AgentConfig:            agentConfig,
+			Region:                 region.Name,
+			MongoVersion:           a.MongoVersion,
+			AdminUser:              mongoAdminUser,
+			AdminPasswordParameter: a.ParameterPrefix + "/mongodb/admin-password",
+			AppUser:                a.AppUser,
+			AppPasswordParameter:   a.ParameterPrefix + "/mongodb/app-password",
+			DataVolumeWaitSeconds:  mongoDataVolumeWaitSeconds,
+		}
+		userData := pulumi.All(mem.volume.ID(), readyParam.Name, memberIPs).ApplyT(func(v []any) (string, error) {
+			b := boot
+			b.DataVolumeID, b.ReadyParameter = string(v[0].(pulumi.ID)), v[1].(string)
+			if a.Members > 1 {
+				b.Replica = &MongoReplicaMember{
+					SetName:            a.ReplicaSetName,
+					MemberIndex:        i,
+					MemberHosts:        strings.Join(v[2].([]string), ","),
+					KeyFileParameter:   a.ParameterPrefix + "/mongodb/keyfile",
+					MemberWaitSeconds:  mongoMemberWaitSeconds,
+					PrimaryWaitSeconds: mongoPrimaryWaitSeconds,
+				}
+			}
+			return renderScript("mongo-bootstrap.sh", b)
+		}).(pulumi.StringOutput)
+		if err := m.memberInstance(ctx, name, i, a, mem, imageID, profiles[i], keyName, userData, readyParam); err != nil {
+			return nil, err
+		}
+		ready = append(ready, mem.instance, mem.attachment)
 	}
 
 	if err := m.snapshotSchedule(ctx, name, a, snapshotTag); err != nil {
@@ -394,23 +402,32 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 
 	// The URL is published once the database is in place (and, with SSH
 	// access, verified), so that whoever reads it finds MongoDB there.
-	ready := []pulumi.Resource{instance, attachment}
 	if a.SSHPrivateKey != nil {
-		check, err := m.bootstrapCheck(ctx, name, a, region.Name, eip.PublicIp, instance, attachment)
+		check, err := m.bootstrapCheck(ctx, name, a, region.Name, members[0].eip.PublicIp, members[0].instance, members[0].attachment)
 		if err != nil {
 			return nil, err
 		}
 		ready = append(ready, check)
 	}
 
-	m.InstanceID = instance.ID().ToStringOutput()
-	m.PrivateIP = nic.PrivateIp
-	m.PublicIP = eip.PublicIp
+	instanceIDs := make(pulumi.StringArray, a.Members)
+	volumeIDs := make(pulumi.StringArray, a.Members)
+	for i, mem := range members {
+		instanceIDs[i] = mem.instance.ID().ToStringOutput()
+		volumeIDs[i] = mem.volume.ID().ToStringOutput()
+	}
+	m.InstanceID = members[0].instance.ID().ToStringOutput()
+	m.PrivateIP = members[0].nic.PrivateIp
+	m.PublicIP = members[0].eip.PublicIp
+	m.InstanceIDs = instanceIDs.ToStringArrayOutput()
+	m.PrivateIPs = memberIPs
+	m.DataVolumeIDs = volumeIDs.ToStringArrayOutput()
 	m.SecurityGroupID = sg.ID().ToStringOutput()
-	m.DataVolumeID = volume.ID().ToStringOutput()
+	m.DataVolumeID = members[0].volume.ID().ToStringOutput()
 
-	url := pulumi.ToSecret(pulumi.Sprintf("mongodb://%s:%s@%s:%d/?authSource=admin",
-		a.AppUser, creds.appPasswordValue, nic.PrivateIp, MongoDBPort)).(pulumi.StringOutput)
+	url := pulumi.ToSecret(pulumi.All(creds.appPasswordValue, memberIPs).ApplyT(func(v []any) string {
+		return mongoURL(a, v[0].(string), v[1].([]string))
+	})).(pulumi.StringOutput)
 	urlParam, err := ssm.NewParameter(ctx, name+"-url", &ssm.ParameterArgs{
 		Name:        pulumi.String(a.ParameterPrefix + "/mongodb/url"),
 		Description: pulumi.Sprintf("MongoDB connection URL of %s for Ant Media Server", name),
@@ -430,6 +447,9 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
 		"instanceId":                 m.InstanceID,
 		"privateIp":                  m.PrivateIP,
+		"instanceIds":                m.InstanceIDs,
+		"privateIps":                 m.PrivateIPs,
+		"dataVolumeIds":              m.DataVolumeIDs,
 		"publicIp":                   m.PublicIP,
 		"connectionUrl":              m.ConnectionURL,
 		"connectionUrlParameterName": m.ConnectionURLParameterName,
@@ -444,12 +464,183 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 	return m, nil
 }
 
+// mongoURL is the connection string of the members at ips: the single
+// node's as before, or every member with the replica set's name.
+func mongoURL(a MongoNodeArgs, password string, ips []string) string {
+	if a.Members == 1 {
+		return fmt.Sprintf("mongodb://%s:%s@%s:%d/?authSource=admin", a.AppUser, password, ips[0], MongoDBPort)
+	}
+	hosts := make([]string, len(ips))
+	for i, ip := range ips {
+		hosts[i] = fmt.Sprintf("%s:%d", ip, MongoDBPort)
+	}
+	return fmt.Sprintf("mongodb://%s:%s@%s/?replicaSet=%s&authSource=admin", a.AppUser, password, strings.Join(hosts, ","), a.ReplicaSetName)
+}
+
+// mongoMember is one server of the MongoNode and what outlives its instance.
+type mongoMember struct {
+	name       string
+	nic        *ec2.NetworkInterface
+	eip        *ec2.Eip
+	volume     *ebs.Volume
+	instance   *ec2.Instance
+	attachment *ec2.VolumeAttachment
+}
+
+// memberName names member i's resources: member 0 keeps the single node's
+// names, so that a node growing into a set keeps its volume and address.
+func memberName(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", name, i)
+}
+
+// memberStorage creates what outlives member i's instance: its network
+// interface and public address, and its data volume in its subnet's zone.
+func (m *MongoNode) memberStorage(ctx *pulumi.Context, name string, i int, a MongoNodeArgs, sg *ec2.SecurityGroup, snapshotTag string) (*mongoMember, error) {
+	mn := memberName(name, i)
+	parent := pulumi.Parent(m)
+	tags := func(extra map[string]string) pulumi.StringMap {
+		return tagMap(a.Tags, map[string]string{"Name": mn, "ams:role": "mongodb"}, extra)
+	}
+	subnetID := a.SubnetIDs[i]
+	subnet := ec2.LookupSubnetOutput(ctx, ec2.LookupSubnetOutputArgs{Id: subnetID.ToStringOutput().ToStringPtrOutput()}, parent)
+	// The network interface and its public address outlive the instance, so a
+	// replacement node keeps the private IP that the connection URL names.
+	nic, err := ec2.NewNetworkInterface(ctx, mn, &ec2.NetworkInterfaceArgs{
+		SubnetId:       subnetID,
+		SecurityGroups: pulumi.StringArray{sg.ID()},
+		Description:    pulumi.Sprintf("MongoDB node %s", mn),
+		Tags:           tags(nil),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: network interface: %w", mn, err)
+	}
+	eip, err := ec2.NewEip(ctx, mn, &ec2.EipArgs{
+		Domain:           pulumi.String("vpc"),
+		NetworkInterface: nic.ID(),
+		Tags:             tags(nil),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: elastic IP: %w", mn, err)
+	}
+	volume, err := ebs.NewVolume(ctx, mn+"-data", &ebs.VolumeArgs{
+		AvailabilityZone: subnet.AvailabilityZone(),
+		Size:             pulumi.Int(a.DataVolumeSizeGiB),
+		Type:             pulumi.String("gp3"),
+		Encrypted:        pulumi.Bool(true),
+		FinalSnapshot:    pulumi.Bool(true),
+		Tags:             tags(map[string]string{"Name": mn + "-data", snapshotTagKey: snapshotTag}),
+	}, parent, pulumi.Protect(true), pulumi.RetainOnDelete(true))
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: data volume: %w", mn, err)
+	}
+	return &mongoMember{name: mn, nic: nic, eip: eip, volume: volume}, nil
+}
+
+// memberInstance creates member i's instance and attaches its data volume.
+func (m *MongoNode) memberInstance(ctx *pulumi.Context, name string, i int, a MongoNodeArgs, mem *mongoMember, imageID string,
+	profile *iam.InstanceProfile, keyName pulumi.StringPtrInput, userData pulumi.StringOutput, readyParam *ssm.Parameter,
+) error {
+	mn := mem.name
+	parent := pulumi.Parent(m)
+	tags := func(extra map[string]string) pulumi.StringMap {
+		return tagMap(a.Tags, map[string]string{"Name": mn, "ams:role": "mongodb"}, extra)
+	}
+	instance, err := ec2.NewInstance(ctx, mn, &ec2.InstanceArgs{
+		Ami:                pulumi.String(imageID),
+		InstanceType:       pulumi.String(a.InstanceType),
+		IamInstanceProfile: profile.Name,
+		KeyName:            keyName,
+		NetworkInterfaces: ec2.InstanceNetworkInterfaceArray{
+			&ec2.InstanceNetworkInterfaceArgs{DeviceIndex: pulumi.Int(0), NetworkInterfaceId: mem.nic.ID()},
+		},
+		MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(a.MetadataHopLimit),
+		},
+		RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
+			VolumeType:          pulumi.String("gp3"),
+			VolumeSize:          pulumi.Int(a.RootVolumeSizeGiB),
+			Encrypted:           pulumi.Bool(true),
+			DeleteOnTermination: pulumi.Bool(true),
+			Tags:                tags(map[string]string{"Name": mn + "-root"}),
+		},
+		Monitoring: pulumi.Bool(true),
+		// A console or API slip must not delete the database host; EC2
+		// recovery (ClusterMonitoring) handles hardware failures.
+		DisableApiTermination:   pulumi.Bool(true),
+		UserDataBase64:          userData.ApplyT(encodeUserData).(pulumi.StringOutput),
+		UserDataReplaceOnChange: pulumi.Bool(true),
+		// No volumeTags: they would fight the data volume's own tags.
+		Tags: tags(nil),
+	}, parent,
+		// Canonical publishes a new image every few weeks; it must not replace the database.
+		pulumi.IgnoreChanges([]string{"ami"}),
+		// The network interface and the data volume can belong to one instance at a time.
+		pulumi.DeleteBeforeReplace(true),
+		pulumi.DependsOn([]pulumi.Resource{mem.eip, readyParam}),
+	)
+	if err != nil {
+		return fmt.Errorf("mongo node %s: instance: %w", mn, err)
+	}
+	attachment, err := ec2.NewVolumeAttachment(ctx, mn+"-data", &ec2.VolumeAttachmentArgs{
+		InstanceId:                  instance.ID(),
+		VolumeId:                    mem.volume.ID(),
+		DeviceName:                  pulumi.String("/dev/sdf"),
+		StopInstanceBeforeDetaching: pulumi.Bool(true),
+	}, parent, pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return fmt.Errorf("mongo node %s: data volume attachment: %w", mn, err)
+	}
+	mem.instance, mem.attachment = instance, attachment
+	return nil
+}
+
+// keyFile generates the replica set's internal authentication key (MongoDB
+// key files take 6 to 1024 characters of the base64 set; letters and
+// digits are) and keeps it as a SecureString that only the members read.
+// A single node has none.
+func (m *MongoNode) keyFile(ctx *pulumi.Context, name string, a MongoNodeArgs, tags pulumi.StringMap) (*ssm.Parameter, error) {
+	if a.Members == 1 {
+		return nil, nil
+	}
+	key, err := random.NewRandomPassword(ctx, name+"-keyfile", &random.RandomPasswordArgs{
+		Length:  pulumi.Int(mongoKeyFileLength),
+		Special: pulumi.Bool(false),
+	}, pulumi.Parent(m))
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: key file: %w", name, err)
+	}
+	param, err := ssm.NewParameter(ctx, name+"-keyfile", &ssm.ParameterArgs{
+		Name:        pulumi.String(a.ParameterPrefix + "/mongodb/keyfile"),
+		Description: pulumi.Sprintf("Key file of the MongoDB replica set %s (internal authentication of %s)", a.ReplicaSetName, name),
+		Type:        pulumi.String("SecureString"),
+		Value:       key.Result,
+		Tags:        tags,
+	}, pulumi.Parent(m))
+	if err != nil {
+		return nil, fmt.Errorf("mongo node %s: key file parameter: %w", name, err)
+	}
+	return param, nil
+}
+
 const (
 	mongoAdminUser = "admin"
 	snapshotTagKey = "ams:snapshot-policy"
 	// mongoDataVolumeWaitSeconds bounds the boot script's wait for the data
 	// volume's device; an attachment normally shows within a minute.
 	mongoDataVolumeWaitSeconds = 600
+	// mongoMemberWaitSeconds bounds the initiator's wait for the other
+	// members: they boot in parallel, but a member may lag by many minutes
+	// (a capacity shortage in its zone).
+	mongoMemberWaitSeconds = 3600
+	// mongoPrimaryWaitSeconds bounds the wait for an election.
+	mongoPrimaryWaitSeconds = 600
+	// mongoKeyFileLength is the key file's length (at most 1024).
+	mongoKeyFileLength = 756
 )
 
 type mongoCredentials struct {
@@ -510,6 +701,10 @@ func (m *MongoNode) securityGroup(ctx *pulumi.Context, name string, a MongoNodeA
 	rules := &ruleSet{ctx: ctx, group: sg.ID(), parent: m}
 	for i, client := range a.ClientSecurityGroupIDs {
 		rules.ingressFromGroup(fmt.Sprintf("%s-mongodb-%d", name, i), "tcp", MongoDBPort, MongoDBPort, client, "MongoDB from a client group")
+	}
+	if a.Members > 1 {
+		// Members replicate and exchange heartbeats with each other.
+		rules.ingressFromGroup(name+"-mongodb-members", "tcp", MongoDBPort, MongoDBPort, sg.ID(), "MongoDB between replica set members")
 	}
 	if a.AdminCIDR != "" {
 		rules.ingressFromCIDR(name+"-ssh", "tcp", 22, 22, a.AdminCIDR, "SSH from the admin network")

@@ -25,9 +25,13 @@ type ClusterMonitoringArgs struct {
 	OriginTargetGroupArnSuffix, EdgeTargetGroupArnSuffix pulumi.StringInput
 	// OriginGroupName and EdgeGroupName are the Auto Scaling groups. Required.
 	OriginGroupName, EdgeGroupName pulumi.StringInput
-	// MongoInstanceID is the MongoDB node's instance. Defaults to none: no
-	// MongoDB alarms or graphs, as with an external database.
+	// MongoInstanceID is the MongoDB node's instance (member 0 of a replica
+	// set). Defaults to none: no MongoDB alarms or graphs, as with an
+	// external database.
 	MongoInstanceID pulumi.StringInput
+	// MongoMemberInstanceIDs are the other replica set members' instances,
+	// each watched and recovered as MongoInstanceID is. Defaults to none.
+	MongoMemberInstanceIDs []pulumi.StringInput
 	// IngestLoadBalancerArnSuffix, when set, is the RTMP/SRT network load
 	// balancer (net/<name>/<id>), watched through IngestTargetGroupArnSuffixes.
 	// Defaults to no ingest alarms.
@@ -376,10 +380,19 @@ func (al *alarms) capacity(a ClusterMonitoringArgs) {
 	}
 }
 
-// mongo: status checks (with EC2 recovery), CPU, memory and data volume.
+// mongo watches every MongoDB member: member 0's alarms keep the single
+// node's names, member i's are named mongo-<i>-....
 func (al *alarms) mongo(a ClusterMonitoringArgs, region string) {
-	inst := pulumi.StringMap{"InstanceId": a.MongoInstanceID}
-	al.add("mongo-recover", &cloudwatch.MetricAlarmArgs{
+	al.mongoMember(a, region, "mongo", a.MongoInstanceID)
+	for i, id := range a.MongoMemberInstanceIDs {
+		al.mongoMember(a, region, fmt.Sprintf("mongo-%d", i+1), id)
+	}
+}
+
+// mongoMember: status checks (with EC2 recovery), CPU, memory and data volume.
+func (al *alarms) mongoMember(a ClusterMonitoringArgs, region, prefix string, instanceID pulumi.StringInput) {
+	inst := pulumi.StringMap{"InstanceId": instanceID}
+	al.add(prefix+"-recover", &cloudwatch.MetricAlarmArgs{
 		AlarmDescription: pulumi.String("The MongoDB host failed its system status check (AWS hardware, power or network) for 2 minutes; " +
 			"EC2 is recovering it onto other hardware with the same instance ID, private address and volumes. " +
 			"First check the instance's status checks and the AWS Health dashboard; if recovery fails, follow \"Lost MongoDB instance\" in the README."),
@@ -393,7 +406,7 @@ func (al *alarms) mongo(a ClusterMonitoringArgs, region string) {
 		Threshold:          pulumi.Float64(1),
 		TreatMissingData:   pulumi.String("missing"),
 	}, RecoverActionArn(region))
-	al.add("mongo-status-check", &cloudwatch.MetricAlarmArgs{
+	al.add(prefix+"-status-check", &cloudwatch.MetricAlarmArgs{
 		AlarmDescription: pulumi.String("The MongoDB host failed a status check for 3 minutes: the cluster cannot register nodes or streams. " +
 			"An instance check failure (the OS: out of memory, full root disk, kernel) is not recovered automatically: " +
 			"First check the instance's system log in the EC2 console and mongod.log in CloudWatch Logs, then reboot it."),
@@ -421,14 +434,14 @@ func (al *alarms) mongo(a ClusterMonitoringArgs, region string) {
 			TreatMissingData:   pulumi.String("missing"),
 		})
 	}
-	usage("mongo-cpu", "AWS/EC2", "CPUUtilization", inst, a.MongoCPUPercent, fmt.Sprintf(
+	usage(prefix+"-cpu", "AWS/EC2", "CPUUtilization", inst, a.MongoCPUPercent, fmt.Sprintf(
 		"The MongoDB host's CPU has been above %d%% for 15 minutes; the cluster's heartbeats slow down and nodes may drop out. "+
 			"First check mongod.log in CloudWatch Logs for slow queries, then consider a larger mongoInstanceType.", a.MongoCPUPercent))
-	usage("mongo-memory", a.MetricsNamespace, "mem_used_percent", inst, a.MongoMemoryPercent, fmt.Sprintf(
+	usage(prefix+"-memory", a.MetricsNamespace, "mem_used_percent", inst, a.MongoMemoryPercent, fmt.Sprintf(
 		"The MongoDB host's memory has been above %d%% used for 15 minutes (CloudWatch agent); mongod risks being killed. "+
 			"First check mongod.log in CloudWatch Logs and the connection count, then consider a larger mongoInstanceType.", a.MongoMemoryPercent))
-	usage("mongo-disk", a.MetricsNamespace, "disk_used_percent",
-		pulumi.StringMap{"InstanceId": a.MongoInstanceID, "path": pulumi.String(MongoDataPath)}, a.MongoDiskPercent, fmt.Sprintf(
+	usage(prefix+"-disk", a.MetricsNamespace, "disk_used_percent",
+		pulumi.StringMap{"InstanceId": instanceID, "path": pulumi.String(MongoDataPath)}, a.MongoDiskPercent, fmt.Sprintf(
 			"The MongoDB data volume (%s) has been above %d%% full for 15 minutes (CloudWatch agent); MongoDB stops writing when it is full. "+
 				"First check what grows (clusterdb, the apps' databases), then raise mongoDataVolumeGiB and grow the file system (xfs_growfs).",
 			MongoDataPath, a.MongoDiskPercent))

@@ -48,6 +48,28 @@ type MongoBootstrap struct {
 	// AgentConfig, when set, is the CloudWatch agent's JSON configuration;
 	// the node installs the agent once MongoDB is ready.
 	AgentConfig string
+	// Replica, when set, makes the node a member of a replica set; nil
+	// renders the single node's script.
+	Replica *MongoReplicaMember
+}
+
+// MongoReplicaMember is what a replica set member's boot script adds.
+type MongoReplicaMember struct {
+	// SetName is the replica set name (replication.replSetName).
+	SetName string
+	// MemberIndex is this member's index; member 0 initiates the set, keeps
+	// the users and publishes readiness.
+	MemberIndex int
+	// MemberHosts are the members' private addresses, comma-separated, in
+	// member order.
+	MemberHosts string
+	// KeyFileParameter is the SecureString parameter holding the key file.
+	KeyFileParameter string
+	// MemberWaitSeconds bounds the initiator's wait for every member to
+	// answer before it initiates the set.
+	MemberWaitSeconds int
+	// PrimaryWaitSeconds bounds the initiator's wait for a primary.
+	PrimaryWaitSeconds int
 }
 
 // AMSBootstrap is what an Ant Media Server node's boot script is rendered with.

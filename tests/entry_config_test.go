@@ -158,8 +158,16 @@ func TestProductionStackWithItsDomain(t *testing.T) {
 			t.Errorf("%s drains for %s s, want 1800", hook.Name, hook.str("heartbeatTimeout"))
 		}
 	}
-	expectInputs(t, r.one(t, "aws:ec2/instance:Instance", "-mongo"), map[string]string{"instanceType": "m5.2xlarge"})
-	expectInputs(t, r.one(t, "aws:ebs/volume:Volume", ""), map[string]string{"size": "200"})
+	// A replica set of three members, each sized as configured.
+	if n := len(r.ofType("aws:ec2/instance:Instance")); n != 3 {
+		t.Errorf("%d MongoDB instances, want a replica set of 3", n)
+	}
+	for _, inst := range r.ofType("aws:ec2/instance:Instance") {
+		expectInputs(t, inst, map[string]string{"instanceType": "m5.2xlarge"})
+	}
+	for _, v := range r.ofType("aws:ebs/volume:Volume") {
+		expectInputs(t, v, map[string]string{"size": "200"})
+	}
 	if got := fmt.Sprint(r.one(t, "aws:dlm/lifecyclePolicy:LifecyclePolicy", "").input("policyDetails.schedules.0.retainRule.count").V); got != "30" {
 		t.Errorf("snapshots kept %s, want 30", got)
 	}

@@ -41,10 +41,10 @@ func zonesOf(byID map[string]string, subnets []string) []string {
 	return out
 }
 
-// mongoMembers are the zones of the stack's MongoDB instances (tag
+// mongoMemberZones are the zones of the stack's MongoDB instances (tag
 // ams:role=mongodb), one entry per instance, whatever their number: an
 // instance's subnet is its own or that of its network interface.
-func mongoMembers(t *testing.T, r *run, byID map[string]string) []string {
+func mongoMemberZones(t *testing.T, r *run, byID map[string]string) []string {
 	t.Helper()
 	var out []string
 	for _, inst := range r.ofType("aws:ec2/instance:Instance") {
@@ -80,7 +80,7 @@ func placementOf(t *testing.T, r *run) zones.Placement {
 		Zones:    all,
 		Origin:   zonesOf(byID, stringsAt(r.one(t, "aws:autoscaling/group:Group", "-origin"), "vpcZoneIdentifiers")),
 		Edge:     zonesOf(byID, stringsAt(r.one(t, "aws:autoscaling/group:Group", "-edge"), "vpcZoneIdentifiers")),
-		Database: mongoMembers(t, r, byID),
+		Database: mongoMemberZones(t, r, byID),
 	}
 	for _, lb := range r.ofType("aws:lb/loadBalancer:LoadBalancer") {
 		if lb.str("loadBalancerType") == "network" {
@@ -304,15 +304,12 @@ func TestZoneFailureTable(t *testing.T) {
 		}
 	}
 	three, err := zoneRows(t, "3")
-	real3 := err == nil && len(three) > 0 && three[0].Members == 3
-	if !real3 {
-		// The replica set is not in this build: predict its rows with one
-		// member per zone, as the replica set places them.
-		three = nil
-		for _, row := range one {
-			p := row.Placement
-			p.Database = p.Zones
-			three = append(three, zones.Row{Layout: row.Layout, Members: 3, Placement: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range three {
+		if row.Members != 3 {
+			t.Fatalf("%s with mongoMembers 3: %d MongoDB instances registered, want 3", row.Layout, row.Members)
 		}
 	}
 	rows := append(append([]zones.Row{}, one...), three...)
@@ -329,9 +326,6 @@ func TestZoneFailureTable(t *testing.T) {
 		}
 	})
 	t.Run("spread with three members survives any zone", func(t *testing.T) {
-		if !real3 {
-			t.Skip("mongoMembers not implemented: the stack registers one MongoDB instance; the README's 3-member rows are the analysis' prediction")
-		}
 		p := byKey["spread/3"]
 		for _, z := range p.Zones {
 			if got := p.Survive(z); got != (zones.Survival{Publish: true, Play: true, Panel: true}) {

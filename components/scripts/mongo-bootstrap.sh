@@ -42,7 +42,9 @@ log() { printf '%s ams-mongo-bootstrap: %s\n' "$(date -Is)" "$*" >&2; }
 {{ template "cwagent" . }}
 
 step="starting"
-on_exit() {
+{{ if .Replica }}# A replica set member redefines on_exit below.
+# shellcheck disable=SC2317
+{{ end }}on_exit() {
   local status=$?
   if [ "$status" -ne 0 ]; then
     log "FAILED while $step (exit $status); $READY_PARAMETER stays 'pending'"
@@ -214,4 +216,4 @@ main() {
   start_log_shipping
 }
 
-main
+{{ if .Replica }}{{ template "mongo-replica" . }}{{ else }}main{{ end }}

@@ -209,7 +209,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		}
 	case "random:index/randomPassword:RandomPassword":
 		length, _ := strconv.Atoi(fmt.Sprint(Unsecret(in["length"]).NumberValue()))
-		pw := strings.Repeat("Pw"+m.hex(args.Name, 30), 4)[:length]
+		pw := strings.Repeat("Pw"+m.hex(args.Name, 30), length/32+1)[:length]
 		m.passwords = append(m.passwords, pw)
 		set("result", pw)
 	case "aws:lb/loadBalancer:LoadBalancer":

@@ -683,6 +683,7 @@ func (u *mongoUser) allows(p privilege) bool {
 // mongoSession is one client connection to a mongod: where it arrived (a
 // loopback connection or not) and who authenticated on it.
 type mongoSession struct {
+	world string // the world's directory
 	root  string // node root of the server
 	state mongodState
 	addr  string // host:port the client connected to
@@ -725,7 +726,7 @@ func connectMongo(worldDir, clientRoot string, t mongoTarget) (*mongoSession, er
 	if !st.Running || st.Port != t.Port || !listensOn(st.BindIP, t.Host) {
 		return nil, &mongoNetworkError{Addr: addr, Refused: true}
 	}
-	return &mongoSession{root: root, state: st, addr: addr, local: isLoopback(t.Host)}, nil
+	return &mongoSession{world: worldDir, root: root, state: st, addr: addr, local: isLoopback(t.Host)}, nil
 }
 
 // listensOn reports whether a mongod bound to bindIP accepts connections
@@ -852,6 +853,7 @@ func commandTable() map[string]commandSpec {
 		"replSetGetStatus": {privs: cluster("replSetGetStatus"), run: runReplSetGetStatus},
 		"replSetGetConfig": {privs: cluster("replSetGetConfig"), run: runReplSetGetConfig},
 		"replSetInitiate":  {privs: cluster("replSetConfigure"), run: runReplSetInitiate},
+		"replSetReconfig":  {privs: cluster("replSetConfigure"), run: runReplSetReconfig},
 	}
 }
 
@@ -870,6 +872,9 @@ func (s *mongoSession) runCommand(db string, c mongoCommand) (map[string]any, er
 	}
 	if err := s.authorize(db, c, spec); err != nil {
 		return nil, err
+	}
+	if contains(writeCommands, c.name()) {
+		return s.replicated(c.name(), func() (map[string]any, error) { return spec.run(s, db, c) })
 	}
 	return spec.run(s, db, c)
 }
@@ -951,15 +956,8 @@ func shellJSON(v any) string {
 func runHello(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
 	r := map[string]any{"isWritablePrimary": true, "ismaster": true, "maxWireVersion": 25, "minWireVersion": 0, "ok": 1}
 	if s.state.ReplSetName != "" {
-		cfg, err := s.replSetConfig()
-		if err != nil {
+		if err := s.helloReplication(r); err != nil {
 			return nil, err
-		}
-		if cfg == nil {
-			r["isWritablePrimary"], r["ismaster"] = false, false
-			r["isreplicaset"] = true
-		} else {
-			r["setName"] = s.state.ReplSetName
 		}
 	}
 	return r, nil
@@ -1442,7 +1440,7 @@ func runGetCmdLineOpts(s *mongoSession, _ string, _ mongoCommand) (map[string]an
 }
 
 // ---------------------------------------------------------------------------
-// Replication: only what a single node shows before and after rs.initiate().
+// Replication: the stored configuration (mongo_repl.go models the set).
 
 // replSetConfig is the stored replica set configuration (local.system.replset),
 // nil before rs.initiate().
@@ -1469,53 +1467,12 @@ func (s *mongoSession) replEnabled() (map[string]any, error) {
 	return cfg, err
 }
 
-func runReplSetGetStatus(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
-	cfg, err := s.replEnabled()
-	if err != nil {
-		return nil, err
-	}
-	members := []any{}
-	for i, m := range asDocs(cfg["members"]) {
-		state, stateStr := 8, "(not reachable/healthy)"
-		if i == 0 {
-			state, stateStr = 1, "PRIMARY"
-		}
-		members = append(members, map[string]any{"_id": m["_id"], "name": m["host"], "state": state, "stateStr": stateStr, "self": i == 0})
-	}
-	return map[string]any{"set": s.state.ReplSetName, "myState": 1, "members": members, "ok": 1}, nil
-}
-
 func runReplSetGetConfig(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
 	cfg, err := s.replEnabled()
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"config": cfg, "ok": 1}, nil
-}
-
-func runReplSetInitiate(s *mongoSession, _ string, c mongoCommand) (map[string]any, error) {
-	if s.state.ReplSetName == "" {
-		return nil, serverError(codeNoReplicationEnabled, "This node was not started with replication enabled.")
-	}
-	cfg, err := s.replSetConfig()
-	if err != nil {
-		return nil, err
-	}
-	if cfg != nil {
-		return nil, serverError(codeAlreadyInitialized, "already initialized")
-	}
-	cfg, _ = c.Fields["replSetInitiate"].(map[string]any)
-	if len(cfg) == 0 {
-		cfg = map[string]any{"_id": s.state.ReplSetName, "members": []any{map[string]any{"_id": 0, "host": s.addr}}}
-	}
-	if id, _ := cfg["_id"].(string); id != s.state.ReplSetName {
-		return nil, serverError(codeBadValue, "Attempting to initiate a replica set with name %v, but command line reports %s; rejecting", cfg["_id"], s.state.ReplSetName)
-	}
-	err = s.data().locked(true, func() error { return s.data().writeDocs("local", "system.replset", []any{cfg}) })
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"ok": 1}, nil
 }
 
 // ---------------------------------------------------------------------------
@@ -1726,14 +1683,6 @@ func (c *MongoConn) connect() error {
 	return timeoutError(c.url, last)
 }
 
-func (s *mongoSession) isPrimaryOf(set string) bool {
-	if s.state.ReplSetName != set {
-		return false
-	}
-	cfg, err := s.replSetConfig()
-	return err == nil && cfg != nil
-}
-
 // run runs a command, reconnecting first when mongod went away.
 func (c *MongoConn) run(db string, cmd mongoCommand) (map[string]any, error) {
 	if c.s == nil || c.s.alive() != nil {
@@ -1778,11 +1727,24 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 	// Authorization as for an insert command; the write itself holds the
 	// data directory lock, so two clients cannot both insert the same key.
 	cmd := mongoCommand{Keys: []string{"insert", "documents"}, Fields: map[string]any{"insert": coll, "documents": []any{d}}}
-	if _, err := c.authorizedSession(db, cmd); err != nil {
+	insert := func() error {
+		if _, err := c.authorizedSession(db, cmd); err != nil {
+			return err
+		}
+		_, err := c.s.replicated("insert", func() (map[string]any, error) {
+			_, err := c.s.insertDocs(db, coll, []map[string]any{d}, key)
+			return nil, err
+		})
 		return err
 	}
-	_, err := c.s.insertDocs(db, coll, []map[string]any{d}, key)
+	err := insert()
 	var se *MongoServerError
+	if errors.As(err, &se) && se.Code == codeNotWritablePrimary && c.url.ReplicaSet != "" {
+		// The primary changed: the driver selects the new one and retries
+		// the write once (retryable writes).
+		c.s = nil
+		err = insert()
+	}
 	if errors.As(err, &se) {
 		return &MongoDriverError{Exception: "com.mongodb.MongoWriteException", Server: se,
 			Message: fmt.Sprintf("Write operation error on server %s. Write error: WriteError{code=%d, message='%s', details={}}.", c.s.addr, se.Code, se.Message)}

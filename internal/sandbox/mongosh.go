@@ -191,6 +191,20 @@ func (sh *shell) connect() error {
 	}
 	sh.url = u
 	s, err := connectMongo(sh.env.WorldDir, sh.env.Root, u.Hosts[0])
+	if u.ReplicaSet != "" {
+		// With replicaSet the driver discovers the set from the seed list
+		// and selects its primary (server selection, readPreference primary).
+		s, err = nil, nil
+		for _, h := range u.Hosts {
+			if c, cerr := connectMongo(sh.env.WorldDir, sh.env.Root, h); cerr == nil && c.isPrimaryOf(u.ReplicaSet) {
+				s = c
+				break
+			}
+		}
+		if s == nil {
+			return errors.New("MongoServerSelectionError: Server selection timed out after 30000 ms")
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("MongoNetworkError: %v", err)
 	}
@@ -657,7 +671,16 @@ const rs = {
   conf() { return new Database('admin')._cmd({ replSetGetConfig: 1 }).config; },
   config() { return this.conf(); },
   initiate(config) { return new Database('admin')._cmd({ replSetInitiate: config || {} }); },
-  add() { throw new Error('rs.add is not modelled by the sandbox yet'); },
+  reconfig(config) { return new Database('admin')._cmd({ replSetReconfig: config }); },
+  add(host) {
+    // mongosh's rs.add: the next _id and version, then replSetReconfig.
+    const cfg = this.conf();
+    const member = typeof host === 'string' ? { host: host } : Object.assign({}, host);
+    member._id = cfg.members.reduce((max, m) => Math.max(max, m._id), -1) + 1;
+    cfg.members.push(member);
+    cfg.version += 1;
+    return this.reconfig(cfg);
+  },
 };
 
 function print(...args) { __write(args.map(a => typeof a === 'string' ? a : __inspect(a)).join(' ')); }

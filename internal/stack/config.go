@@ -46,6 +46,7 @@ type Config struct {
 	SSHPrivateKey pulumi.StringOutput // secret; valid only when HasPrivateKey
 	HasPrivateKey bool
 
+	MongoMembers           int
 	MongoInstanceType      string
 	MongoImageID           string
 	MongoVersion           string
@@ -112,6 +113,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		AdminCIDR:    r.str("adminCidr"),
 		SSHPublicKey: r.str("sshPublicKey"),
 
+		MongoMembers:           r.integer("mongoMembers"),
 		MongoInstanceType:      r.str("mongoInstanceType"),
 		MongoImageID:           r.str("mongoImageId"),
 		MongoVersion:           r.str("mongoVersion"),
@@ -168,6 +170,9 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		c.HasPrivateKey = true
 		c.SSHPrivateKey = r.cfg.GetSecret("sshPrivateKey")
 	}
+	if zones := c.zones(); c.MongoMembers > zones {
+		r.fail("mongoMembers", c.MongoMembers, fmt.Sprintf("at most zoneCount (or the number of existingSubnetIds), here %d: one member per zone; raise zoneCount to 3 for three members", zones))
+	}
 	c.validateComponents(r)
 	if len(r.errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n%w", errors.Join(r.errs...))
@@ -207,6 +212,7 @@ func (c *Config) validateComponents(r *reader) {
 			"DataVolumeSizeGiB": "mongoDataVolumeGiB", "SnapshotRetentionCount": "snapshotRetentionCount",
 			"SnapshotIntervalHours": "snapshotIntervalHours", "SnapshotTime": "snapshotTime",
 			"AdminCIDR": "adminCidr", "SSHPublicKey": "sshPublicKey", "SSHPrivateKey": "sshPrivateKey",
+			"Members": "mongoMembers", "SubnetIDs": "zoneCount",
 		}},
 		{c.nodeSecurityGroupArgs(w).Validate, map[string]string{
 			"WebRTCPortMin": "webrtcPortMin", "WebRTCPortMax": "webrtcPortMax", "AdminCIDR": "adminCidr",
@@ -345,4 +351,16 @@ func (r *reader) list(key string) []string {
 		return nil
 	}
 	return out
+}
+
+// zones is the number of zones with a public subnet: zoneCount (2 when
+// unset), or the adopted subnets.
+func (c *Config) zones() int {
+	switch {
+	case c.ExistingVpcID != "" || len(c.ExistingSubnetIDs) > 0:
+		return len(c.ExistingSubnetIDs)
+	case c.ZoneCount == 0:
+		return 2
+	}
+	return c.ZoneCount
 }

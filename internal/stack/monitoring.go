@@ -59,6 +59,7 @@ func (c *Config) detectionSeconds() int {
 type monitoringWiring struct {
 	loadBalancer, originTargetGroup, edgeTargetGroup pulumi.StringInput
 	originGroup, edgeGroup, mongoInstance            pulumi.StringInput
+	mongoMemberInstances                             []pulumi.StringInput
 	ingestLoadBalancer                               pulumi.StringInput
 	ingestTargetGroups                               []pulumi.StringInput
 	streamingNamespace                               string
@@ -73,6 +74,7 @@ func (c *Config) monitoringArgs(w monitoringWiring) *components.ClusterMonitorin
 		OriginGroupName:              w.originGroup,
 		EdgeGroupName:                w.edgeGroup,
 		MongoInstanceID:              w.mongoInstance,
+		MongoMemberInstanceIDs:       w.mongoMemberInstances,
 		IngestLoadBalancerArnSuffix:  w.ingestLoadBalancer,
 		IngestTargetGroupArnSuffixes: w.ingestTargetGroups,
 		DetectionSeconds:             c.detectionSeconds(),
@@ -88,7 +90,7 @@ func (c *Config) monitoringArgs(w monitoringWiring) *components.ClusterMonitorin
 // pendingMonitoring stands in for the watched resources during validation.
 func pendingMonitoring() monitoringWiring {
 	p := pulumi.String("pending")
-	return monitoringWiring{p, p, p, p, p, p, nil, nil, ""}
+	return monitoringWiring{p, p, p, p, p, p, nil, nil, nil, ""}
 }
 
 // buildMonitoring creates the alarms and the dashboard over the built cluster.
@@ -107,6 +109,9 @@ func buildMonitoring(ctx *pulumi.Context, base string, cfg *Config, lb *componen
 	if mongo != nil {
 		// An external database is watched by its own provider.
 		w.mongoInstance = mongo.InstanceID
+		for i := 1; i < cfg.MongoMembers; i++ {
+			w.mongoMemberInstances = append(w.mongoMemberInstances, mongo.InstanceIDs.Index(pulumi.Int(i)))
+		}
 	}
 	if ingest != nil {
 		w.ingestLoadBalancer = ingest.ArnSuffix

@@ -224,6 +224,15 @@ func (c *Config) mongoArgs(w wiring) *components.MongoNodeArgs {
 		SSHPublicKey:           c.SSHPublicKey,
 		Tags:                   c.tags(),
 	}
+	if c.MongoMembers > 1 {
+		// One member per zone, in the network's zone order; member 0 stays
+		// in the first zone, where a single node lives.
+		args.Members = c.MongoMembers
+		args.SubnetID = nil
+		for i := 0; i < c.MongoMembers; i++ {
+			args.SubnetIDs = append(args.SubnetIDs, w.subnetIDs.ToStringArrayOutput().Index(pulumi.Int(i)))
+		}
+	}
 	if w.logs != nil {
 		args.Logs = w.logs.Mongo
 	}

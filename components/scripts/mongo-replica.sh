@@ -1,0 +1,267 @@
+{{ define "mongo-replica" -}}
+# ----- Replica set member ---------------------------------------------------
+# Rendered into mongo-bootstrap.sh when the MongoNode has several members.
+# Member 0 is the initiator: while its data holds no replica set
+# configuration (local.system.replset, readable with authorization off) it
+# keeps the users in maintenance mode as a single node does, so no step
+# relies on the localhost exception; then every member runs with the set
+# name and the key file. Member 0 waits until every member answers hello,
+# initiates the set exactly once (only while replSetGetStatus says
+# NotYetInitialized and no other member reports a set), then keeps the
+# users through the primary, proves the application user through the
+# replica-set URL and publishes readiness. The other members start and
+# wait to be configured: heartbeats bring them the configuration and
+# initial sync the data, users included. A replaced member finds its
+# configuration on its volume and rejoins; nothing re-initiates.
+readonly REPLICA_SET={{ shq .Replica.SetName }}
+readonly MEMBER_INDEX={{ shq .Replica.MemberIndex }}
+readonly MEMBER_HOSTS={{ shq .Replica.MemberHosts }}
+readonly KEYFILE_PARAMETER={{ shq .Replica.KeyFileParameter }}
+readonly MEMBER_WAIT_SECONDS={{ shq .Replica.MemberWaitSeconds }}
+readonly PRIMARY_WAIT_SECONDS={{ shq .Replica.PrimaryWaitSeconds }}
+readonly KEYFILE=/etc/mongodb/keyfile
+
+# The EXIT trap above calls on_exit by name: a member's failure says where
+# it stopped, and nothing about readiness, which member 0 alone publishes.
+on_exit() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    log "FAILED while $step (exit $status)"
+  fi
+}
+
+# write_keyfile reads the set's internal authentication key from SSM and
+# writes it for mongod only (owner mongodb, mode 0400). printf is a shell
+# builtin: the key never appears in a process's arguments.
+write_keyfile() {
+  step="writing the replica set key file"
+  local key
+  key=$(aws_call ssm-get "$KEYFILE_PARAMETER")
+  mkdir -p "${KEYFILE%/*}"
+  (umask 077 && printf '%s\n' "$key" >"$KEYFILE.new")
+  chown mongodb:mongodb "$KEYFILE.new"
+  chmod 0400 "$KEYFILE.new"
+  mv -f "$KEYFILE.new" "$KEYFILE"
+}
+
+# configure_member writes mongod.conf for a replica set member: the key file
+# (which also switches authorization on), loopback and the private address.
+configure_member() {
+  cat >"$MONGOD_CONF" <<CONF
+storage:
+  dbPath: $DATA_DIR
+systemLog:
+  destination: file
+  logAppend: true
+  path: /var/log/mongodb/mongod.log
+net:
+  port: 27017
+  bindIp: 127.0.0.1,$private_ip
+security:
+  keyFile: $KEYFILE
+replication:
+  replSetName: $REPLICA_SET
+processManagement:
+  timeZoneInfo: /usr/share/zoneinfo
+CONF
+}
+
+start_member() {
+  step="starting as a member of replica set $REPLICA_SET"
+  configure_member
+  restart_mongod
+}
+
+# set_url is the replica-set URL of every member, without credentials; a
+# short server selection timeout keeps each try of a wait short.
+set_url() {
+  local host list=""
+  for host in ${MEMBER_HOSTS//,/ }; do
+    list="$list${list:+,}$host:27017"
+  done
+  printf 'mongodb://%s/admin?replicaSet=%s&serverSelectionTimeoutMS=10000' "$list" "$REPLICA_SET"
+}
+
+# has_set_config tells, in maintenance mode, whether the data already
+# belongs to a replica set.
+has_set_config() {
+  local count
+  count=$(mongosh --quiet --norc --eval 'db.getSiblingDB("local").getCollection("system.replset").countDocuments({})')
+  [ "$count" != 0 ]
+}
+
+read_passwords() {
+  step="reading the database passwords"
+  ADMIN_PASSWORD=$(aws_call ssm-get "$ADMIN_PASSWORD_PARAMETER")
+  APP_PASSWORD=$(aws_call ssm-get "$APP_PASSWORD_PARAMETER")
+  export ADMIN_USER APP_USER ADMIN_PASSWORD APP_PASSWORD REPLICA_SET MEMBER_HOSTS
+}
+
+# peer_set prints the set name a member reports in hello (which needs no
+# authentication), empty before it has a configuration; it fails when the
+# member does not answer.
+peer_set() {
+  mongosh --quiet --norc "mongodb://$1:27017/admin?directConnection=true&serverSelectionTimeoutMS=5000" --eval 'print(db.runCommand({ hello: 1 }).setName || "")' 2>/dev/null
+}
+
+# wait_for_members waits, backing off, until every other member answers;
+# it sets peers_in_set to the members that already report a set.
+wait_for_members() {
+  step="waiting for every member to answer"
+  local waited=0 delay=5 host name missing
+  while :; do
+    missing="" peers_in_set=""
+    for host in ${MEMBER_HOSTS//,/ }; do
+      [ "$host" = "$private_ip" ] && continue
+      if name=$(peer_set "$host"); then
+        [ -n "$name" ] && peers_in_set="$peers_in_set $host"
+      else
+        missing="$missing $host"
+      fi
+    done
+    [ -z "$missing" ] && return 0
+    if [ "$waited" -ge "$MEMBER_WAIT_SECONDS" ]; then
+      log "members$missing did not answer within ${MEMBER_WAIT_SECONDS}s"
+      return 1
+    fi
+    log "waiting for members$missing to answer (${waited}s)"
+    sleep "$delay"
+    waited=$((waited + delay))
+    delay=$((delay * 2 > 60 ? 60 : delay * 2))
+  done
+}
+
+# initiate_set initiates the set with every member, once: only when this
+# member has no configuration and no other member reports a set.
+initiate_set() {
+  step="checking the replica set"
+  local state
+  state=$(mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin?directConnection=true" --eval '
+    const admin = db.getSiblingDB("admin");
+    admin.auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
+    try {
+      admin.runCommand({ replSetGetStatus: 1 });
+      print("configured");
+    } catch (e) {
+      if (e.code !== 94) throw e;
+      print("uninitiated");
+    }')
+  if [ "$state" = configured ]; then
+    log "this member already belongs to replica set $REPLICA_SET"
+    return 0
+  fi
+  wait_for_members
+  if [ -n "$peers_in_set" ]; then
+    log "members$peers_in_set already form replica set $REPLICA_SET; waiting to be synced"
+    return 0
+  fi
+  step="initiating replica set $REPLICA_SET"
+  mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin?directConnection=true" --eval '
+    const admin = db.getSiblingDB("admin");
+    admin.auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
+    const hosts = process.env.MEMBER_HOSTS.split(",");
+    admin.runCommand({ replSetInitiate: {
+      _id: process.env.REPLICA_SET,
+      members: hosts.map((h, i) => ({ _id: i, host: h + ":27017", priority: i === 0 ? 2 : 1 })),
+    } });
+    print("initiated replica set " + process.env.REPLICA_SET + " with " + hosts.join(", "));'
+}
+
+# wait_for_primary waits until the set elects a primary.
+wait_for_primary() {
+  step="waiting for a primary"
+  local waited=0
+  until mongosh --quiet --norc "$(set_url)" --eval 'db.runCommand({ ping: 1 }).ok' >/dev/null 2>&1; do
+    if [ "$waited" -ge "$PRIMARY_WAIT_SECONDS" ]; then
+      log "replica set $REPLICA_SET has no primary after ${PRIMARY_WAIT_SECONDS}s"
+      return 1
+    fi
+    if [ $((waited % 30)) -eq 0 ]; then
+      log "waiting for replica set $REPLICA_SET to elect a primary (${waited}s)"
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+
+# keep_through_primary adds members missing from the configuration and
+# creates or updates both users, as admin, on the primary: writes there
+# replicate to every member.
+keep_through_primary() {
+  step="keeping the members and users through the primary"
+  mongosh --quiet --norc "$(set_url)" --eval '
+    const admin = db.getSiblingDB("admin");
+    admin.auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
+    const have = rs.conf().members.map(m => m.host);
+    for (const h of process.env.MEMBER_HOSTS.split(",").map(h => h + ":27017")) {
+      if (!have.includes(h)) {
+        rs.add({ host: h, priority: 1 });
+        print("added " + h);
+      }
+    }
+    function keep(user, pwd, roles) {
+      if (admin.getUser(user) === null) {
+        admin.createUser({ user: user, pwd: pwd, roles: roles });
+        print("created " + user);
+      } else {
+        admin.updateUser(user, { pwd: pwd, roles: roles });
+        print("kept " + user);
+      }
+    }
+    keep(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD, ["root"]);
+    keep(process.env.APP_USER, process.env.APP_PASSWORD,
+      ["readWriteAnyDatabase", "dbAdminAnyDatabase", "clusterMonitor"]);'
+  unset ADMIN_PASSWORD
+}
+
+# verify_set_url proves the application user through the replica-set URL,
+# as AMS nodes connect.
+verify_set_url() {
+  step="verifying the application user through the replica set"
+  mongosh --quiet --norc "$(set_url)" --eval '
+    db.getSiblingDB("admin").auth(process.env.APP_USER, process.env.APP_PASSWORD);
+    db.getSiblingDB("clusterdb").getCollection("clusternode").countDocuments({});' >/dev/null
+}
+
+initiator_main() {
+  step="reading the replica set state of the data"
+  configure maintenance
+  restart_mongod
+  if ! has_set_config; then
+    # A new set, or a single node growing into one: nobody is served yet.
+    publish "pending $(date -Is)"
+    ensure_users
+  fi
+  read_passwords
+  start_member
+  initiate_set
+  wait_for_primary
+  keep_through_primary
+  verify_set_url
+  step="publishing readiness"
+  publish "ready sha256:$(printf '%s:%s' "$APP_USER" "$APP_PASSWORD" | sha256sum | cut -d' ' -f1)"
+  unset APP_PASSWORD
+  log "replica set $REPLICA_SET is ready"
+}
+
+replica_main() {
+  step="installing the AWS client"
+  install_awsapi
+  step="reading the private address"
+  private_ip=$(aws_call imds meta-data/local-ipv4)
+  install_tools
+  attach_data_volume
+  install_mongodb
+  write_keyfile
+  if [ "$MEMBER_INDEX" = 0 ]; then
+    initiator_main
+  else
+    start_member
+    log "member $MEMBER_INDEX runs on $private_ip:27017; member 0 adds it to replica set $REPLICA_SET"
+  fi
+  step="starting log shipping"
+  start_log_shipping
+}
+
+replica_main
+{{- end }}
