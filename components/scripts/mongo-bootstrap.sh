@@ -164,18 +164,7 @@ ensure_users() {
   export ADMIN_USER APP_USER ADMIN_PASSWORD APP_PASSWORD
   mongosh --quiet --norc --eval '
     const admin = db.getSiblingDB("admin");
-    function keep(user, pwd, roles) {
-      if (admin.getUser(user) === null) {
-        admin.createUser({ user: user, pwd: pwd, roles: roles });
-        print("created " + user);
-      } else {
-        admin.updateUser(user, { pwd: pwd, roles: roles });
-        print("updated " + user);
-      }
-    }
-    keep(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD, ["root"]);
-    keep(process.env.APP_USER, process.env.APP_PASSWORD,
-      ["readWriteAnyDatabase", "dbAdminAnyDatabase", "clusterMonitor"]);'
+{{ template "mongo-keep-users" "updated" }}'
   unset ADMIN_PASSWORD
 }
 

@@ -199,18 +199,7 @@ keep_through_primary() {
         print("added " + h);
       }
     }
-    function keep(user, pwd, roles) {
-      if (admin.getUser(user) === null) {
-        admin.createUser({ user: user, pwd: pwd, roles: roles });
-        print("created " + user);
-      } else {
-        admin.updateUser(user, { pwd: pwd, roles: roles });
-        print("kept " + user);
-      }
-    }
-    keep(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD, ["root"]);
-    keep(process.env.APP_USER, process.env.APP_PASSWORD,
-      ["readWriteAnyDatabase", "dbAdminAnyDatabase", "clusterMonitor"]);'
+{{ template "mongo-keep-users" "kept" }}'
   unset ADMIN_PASSWORD
 }
 
@@ -265,3 +254,20 @@ replica_main() {
 
 replica_main
 {{- end }}
+
+{{/* mongo-keep-users is mongosh JavaScript that creates or updates both
+users with the passwords in the environment, given admin, the admin
+database, printing "created <user>" or "<its argument> <user>": the single
+node (in maintenance mode) and the replica set's primary both run it. */}}
+{{ define "mongo-keep-users" }}    function keep(user, pwd, roles) {
+      if (admin.getUser(user) === null) {
+        admin.createUser({ user: user, pwd: pwd, roles: roles });
+        print("created " + user);
+      } else {
+        admin.updateUser(user, { pwd: pwd, roles: roles });
+        print("{{ . }} " + user);
+      }
+    }
+    keep(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD, ["root"]);
+    keep(process.env.APP_USER, process.env.APP_PASSWORD,
+      ["readWriteAnyDatabase", "dbAdminAnyDatabase", "clusterMonitor"]);{{ end }}
