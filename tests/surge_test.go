@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/ams-cluster/ams-aws/components"
+	"github.com/ams-cluster/ams-aws/internal/mockaws"
+	"github.com/ams-cluster/ams-aws/internal/plan"
 )
 
 // prodStack deploys Pulumi.prod.yaml (with a certificate, which it requires).
@@ -156,41 +158,17 @@ func groupAlarms(r *run, asg *registered) []*registered {
 }
 
 // surgeInputs reads a group's surge timeline inputs from what the stack
-// registered: its alarms, the metrics' granularity, its warm pool and its
-// target groups' health checks.
+// registered, as the offline plan prints them.
 func surgeInputs(t *testing.T, r *run, role string) components.SurgeInputs {
 	t.Helper()
 	asg := r.one(t, "aws:autoscaling/group:Group", "-"+role)
-	lt := r.one(t, "aws:ec2/launchTemplate:LaunchTemplate", "-"+role)
-	var in components.SurgeInputs
-	for _, a := range groupAlarms(r, asg) {
-		granularity := components.AgentIntervalSeconds
-		if a.str("namespace") == "AWS/EC2" {
-			granularity = 300
-			if lt.str("monitoring.enabled") == "true" {
-				granularity = 60
-			}
-		}
-		in.Triggers = append(in.Triggers, components.SurgeTrigger{
-			Name: a.str("metricName"), PeriodSeconds: int(a.num("period")), Datapoints: int(a.num("datapointsToAlarm")),
-			GranularitySeconds: granularity,
-		})
+	res := &mockaws.Result{}
+	for _, x := range r.resources {
+		res.Resources = append(res.Resources, (*mockaws.Resource)(x))
 	}
-	in.WarmPoolState = asg.str("warmPool.poolState")
-	// The slowest of the group's target groups decides when it serves.
-	for i := 0; ; i++ {
-		arn := asg.str("targetGroupArns." + strconv.Itoa(i))
-		if arn == "" {
-			break
-		}
-		tg := r.byArn(arn)
-		if tg == nil {
-			t.Fatalf("%s group names an unknown target group %s", role, arn)
-		}
-		interval, healthy := int(tg.num("healthCheck.interval")), int(tg.num("healthCheck.healthyThreshold"))
-		if interval*healthy > in.HealthCheckIntervalSeconds*in.HealthyThreshold {
-			in.HealthCheckIntervalSeconds, in.HealthyThreshold = interval, healthy
-		}
+	in := plan.SurgeInputs(res, (*mockaws.Resource)(asg))
+	if len(in.Triggers) == 0 {
+		t.Fatalf("%s group has no alarm that fires its scaling policies", role)
 	}
 	if in.HealthyThreshold == 0 {
 		t.Fatalf("%s group has no target group with a health check", role)

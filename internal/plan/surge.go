@@ -9,19 +9,20 @@ import (
 	"github.com/ams-cluster/ams-aws/internal/mockaws"
 )
 
-// surgeInputs reads a group's surge timeline inputs from what the stack
-// registered: the alarms on the group that fire its scaling policies, the metrics'
-// granularity, its warm pool and its target groups' health checks.
-func (p *Plan) surgeInputs(asg *mockaws.Resource) components.SurgeInputs {
+// SurgeInputs reads an Auto Scaling group's surge timeline inputs from what
+// a run registered: the alarms on the group that fire its scaling policies,
+// the metrics' granularity, its warm pool and its target groups' health
+// checks.
+func SurgeInputs(r *mockaws.Result, asg *mockaws.Resource) components.SurgeInputs {
 	var in components.SurgeInputs
-	lt := p.r.ByID(asg.Str("launchTemplate.id"))
+	lt := r.ByID(asg.Str("launchTemplate.id"))
 	policies := map[string]bool{}
-	for _, pol := range p.r.OfType(typePolicy) {
+	for _, pol := range r.OfType(typePolicy) {
 		if pol.Str("autoscalingGroupName") == asg.StateStr("name") {
 			policies[pol.StateStr("arn")] = true
 		}
 	}
-	for _, a := range p.r.OfType(typeAlarm) {
+	for _, a := range r.OfType(typeAlarm) {
 		fires := false
 		for _, act := range strs(a, "alarmActions") {
 			fires = fires || policies[act]
@@ -47,7 +48,7 @@ func (p *Plan) surgeInputs(asg *mockaws.Resource) components.SurgeInputs {
 	in.WarmPoolState = asg.Str("warmPool.poolState")
 	// The slowest of the group's target groups decides when it serves.
 	for _, arn := range strs(asg, "targetGroupArns") {
-		tg := p.r.ByArn(arn)
+		tg := r.ByArn(arn)
 		if tg == nil {
 			continue
 		}
@@ -66,7 +67,7 @@ func (p *Plan) surge(b *strings.Builder) {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	for _, asg := range p.r.OfType(typeGroup) {
 		line := ""
-		in := p.surgeInputs(asg)
+		in := SurgeInputs(p.r, asg)
 		warm := in.WarmPoolState
 		if warm == "" {
 			warm = "no warm pool"
