@@ -189,10 +189,10 @@ func (a *MongoNodeArgs) withDefaults() (MongoNodeArgs, error) {
 	if !replicaSetNamePattern.MatchString(out.ReplicaSetName) {
 		bad.reject("ReplicaSetName", out.ReplicaSetName, "1 to 64 letters, digits, _ or -")
 	}
-	if !IsInstanceType(out.InstanceType) {
+	if !isInstanceType(out.InstanceType) {
 		bad.reject("InstanceType", out.InstanceType, "an EC2 instance type such as m5.xlarge")
 	}
-	if out.ImageID != "" && !IsAmiID(out.ImageID) {
+	if out.ImageID != "" && !isAmiID(out.ImageID) {
 		bad.reject("ImageID", out.ImageID, "empty (current Ubuntu 24.04) or an image ID such as ami-0123456789abcdef0")
 	}
 	if out.MongoVersion != "8.0" {
@@ -230,7 +230,7 @@ func (a *MongoNodeArgs) withDefaults() (MongoNodeArgs, error) {
 // validateAdminAccess checks the optional SSH settings shared by the node components.
 func validateAdminAccess(component, adminCIDR, publicKey string, hasPrivateKey bool) error {
 	if adminCIDR != "" {
-		if _, err := ParseIPv4CIDR(adminCIDR); err != nil || IsOpenToWorld(adminCIDR) {
+		if _, err := parseIPv4CIDR(adminCIDR); err != nil || isOpenToWorld(adminCIDR) {
 			return argErr(component, "AdminCIDR", adminCIDR, "empty (no SSH) or an IPv4 network narrower than 0.0.0.0/0, e.g. 203.0.113.7/32")
 		}
 	}
@@ -275,7 +275,7 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 	if err != nil {
 		return nil, fmt.Errorf("mongo node %s: region: %w", name, err)
 	}
-	imageID, err := resolveUbuntuImage(ctx, a.ImageID, ArchitectureOf(a.InstanceType), parent)
+	imageID, err := resolveUbuntuImage(ctx, a.ImageID, architectureOf(a.InstanceType), parent)
 	if err != nil {
 		return nil, fmt.Errorf("mongo node %s: %w", name, err)
 	}

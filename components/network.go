@@ -205,7 +205,7 @@ func (n *Network) createVpc(ctx *pulumi.Context, name string, a NetworkArgs) err
 // subnetCIDRs splits an IPv4 VPC range into count equal public subnets taken
 // from its lower half; the upper half stays free for private subnets.
 func subnetCIDRs(vpcCIDR string, count int) ([]string, error) {
-	vpc, err := ParseIPv4CIDR(vpcCIDR)
+	vpc, err := parseIPv4CIDR(vpcCIDR)
 	if err != nil {
 		return nil, err
 	}

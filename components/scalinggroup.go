@@ -214,14 +214,14 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	if !strings.Contains(out.PanelAdminEmail, "@") {
 		bad.reject("PanelAdminEmail", out.PanelAdminEmail, "an e-mail address, the panel's login name")
 	}
-	if !IsInstanceType(out.InstanceType) {
+	if !isInstanceType(out.InstanceType) {
 		bad.reject("InstanceType", out.InstanceType, "an EC2 instance type such as m5.2xlarge")
 	}
-	if out.ImageID == "" && ArchitectureOf(out.InstanceType) != "amd64" {
+	if out.ImageID == "" && architectureOf(out.InstanceType) != "amd64" {
 		bad.reject("InstanceType", out.InstanceType,
 			"an x86_64 instance type such as m5.2xlarge or c5.xlarge: the Ant Media Server Enterprise Marketplace images are x86_64 only (Graviton needs an arm64 ImageID)")
 	}
-	if out.ImageID != "" && !IsAmiID(out.ImageID) {
+	if out.ImageID != "" && !isAmiID(out.ImageID) {
 		bad.reject("ImageID", out.ImageID, "empty (newest Marketplace image) or an image ID such as ami-0123456789abcdef0")
 	}
 	if out.ImageID != "" && out.FollowLatestImage {
@@ -592,7 +592,7 @@ func (g *ScalingGroup) image(ctx *pulumi.Context, name string, a ScalingGroupArg
 
 // imageArchitecture is the EC2 image architecture an instance type runs.
 func imageArchitecture(instanceType string) string {
-	if ArchitectureOf(instanceType) == "arm64" {
+	if architectureOf(instanceType) == "arm64" {
 		return "arm64"
 	}
 	return "x86_64"

@@ -88,25 +88,25 @@ func setDefaultInt(n *int, v int) {
 	}
 }
 
-// IsInstanceType reports whether s looks like an EC2 instance type such as "m5.xlarge".
-func IsInstanceType(s string) bool { return instanceTypePattern.MatchString(s) }
+// isInstanceType reports whether s looks like an EC2 instance type such as "m5.xlarge".
+func isInstanceType(s string) bool { return instanceTypePattern.MatchString(s) }
 
-// IsAmiID reports whether s looks like an EC2 image ID such as "ami-0123456789abcdef0".
-func IsAmiID(s string) bool { return amiIDPattern.MatchString(s) }
+// isAmiID reports whether s looks like an EC2 image ID such as "ami-0123456789abcdef0".
+func isAmiID(s string) bool { return amiIDPattern.MatchString(s) }
 
-// ArchitectureOf returns the CPU architecture ("arm64" or "amd64") an EC2
+// architectureOf returns the CPU architecture ("arm64" or "amd64") an EC2
 // instance type runs: Graviton families carry a "g" after their generation
 // (m7g, c6gn, t4g).
-func ArchitectureOf(instanceType string) string {
+func architectureOf(instanceType string) string {
 	if armFamilyPattern.MatchString(instanceType) {
 		return "arm64"
 	}
 	return "amd64"
 }
 
-// ParseIPv4CIDR parses s as an IPv4 network in CIDR notation whose address is
+// parseIPv4CIDR parses s as an IPv4 network in CIDR notation whose address is
 // the network address itself (10.0.0.0/16, not 10.0.0.1/16).
-func ParseIPv4CIDR(s string) (netip.Prefix, error) {
+func parseIPv4CIDR(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(strings.TrimSpace(s))
 	if err != nil {
 		return netip.Prefix{}, err
@@ -120,8 +120,8 @@ func ParseIPv4CIDR(s string) (netip.Prefix, error) {
 	return p, nil
 }
 
-// IsOpenToWorld reports whether cidr admits every address (0.0.0.0/0 or ::/0).
-func IsOpenToWorld(cidr string) bool {
+// isOpenToWorld reports whether cidr admits every address (0.0.0.0/0 or ::/0).
+func isOpenToWorld(cidr string) bool {
 	p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
 	return err == nil && p.Bits() == 0
 }
@@ -131,7 +131,7 @@ func IsOpenToWorld(cidr string) bool {
 func validateIngressCIDRs(component string, cidrs []string) error {
 	seen := map[string]bool{}
 	for _, cidr := range cidrs {
-		if _, err := ParseIPv4CIDR(cidr); err != nil || seen[cidrName(cidr)] {
+		if _, err := parseIPv4CIDR(cidr); err != nil || seen[cidrName(cidr)] {
 			return argErr(component, "IngressCIDRs", cidr, "distinct IPv4 networks such as 0.0.0.0/0 or 198.51.100.0/24")
 		}
 		seen[cidrName(cidr)] = true
