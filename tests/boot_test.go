@@ -268,8 +268,10 @@ func amsWaitsForDatabase(c *bootCluster) []string {
 	mongo := c.mongoNode(c.mongoID, 5)
 	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60001", "10.20.0.40")
 	run := c.bootAMS(origin, components.RoleOrigin)
-	// Give the node time to reach its wait (or, wrongly, to go on and join).
-	waitFor(30*time.Second, func() bool {
+	// Give the node time to reach its wait (or, wrongly, to go on and join);
+	// the bound is generous, since a loaded machine runs the boot slowly and
+	// the wait ends as soon as either happens.
+	waitFor(120*time.Second, func() bool {
 		mode, _ := origin.AMSMode()
 		return strings.Contains(run.Output(), "waiting for the database") || mode == "cluster" || run.Done()
 	})
