@@ -101,8 +101,19 @@ func seedScripts() scriptSet {
 // its nodes boot in.
 func newBootCluster(t *testing.T, scripts scriptSet) *bootCluster {
 	t.Helper()
+	return newBootClusterWith(t, scripts, nil)
+}
+
+// newBootClusterWith is newBootCluster with configuration overrides on top
+// of the panel administrator's e-mail.
+func newBootClusterWith(t *testing.T, scripts scriptSet, overrides map[string]string) *bootCluster {
+	t.Helper()
 	sandbox.Require(t)
-	r := deploy(t, map[string]string{"panelAdminEmail": "ops@example.com"})
+	cfg := map[string]string{"panelAdminEmail": "ops@example.com"}
+	for k, v := range overrides {
+		cfg[k] = v
+	}
+	r := deploy(t, cfg)
 	c := &bootCluster{
 		t: t, r: r, scripts: scripts, w: sandbox.NewWorld(t, region, account),
 		amsRoles: map[string]string{}, groups: map[string]string{}, launchHooks: map[string]string{}, drainHooks: map[string]string{},

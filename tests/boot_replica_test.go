@@ -62,20 +62,37 @@ func newReplicaCluster(t *testing.T) *replicaCluster {
 	for _, rp := range r.ofType("aws:iam/rolePolicy:RolePolicy") {
 		c.w.AWS.AddRole(stateString(r.byID(rp.str("role")), "name"), rp.str("policy"))
 	}
-	profiles := &bootCluster{t: t, r: r}
-	for _, inst := range mongoMembers(t, r) {
+	c.addMembers()
+	return c
+}
+
+// replicaClusterOf is the replica set of a boot cluster deployed with
+// replicaConfig, in the same world: its AMS nodes use these members.
+func replicaClusterOf(b *bootCluster) *replicaCluster {
+	b.t.Helper()
+	c := &replicaCluster{t: b.t, r: b.r, w: b.w, params: b.params, secure: b.secureParams,
+		readyParam: b.readyParam, urlParam: b.urlParam, appParam: b.appParam, adminParam: b.adminParam}
+	c.addMembers()
+	return c
+}
+
+// addMembers registers the three members the stack rendered, with their
+// data volumes.
+func (c *replicaCluster) addMembers() {
+	c.t.Helper()
+	profiles := &bootCluster{t: c.t, r: c.r}
+	for _, inst := range mongoMembers(c.t, c.r) {
 		suffix := strings.TrimPrefix(inst.Name, "ams-cluster-dev")
 		m := replicaMember{
 			id:       inst.ID,
-			ip:       stateString(r.byID(inst.str("networkInterfaces.0.networkInterfaceId")), "privateIp"),
+			ip:       stateString(c.r.byID(inst.str("networkInterfaces.0.networkInterfaceId")), "privateIp"),
 			role:     profiles.roleOfProfile(inst.str("iamInstanceProfile")),
-			volumeID: r.one(t, "aws:ebs/volume:Volume", suffix+"-data").ID,
-			script:   userData(t, inst),
+			volumeID: c.r.one(c.t, "aws:ebs/volume:Volume", suffix+"-data").ID,
+			script:   userData(c.t, inst),
 		}
 		m.volume = c.w.NewVolume(m.volumeID)
 		c.members = append(c.members, m)
 	}
-	return c
 }
 
 // node launches member i's instance (a first one or a replacement: the
