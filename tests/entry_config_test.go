@@ -36,19 +36,7 @@ func TestBadEntryConfigurationFailsBeforeAnyResource(t *testing.T) {
 		{"HTTPS required, none given", map[string]string{"requireHttps": "true"}, "domainName", `""`, "requireHttps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runProgram(t, stackConfig(t, "Pulumi.dev.yaml", tc.config))
-			if r.err == nil {
-				t.Fatalf("stack accepted %v", tc.config)
-			}
-			msg := r.err.Error()
-			for _, want := range []string{"ams-cluster:" + tc.key + " = ", tc.value, "accepted: ", tc.accept} {
-				if !strings.Contains(msg, want) {
-					t.Errorf("message lacks %q:\n%s", want, msg)
-				}
-			}
-			if len(r.resources) != 0 {
-				t.Errorf("%d resources registered before the configuration was rejected, first %s %s", len(r.resources), r.resources[0].Type, r.resources[0].Name)
-			}
+			rejectedConfig(t, tc.config, []string{"ams-cluster:" + tc.key + " = ", tc.value, "accepted: ", tc.accept})
 		})
 	}
 }

@@ -210,3 +210,24 @@ func (n *network) matrix(sources []source) map[string]string {
 	}
 	return out
 }
+
+// rejectedConfig runs the dev stack with overrides and wants it refused
+// before any resource is registered, with a message that contains every
+// one of want; it returns the message for further checks.
+func rejectedConfig(t *testing.T, overrides map[string]string, want []string, secretKeys ...string) string {
+	t.Helper()
+	r := runProgram(t, stackConfig(t, "Pulumi.dev.yaml", overrides), secretKeys...)
+	if r.err == nil {
+		t.Fatalf("stack accepted %v", overrides)
+	}
+	msg := r.err.Error()
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message lacks %q:\n%s", w, msg)
+		}
+	}
+	if len(r.resources) != 0 {
+		t.Errorf("%d resources registered before the configuration was rejected, first %s %s", len(r.resources), r.resources[0].Type, r.resources[0].Name)
+	}
+	return msg
+}

@@ -443,19 +443,7 @@ func TestBadMonitoringConfigurationIsRejectedBeforeAnyResource(t *testing.T) {
 		{"retention beyond ten years", "logRetentionDays", "4000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runProgram(t, stackConfig(t, "Pulumi.dev.yaml", map[string]string{tc.key: tc.value}))
-			if r.err == nil {
-				t.Fatalf("stack accepted %s = %s", tc.key, tc.value)
-			}
-			msg := r.err.Error()
-			for _, want := range []string{"ams-cluster:" + tc.key + " = ", tc.value, "accepted: "} {
-				if !strings.Contains(msg, want) {
-					t.Errorf("message does not contain %q:\n%s", want, msg)
-				}
-			}
-			if len(r.resources) != 0 {
-				t.Errorf("%d resources registered before the configuration was rejected, first %s %s", len(r.resources), r.resources[0].Type, r.resources[0].Name)
-			}
+			rejectedConfig(t, map[string]string{tc.key: tc.value}, []string{"ams-cluster:" + tc.key + " = ", tc.value, "accepted: "})
 		})
 	}
 }

@@ -226,22 +226,7 @@ func TestZoneLayoutRejectsBadValues(t *testing.T) {
 		{"split with one zone", map[string]string{"zoneLayout": "split", "zoneCount": "1"}, []string{"zoneLayout", "zoneCount"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runProgram(t, stackConfig(t, "Pulumi.dev.yaml", tc.config))
-			if r.err == nil {
-				t.Fatalf("stack accepted %v", tc.config)
-			}
-			msg := r.err.Error()
-			if !strings.Contains(msg, "ams-cluster:zoneLayout = ") || !strings.Contains(msg, "accepted: ") {
-				t.Errorf("message does not name ams-cluster:zoneLayout and what is accepted:\n%s", msg)
-			}
-			for _, key := range tc.keys {
-				if !strings.Contains(msg, key) {
-					t.Errorf("message does not name %s:\n%s", key, msg)
-				}
-			}
-			if len(r.resources) != 0 {
-				t.Errorf("%d resources registered before the configuration was rejected", len(r.resources))
-			}
+			rejectedConfig(t, tc.config, append([]string{"ams-cluster:zoneLayout = ", "accepted: "}, tc.keys...))
 		})
 	}
 }
