@@ -585,25 +585,35 @@ func runReplSetInitiate(s *mongoSession, _ string, c mongoCommand) (map[string]a
 		if len(bad) > 0 {
 			return serverError(codeNodeNotFound, "replSetInitiate quorum check failed because not all proposed set members responded affirmatively: %s", strings.Join(bad, ", "))
 		}
-		stored := map[string]any{}
-		for k, v := range cfg {
-			stored[k] = v
-		}
-		stored["version"], stored["term"] = 1, 1
-		if err := writeReplConfig(self.data(), stored); err != nil {
-			return err
-		}
 		// "initiating set" is the first oplog entry.
-		if err := writeOptime(self.data(), self.optime+1); err != nil {
-			return err
-		}
-		if _, _, err := s.replView(); err != nil {
+		if err := s.commitReplConfig(self, cfg, map[string]any{"version": 1, "term": 1}); err != nil {
 			return err
 		}
 		out = map[string]any{"ok": 1}
 		return nil
 	})
 	return out, err
+}
+
+// commitReplConfig stores cfg, with fields set over it, as self's replica
+// set configuration, writes its oplog entry and refreshes the view, from
+// which the other members learn it.
+func (s *mongoSession) commitReplConfig(self *replMember, cfg, fields map[string]any) error {
+	stored := map[string]any{}
+	for k, v := range cfg {
+		stored[k] = v
+	}
+	for k, v := range fields {
+		stored[k] = v
+	}
+	if err := writeReplConfig(self.data(), stored); err != nil {
+		return err
+	}
+	if err := writeOptime(self.data(), self.optime+1); err != nil {
+		return err
+	}
+	_, _, err := s.replView()
+	return err
 }
 
 func runReplSetReconfig(s *mongoSession, _ string, c mongoCommand) (map[string]any, error) {
@@ -627,18 +637,7 @@ func runReplSetReconfig(s *mongoSession, _ string, c mongoCommand) (map[string]a
 		if _, err := s.checkNewConfig(cfg, version); err != nil {
 			return err
 		}
-		stored := map[string]any{}
-		for k, v := range cfg {
-			stored[k] = v
-		}
-		stored["term"] = 1
-		if err := writeReplConfig(self.data(), stored); err != nil {
-			return err
-		}
-		if err := writeOptime(self.data(), self.optime+1); err != nil {
-			return err
-		}
-		if _, _, err := s.replView(); err != nil {
+		if err := s.commitReplConfig(self, cfg, map[string]any{"term": 1}); err != nil {
 			return err
 		}
 		out = map[string]any{"ok": 1}
