@@ -71,6 +71,5 @@ func amsServes(f *failures, c *bootCluster, n *sandbox.Node, url, who string) {
 	mode, got := n.AMSMode()
 	f.check(mode == "cluster" && got == url, "%s runs in mode %q with database %q, want cluster mode with the stack's URL %q", who, mode, redact(got), redact(url))
 	f.check(joins(n) == 1, "%s switched to cluster mode %d times, want once", who, joins(n))
-	f.check(c.w.AWS.LifecycleResult(n.ID) == "CONTINUE" && c.inService(n.ID),
-		"%s's launch ended %q in state %s, want CONTINUE and InService", who, c.w.AWS.LifecycleResult(n.ID), c.w.AWS.LifecycleState(n.ID))
+	c.continued(f, n, who)
 }

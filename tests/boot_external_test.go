@@ -59,8 +59,7 @@ func TestBootOnExternalDatabase(t *testing.T) {
 	mode, joined := origin.AMSMode()
 	f.check(mode == "cluster" && joined == url, "the node runs in mode %q with database %q, want cluster mode with the external URL", mode, redact(joined))
 	c.panelIsOurs(f, origin, "after the origin booted on the external database")
-	f.check(c.w.AWS.LifecycleResult(origin.ID) == "CONTINUE" && c.inService(origin.ID),
-		"the node's launch ended %q in state %s, want CONTINUE and InService", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
+	c.continued(f, origin, "the node")
 	// A second node, the database up, joins and finds the panel claimed.
 	edge := c.amsNode(components.RoleEdge, "i-0a1b2c3d4e5f60032", "10.20.0.62")
 	c.checkRun(f, c.bootAMS(edge, components.RoleEdge).Wait(), "the edge's boot script on the external database")

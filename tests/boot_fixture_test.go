@@ -117,39 +117,13 @@ func newBootClusterWith(t *testing.T, scripts scriptSet, overrides map[string]st
 	c := &bootCluster{
 		t: t, r: r, scripts: scripts, w: sandbox.NewWorld(t, region, account),
 		amsRoles: map[string]string{}, groups: map[string]string{}, launchHooks: map[string]string{}, drainHooks: map[string]string{},
-		metadataTags: map[string]bool{}, params: map[string]string{}, secureParams: map[string]bool{}, panelEmail: "ops@example.com",
+		metadataTags: map[string]bool{}, panelEmail: "ops@example.com",
 	}
-	for _, p := range r.ofType("aws:ssm/parameter:Parameter") {
-		name := p.str("name")
-		c.params[name] = p.str("value")
-		if c.params[name] == "" {
-			c.params[name] = p.str("insecureValue")
-		}
-		c.secureParams[name] = p.str("type") == "SecureString"
-		c.w.AWS.PutParameter(name, c.params[name], c.secureParams[name])
-		switch {
-		case strings.HasSuffix(name, "/mongodb/url"):
-			c.urlParam = name
-		case strings.HasSuffix(name, "/mongodb/ready"):
-			c.readyParam = name
-		case strings.HasSuffix(name, "/mongodb/admin-password"):
-			c.adminParam = name
-		case strings.HasSuffix(name, "/mongodb/app-password"):
-			c.appParam = name
-		case strings.HasSuffix(name, "/panel/admin-password"):
-			c.panelParam = name
-		}
-	}
+	p := seedWorld(t, r, c.w)
+	c.params, c.secureParams = p.values, p.secure
+	c.urlParam, c.readyParam, c.adminParam, c.appParam, c.panelParam = p.url, p.ready, p.admin, p.app, p.panel
 	if c.urlParam == "" || c.adminParam == "" || c.appParam == "" || c.panelParam == "" {
 		t.Fatalf("the stack registered parameters %v; want the MongoDB URL, passwords and the panel password", keys(c.params))
-	}
-	// Every role with the inline policy the stack gave it.
-	for _, rp := range r.ofType("aws:iam/rolePolicy:RolePolicy") {
-		role := r.byID(rp.str("role"))
-		if role == nil {
-			t.Fatalf("role policy %s names an unknown role %s", rp.Name, rp.str("role"))
-		}
-		c.w.AWS.AddRole(stateString(role, "name"), rp.str("policy"))
 	}
 	instance := r.one(t, "aws:ec2/instance:Instance", "-mongo")
 	c.mongoID = instance.ID
@@ -281,4 +255,56 @@ func waitFor(limit time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return cond()
+}
+
+// stackParameters are the SSM parameters a deployment registered, by name,
+// and the names of those the boot scripts read.
+type stackParameters struct {
+	values                        map[string]string
+	secure                        map[string]bool
+	url, ready, admin, app, panel string
+}
+
+// seedWorld puts into w what the deployment r would leave in AWS before any
+// node boots: every SSM parameter with its value, and every role with the
+// inline policy the stack gave it.
+func seedWorld(t *testing.T, r *run, w *sandbox.World) stackParameters {
+	t.Helper()
+	p := stackParameters{values: map[string]string{}, secure: map[string]bool{}}
+	for _, param := range r.ofType("aws:ssm/parameter:Parameter") {
+		name := param.str("name")
+		p.values[name] = param.str("value")
+		if p.values[name] == "" {
+			p.values[name] = param.str("insecureValue")
+		}
+		p.secure[name] = param.str("type") == "SecureString"
+		w.AWS.PutParameter(name, p.values[name], p.secure[name])
+		switch {
+		case strings.HasSuffix(name, "/mongodb/url"):
+			p.url = name
+		case strings.HasSuffix(name, "/mongodb/ready"):
+			p.ready = name
+		case strings.HasSuffix(name, "/mongodb/admin-password"):
+			p.admin = name
+		case strings.HasSuffix(name, "/mongodb/app-password"):
+			p.app = name
+		case strings.HasSuffix(name, "/panel/admin-password"):
+			p.panel = name
+		}
+	}
+	for _, rp := range r.ofType("aws:iam/rolePolicy:RolePolicy") {
+		role := r.byID(rp.str("role"))
+		if role == nil {
+			t.Fatalf("role policy %s names an unknown role %s", rp.Name, rp.str("role"))
+		}
+		w.AWS.AddRole(stateString(role, "name"), rp.str("policy"))
+	}
+	return p
+}
+
+// continued checks that node n completed its launch with CONTINUE and is
+// in service; who names it in the failure.
+func (c *bootCluster) continued(f *failures, n *sandbox.Node, who string) {
+	f.check(c.w.AWS.LifecycleResult(n.ID) == "CONTINUE" && c.inService(n.ID),
+		"%s's launch ended %q in state %s, want CONTINUE and InService", who, c.w.AWS.LifecycleResult(n.ID), c.w.AWS.LifecycleState(n.ID))
 }

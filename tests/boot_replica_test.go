@@ -39,29 +39,10 @@ func newReplicaCluster(t *testing.T) *replicaCluster {
 	t.Helper()
 	sandbox.Require(t)
 	r := deploy(t, replicaConfig())
-	c := &replicaCluster{t: t, r: r, w: sandbox.NewWorld(t, region, account), params: map[string]string{}, secure: map[string]bool{}}
-	for _, p := range r.ofType("aws:ssm/parameter:Parameter") {
-		name := p.str("name")
-		c.params[name] = p.str("value")
-		if c.params[name] == "" {
-			c.params[name] = p.str("insecureValue")
-		}
-		c.secure[name] = p.str("type") == "SecureString"
-		c.w.AWS.PutParameter(name, c.params[name], c.secure[name])
-		switch {
-		case strings.HasSuffix(name, "/mongodb/url"):
-			c.urlParam = name
-		case strings.HasSuffix(name, "/mongodb/ready"):
-			c.readyParam = name
-		case strings.HasSuffix(name, "/mongodb/app-password"):
-			c.appParam = name
-		case strings.HasSuffix(name, "/mongodb/admin-password"):
-			c.adminParam = name
-		}
-	}
-	for _, rp := range r.ofType("aws:iam/rolePolicy:RolePolicy") {
-		c.w.AWS.AddRole(stateString(r.byID(rp.str("role")), "name"), rp.str("policy"))
-	}
+	c := &replicaCluster{t: t, r: r, w: sandbox.NewWorld(t, region, account)}
+	p := seedWorld(t, r, c.w)
+	c.params, c.secure = p.values, p.secure
+	c.readyParam, c.urlParam, c.appParam, c.adminParam = p.ready, p.url, p.app, p.admin
 	c.addMembers()
 	return c
 }

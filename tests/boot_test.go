@@ -285,8 +285,7 @@ func amsWaitsForDatabase(c *bootCluster) []string {
 	mode, url := origin.AMSMode()
 	f.check(mode == "cluster" && url == c.params[c.urlParam], "the node runs in mode %q with database %q, want cluster mode with the stack's URL", mode, redact(url))
 	c.panelIsOurs(f, origin, "after the origin booted")
-	f.check(c.w.AWS.LifecycleResult(origin.ID) == "CONTINUE" && c.inService(origin.ID),
-		"the node's launch ended %q in state %s, want CONTINUE and InService", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
+	c.continued(f, origin, "the node")
 	return f.list
 }
 
@@ -310,8 +309,7 @@ func amsInterruptedWhileJoining(c *bootCluster) []string {
 	mode, url := origin.AMSMode()
 	f.check(mode == "cluster" && url == c.params[c.urlParam], "after resuming the node runs in mode %q with database %q", mode, redact(url))
 	c.panelIsOurs(f, origin, "after the interrupted node resumed")
-	f.check(c.w.AWS.LifecycleResult(origin.ID) == "CONTINUE" && c.inService(origin.ID),
-		"the resumed node's launch ended %q in state %s, want CONTINUE and InService", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
+	c.continued(f, origin, "the resumed node")
 	return f.list
 }
 
@@ -483,8 +481,7 @@ func logShippingNeverStopsABoot(c *bootCluster) []string {
 	origin := c.amsNodeFor(components.RoleOrigin, "i-0a1b2c3d4e5f60009", "10.20.0.48")
 	res = c.bootAMS(origin, components.RoleOrigin).Wait()
 	c.checkRun(f, res, "the origin's boot script after one failed download")
-	f.check(c.w.AWS.LifecycleResult(origin.ID) == "CONTINUE" && c.inService(origin.ID),
-		"the origin's launch ended %q in state %s, want CONTINUE and InService", c.w.AWS.LifecycleResult(origin.ID), c.w.AWS.LifecycleState(origin.ID))
+	c.continued(f, origin, "the origin")
 	checkShipping(origin, "on the origin", components.BootLogFile, components.AMSLogFile, components.AMSErrorLogFile)
 
 	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script run again with S3 back")
