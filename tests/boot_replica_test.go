@@ -159,6 +159,7 @@ func replicaScenarios() map[string]func(c *replicaCluster) []string {
 		"a member boots long after":     replicaLateMember,
 		"replaced members rejoin":       replicaReplacedMembers,
 		"interrupted initiator resumes": replicaInterruptedInitiator,
+		"interrupted member resumes":    replicaInterruptedMember,
 		"one member grows into three":   replicaFromOneMember,
 	}
 }
@@ -297,6 +298,39 @@ func replicaInterruptedInitiator(c *replicaCluster) []string {
 		out := fresh.wait(f, fresh.boot(0, nodes[0]), "the initiator's boot after a cut at "+marker)
 		f.check(initiations(first, out) == 1, "cut at %q: the set was initiated %d times, want once", marker, initiations(first, out))
 		fresh.checkSet(f, nodes, "after a cut at "+marker)
+	}
+	return f.list
+}
+
+// replicaInterruptedMember cuts a member other than the initiator off at
+// each step of its first boot, each time on a fresh cluster, and reboots
+// it: its boot converges and the set forms once. Then a member's instance
+// reboots while the set serves: systemd brings mongod back as a member,
+// with no boot script, and the set is whole again.
+func replicaInterruptedMember(c *replicaCluster) []string {
+	f := &failures{t: c.t}
+	for _, marker := range []string{"mounted at", "runs on"} {
+		fresh := c
+		if marker != "mounted at" {
+			fresh = newReplicaCluster(c.t)
+		}
+		nodes := []*sandbox.Node{fresh.node(0, ""), fresh.node(1, ""), fresh.node(2, "")}
+		run := fresh.boot(1, nodes[1])
+		if !waitFor(60*time.Second, func() bool { return strings.Contains(run.Output(), marker) }) {
+			f.check(false, "member 1 never printed %q:\n%s", marker, tail(run.Stop().Output, 15))
+			continue
+		}
+		run.Stop()
+		nodes[1].Reboot(5)
+		fresh.wait(f, fresh.boot(1, nodes[1]), "member 1's boot after a cut at "+marker)
+		fresh.wait(f, fresh.boot(2, nodes[2]), "member 2's boot")
+		out := fresh.wait(f, fresh.boot(0, nodes[0]), "the initiator's boot")
+		f.check(initiations(out) == 1, "member 1 cut at %q: the set was initiated %d times, want once", marker, initiations(out))
+		fresh.checkSet(f, nodes, "after member 1 was cut at "+marker)
+		if marker == "runs on" {
+			nodes[2].Reboot(5)
+			fresh.checkSet(f, nodes, "after member 2's instance rebooted")
+		}
 	}
 	return f.list
 }
