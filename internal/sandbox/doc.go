@@ -21,7 +21,7 @@
 // that no secret ever reaches a command line.
 //
 // Each model states beside it the upstream source it follows. What the
-// sandbox cannot show is listed in the README's "Known limits".
+// sandbox cannot show is listed in docs/testing.md, "Known limits of the sandbox".
 //
 // A test binary that uses the sandbox must call Main first thing in
 // TestMain.
