@@ -49,13 +49,17 @@ type Plan struct {
 func New(stack string, r *mockaws.Result) *Plan { return &Plan{Stack: stack, r: r} }
 
 // WriteText prints the whole plan as aligned plain text: resources,
-// entry points, reachability, surge timeline and outputs.
+// entry points, reachability, surge timeline, monthly cost estimate and
+// outputs.
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
 	p.resources(&b)
 	p.entryPoints(&b)
 	p.reachability(&b)
 	p.surge(&b)
+	if err := p.EstimateCost(ListPrices(), DefaultAssumptions()).WriteCost(&b); err != nil {
+		return err
+	}
 	p.outputs(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
