@@ -72,7 +72,24 @@ func NotIncluded() []string {
 func (e *Estimate) WriteCost(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Monthly cost estimate, USD (%s)\n", e.Basis())
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	e.writeTable(&b)
+	b.WriteString("  Assumptions:\n")
+	for _, a := range e.AssumptionsText() {
+		fmt.Fprintf(&b, "    - %s\n", a)
+	}
+	b.WriteString("  Not included:\n")
+	for _, n := range NotIncluded() {
+		fmt.Fprintf(&b, "    - %s\n", n)
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeTable prints the lines by component, the totals, Spot savings and
+// what is unpriced.
+func (e *Estimate) writeTable(b *strings.Builder) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  COMPONENT / ITEM\t%12s\t%-15s\t%10s\t%11s\n", "QUANTITY", "UNIT", "UNIT PRICE", "MONTHLY")
 	for i, l := range e.Lines {
 		if i == 0 || l.Component != e.Lines[i-1].Component {
@@ -95,20 +112,9 @@ func (e *Estimate) WriteCost(w io.Writer) error {
 	}
 	sort.Strings(roles)
 	for _, r := range roles {
-		fmt.Fprintf(&b, "  On Spot, the %s group would save about %s a month at its desired capacity.\n", r, usd(e.SpotSavings[r]))
+		fmt.Fprintf(b, "  On Spot, the %s group would save about %s a month at its desired capacity.\n", r, usd(e.SpotSavings[r]))
 	}
 	for _, u := range e.Unpriced {
-		fmt.Fprintf(&b, "  Not priced (not in the total): %s\n", u)
+		fmt.Fprintf(b, "  Not priced (not in the total): %s\n", u)
 	}
-	b.WriteString("  Assumptions:\n")
-	for _, a := range e.AssumptionsText() {
-		fmt.Fprintf(&b, "    - %s\n", a)
-	}
-	b.WriteString("  Not included:\n")
-	for _, n := range NotIncluded() {
-		fmt.Fprintf(&b, "    - %s\n", n)
-	}
-	b.WriteString("\n")
-	_, err := io.WriteString(w, b.String())
-	return err
 }
