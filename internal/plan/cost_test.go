@@ -249,3 +249,19 @@ func TestCostDoc(t *testing.T) {
 	}
 	t.Errorf("%s differs from the estimates; run `go test ./internal/plan -run TestCostDoc -update`", file)
 }
+
+// TestHighResolutionTargetTracking: a target tracking policy on a 10 s
+// metric gets high-resolution alarms, billed as such.
+func TestHighResolutionTargetTracking(t *testing.T) {
+	pol := &mockaws.Resource{Type: "aws:autoscaling/policy:Policy", Name: "edge-viewers", URN: "urn:p", Custom: true,
+		Inputs: resource.NewPropertyMapFromMap(map[string]any{
+			"policyType": "TargetTrackingScaling",
+			"targetTrackingConfiguration": map[string]any{"customizedMetricSpecification": map[string]any{
+				"metrics": []any{map[string]any{"id": "m", "metricStat": map[string]any{"period": 10, "stat": "Average"}}},
+			}},
+		})}
+	e := plan.New("x", &mockaws.Result{Resources: []*mockaws.Resource{pol}}).EstimateCost(plan.ListPrices(), plan.DefaultAssumptions())
+	if len(e.Lines) != 1 || e.Lines[0].Quantity != 2 || e.Lines[0].UnitPrice != plan.ListPrices().HighResAlarmMetricMonth {
+		t.Errorf("lines %+v, want two high-resolution alarms", e.Lines)
+	}
+}

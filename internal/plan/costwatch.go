@@ -153,9 +153,17 @@ func (p *Plan) cloudWatchCost(e *Estimate, logShippers float64) {
 		if pol.Str("policyType") != "TargetTrackingScaling" {
 			continue
 		}
+		// A policy on a high-resolution metric gets high-resolution alarms.
+		spec := "targetTrackingConfiguration.customizedMetricSpecification"
+		periods := []float64{pol.Num(spec + ".period")}
+		for i := 0; i < count(pol, spec+".metrics"); i++ {
+			periods = append(periods, pol.Num(fmt.Sprintf("%s.metrics.%d.metricStat.period", spec, i)))
+		}
 		price := pr.AlarmMetricMonth
-		if period := pol.Num("targetTrackingConfiguration.customizedMetricSpecification.period"); period > 0 && period < 60 {
-			price = pr.HighResAlarmMetricMonth
+		for _, period := range periods {
+			if period > 0 && period < 60 {
+				price = pr.HighResAlarmMetricMonth
+			}
 		}
 		e.add(Line{p.componentName(pol), CatCloudWatch, "target tracking alarms (2 per policy)", 2, "alarm metric", price})
 	}
