@@ -3,7 +3,9 @@
 // resources by component, the public entry points (load balancers, their
 // listeners and the groups behind them), who can reach what (from the
 // security groups and their rules), the surge timeline of each Auto Scaling
-// group and the stack outputs; and the architecture as a Mermaid flowchart.
+// group, a monthly cost estimate (EstimateCost, from the price table of
+// ListPrices) and the stack outputs; and the architecture as a Mermaid
+// flowchart.
 //
 // Everything is derived from the registered resources and their inputs, not
 // from a list of the stack's resources, and printed sorted, so the same
