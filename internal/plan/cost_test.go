@@ -265,3 +265,18 @@ func TestHighResolutionTargetTracking(t *testing.T) {
 		t.Errorf("lines %+v, want two high-resolution alarms", e.Lines)
 	}
 }
+
+// TestInstanceTypeWithoutAPriceIsReported: an instance type the table does
+// not hold is left out of the total and named, never priced as zero.
+func TestInstanceTypeWithoutAPriceIsReported(t *testing.T) {
+	e := estimate(t, "dev", map[string]string{"edgeInstanceType": "c5.12xlarge"})
+	if len(e.Unpriced) != 1 || !strings.Contains(e.Unpriced[0], "instance type c5.12xlarge") {
+		t.Errorf("unpriced %v, want the edge's instance type", e.Unpriced)
+	}
+	if q := quantity(e, "ScalingGroup ams-cluster-dev-edge", "c5.12xlarge"); q != 0 {
+		t.Errorf("an unpriced type has a line of %g instance-hours", q)
+	}
+	if q := quantity(e, "ScalingGroup ams-cluster-dev-edge", "gp3 root volumes"); q != 50 {
+		t.Errorf("its root volume: %g GB-month, want 50", q)
+	}
+}
