@@ -93,9 +93,11 @@ type Estimate struct {
 	Name string
 	// Region is the region the stack deploys to ("" when not known).
 	Region string
+	// Prices and Assume are what the estimate multiplied the quantities with.
 	Prices Prices
 	Assume Assumptions
-	Lines  []Line
+	// Lines are the priced quantities, by component.
+	Lines []Line
 	// AtMax is the total with every group at its maximum size.
 	AtMax float64
 	// SpotSavings are, for each edge group with on-demand nodes, what Spot
