@@ -1533,6 +1533,11 @@ func parseMongoURL(raw string) (mongoURL, error) {
 	return u, nil
 }
 
+// multiple reports whether the Java driver connects in MULTIPLE mode:
+// several hosts or a replicaSet option (mongo-java-driver,
+// ClusterSettings.Builder.applyConnectionString).
+func (u mongoURL) multiple() bool { return len(u.Hosts) > 1 || u.ReplicaSet != "" }
+
 func parseQuery(q string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range strings.Split(q, "&") {
@@ -1619,8 +1624,10 @@ func timeoutError(u mongoURL, cause error) *MongoDriverError {
 	}
 	msg := "Timed out after 30000 ms while waiting to connect"
 	cluster := "UNKNOWN"
-	if u.ReplicaSet != "" {
+	if u.multiple() {
 		msg = "Timed out after 30000 ms while waiting for a server that matches ReadPreferenceServerSelector{readPreference=primary}"
+	}
+	if u.ReplicaSet != "" {
 		cluster = "REPLICA_SET"
 	}
 	return &MongoDriverError{Exception: "com.mongodb.MongoTimeoutException",
@@ -1653,8 +1660,14 @@ func dialMongo(worldDir, rawURL, fromIP string) (*MongoConn, error) {
 	return c, nil
 }
 
-// connect selects the first reachable server (a primary of the named
-// replica set when replicaSet is given) and authenticates on it.
+// connect selects a server and authenticates on it, as the Java driver's
+// cluster settings decide (mongo-java-driver, ClusterSettings.Builder.
+// applyConnectionString): one host and no replicaSet is a direct (SINGLE)
+// connection to that server; several hosts or replicaSet is MULTIPLE, where
+// the driver learns the set from the members that answer
+// (AbstractMultiServerCluster: a standalone among several hosts is dropped,
+// a member with no configuration, REPLICA_SET_GHOST, decides nothing) and
+// writes go to the set's primary.
 func (c *MongoConn) connect() error {
 	var last error
 	for _, h := range c.url.Hosts {
@@ -1663,7 +1676,11 @@ func (c *MongoConn) connect() error {
 			last = err
 			continue
 		}
-		if c.url.ReplicaSet != "" && !s.isPrimaryOf(c.url.ReplicaSet) {
+		set := c.url.ReplicaSet
+		if set == "" {
+			set = s.state.ReplSetName
+		}
+		if c.url.multiple() && (set == "" || !s.isPrimaryOf(set)) {
 			last = errors.New("not a primary of the replica set")
 			continue
 		}
@@ -1739,7 +1756,7 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 	}
 	err := insert()
 	var se *MongoServerError
-	if errors.As(err, &se) && se.Code == codeNotWritablePrimary && c.url.ReplicaSet != "" {
+	if errors.As(err, &se) && se.Code == codeNotWritablePrimary && c.url.multiple() {
 		// The primary changed: the driver selects the new one and retries
 		// the write once (retryable writes).
 		c.s = nil

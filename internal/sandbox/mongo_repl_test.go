@@ -228,8 +228,19 @@ func TestMongoReplicaSetAdd(t *testing.T) {
 }
 
 // TestMongoReplicaSetDriverFollowsThePrimary: a client of the replica-set
-// URL writes to whichever member is primary, before and after a failover.
+// URL, with the replicaSet option or with only the host list (the Java
+// driver's MULTIPLE mode discovers the set), writes to whichever member is
+// primary, before and after a failover.
 func TestMongoReplicaSetDriverFollowsThePrimary(t *testing.T) {
+	for name, url := range map[string]string{
+		"replicaSet option": "mongodb://app:pw@10.0.1.10:27017,10.0.1.11:27017,10.0.1.12:27017/?replicaSet=ams&authSource=admin",
+		"host list only":    "mongodb://app:pw@10.0.1.10:27017,10.0.1.11:27017,10.0.1.12:27017",
+	} {
+		t.Run(name, func(t *testing.T) { driverFollowsThePrimary(t, url) })
+	}
+}
+
+func driverFollowsThePrimary(t *testing.T, url string) {
 	w, ns := newReplNodes(t, 3)
 	for _, r := range ns {
 		r.start(t)
@@ -242,7 +253,6 @@ func TestMongoReplicaSetDriverFollowsThePrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.NewNode(NodeSpec{InstanceID: "i-0ams", PrivateIP: "10.0.2.20"})
-	url := "mongodb://app:pw@10.0.1.10:27017,10.0.1.11:27017,10.0.1.12:27017/?replicaSet=ams&authSource=admin"
 	c, err := w.DialMongo(url, "10.0.2.20")
 	if err != nil {
 		t.Fatalf("dial the set: %v", err)
