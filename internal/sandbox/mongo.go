@@ -85,6 +85,9 @@ type MongoServerError struct {
 	Code     int
 	CodeName string
 	Message  string
+	// WriteConcern marks a writeConcernError: the write was applied but not
+	// acknowledged as the write concern asked.
+	WriteConcern bool
 }
 
 // Error is the server's errmsg.
@@ -303,6 +306,9 @@ type mongodState struct {
 	KeyFile       string   `json:"keyFile,omitempty"`
 	ReplSetName   string   `json:"replSetName,omitempty"`
 	StartedAt     int      `json:"startedAt"`
+	// LoadedAt is the world time (mongo_wait.go) when the stored replica set
+	// configuration is loaded; 0 without one.
+	LoadedAt int `json:"loadedAt,omitempty"`
 	// Instance identifies one run of mongod: clients reconnect after a restart.
 	Instance string `json:"instance"`
 }
@@ -364,7 +370,8 @@ func mongodStart(e *Env) error {
 		return err
 	}
 	st := mongodState{Running: true, DataDir: dataDir, Port: cfg.Port, BindIP: cfg.BindIP,
-		Authorization: cfg.Authorization, KeyFile: cfg.KeyFile, ReplSetName: cfg.ReplSetName, StartedAt: e.Now(), Instance: mongoObjectID()}
+		Authorization: cfg.Authorization, KeyFile: cfg.KeyFile, ReplSetName: cfg.ReplSetName, StartedAt: e.Now(), Instance: mongoObjectID(),
+		LoadedAt: configLoadedAt(e.WorldDir, dataDir, cfg.ReplSetName)}
 	if err := saveMongodState(e.Root, st); err != nil {
 		return fmt.Errorf("mongod: %w", err)
 	}
@@ -874,7 +881,7 @@ func (s *mongoSession) runCommand(db string, c mongoCommand) (map[string]any, er
 		return nil, err
 	}
 	if contains(writeCommands, c.name()) {
-		return s.replicated(c.name(), func() (map[string]any, error) { return spec.run(s, db, c) })
+		return s.replicated(c.name(), writeConcernOf(c), func() (map[string]any, error) { return spec.run(s, db, c) })
 	}
 	return spec.run(s, db, c)
 }
@@ -1461,8 +1468,8 @@ func (s *mongoSession) replEnabled() (map[string]any, error) {
 		return nil, serverError(codeNoReplicationEnabled, "not running with --replSet")
 	}
 	cfg, err := s.replSetConfig()
-	if err == nil && cfg == nil {
-		err = serverError(codeNotYetInitialized, "no replset config has been received")
+	if err == nil && (cfg == nil || s.loading()) {
+		cfg, err = nil, serverError(codeNotYetInitialized, "no replset config has been received")
 	}
 	return cfg, err
 }
@@ -1748,7 +1755,9 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 		if _, err := c.authorizedSession(db, cmd); err != nil {
 			return err
 		}
-		_, err := c.s.replicated("insert", func() (map[string]any, error) {
+		// The Java driver sends no writeConcern: the server's implicit
+		// default {w: "majority"} applies.
+		_, err := c.s.replicated("insert", writeConcern{majority: true}, func() (map[string]any, error) {
 			_, err := c.s.insertDocs(db, coll, []map[string]any{d}, key)
 			return nil, err
 		})
@@ -1761,6 +1770,10 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 		// the write once (retryable writes).
 		c.s = nil
 		err = insert()
+	}
+	if errors.As(err, &se) && se.WriteConcern {
+		return &MongoDriverError{Exception: "com.mongodb.MongoWriteConcernException", Server: se,
+			Message: fmt.Sprintf("Write Concern error on server %s. Write concern error: WriteConcernError{code=%d, codeName='%s', message='%s'}.", c.s.addr, se.Code, se.CodeName, se.Message)}
 	}
 	if errors.As(err, &se) {
 		return &MongoDriverError{Exception: "com.mongodb.MongoWriteException", Server: se,

@@ -171,8 +171,13 @@ func TestMongoReplicaSetWrites(t *testing.T) {
 	}
 	_, err = s1.runCommand("clusterdb", cmd("insert", "clusternode", "documents", []any{map[string]any{"_id": "a"}}))
 	checkMongoErr(t, "insert on the new primary", err, 0, "")
-	// Member 0 returns: it catches up and, with the highest priority, takes over.
+	// Member 0 returns: it loads its stored configuration (STARTUP), then
+	// catches up and, with the highest priority, takes over.
 	ns[0].start(t)
+	if got := states(ns); !slices.Equal(got, []string{"STARTUP", "PRIMARY", "SECONDARY"}) {
+		t.Errorf("member 0 loading: want it in STARTUP, got %v", got)
+	}
+	ns[0].n.Idle(mongodConfigLoadSeconds)
 	if got := states(ns); !slices.Equal(got, []string{"PRIMARY", "SECONDARY", "SECONDARY"}) {
 		t.Errorf("member 0 back: want it primary again, got %v", got)
 	}
@@ -267,6 +272,7 @@ func driverFollowsThePrimary(t *testing.T, url string) {
 		t.Fatalf("insert after a failover: %v", err)
 	}
 	ns[0].start(t)
+	ns[0].n.Idle(mongodConfigLoadSeconds) // it loads its stored configuration
 	if err := c.InsertUnique("clusterdb", "clusternode", map[string]any{"_id": "c"}, "_id"); err != nil {
 		t.Fatalf("insert after member 0 took over again: %v", err)
 	}
