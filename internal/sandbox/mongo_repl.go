@@ -88,9 +88,8 @@ type replMember struct {
 	optime   int
 	// loading: still reading its stored configuration (STARTUP, mongo_wait.go).
 	loading bool
-	// lag is its apply lag as a secondary, writtenAt the world time of its
-	// last write as a primary (mongo_wait.go).
-	lag, writtenAt int
+	// lag is its apply lag as a secondary (mongo_wait.go).
+	lag applyLag
 }
 
 func (m *replMember) host() string  { return net.JoinHostPort(m.ip, strconv.Itoa(m.st.Port)) }
@@ -172,9 +171,6 @@ func loadReplWorld(worldDir string) (*replWorld, error) {
 		}
 		m := &replMember{root: n.Root, ip: ip, st: st, loading: st.LoadedAt > w.now, lag: readApplyLag(n.Root)}
 		if m.cfg, err = readReplConfig(m.data()); err != nil {
-			return nil, err
-		}
-		if m.writtenAt, err = readLastWriteAt(m.data()); err != nil {
 			return nil, err
 		}
 		if st.KeyFile != "" {
@@ -299,7 +295,13 @@ func (w *replWorld) converge() error {
 	// Members behind the primary copy its data (initial sync or catch-up).
 	for _, cm := range membersOf(p.cfg) {
 		m := w.byHost[cm.Host]
-		if m == nil || m == p || m.cfg == nil || !w.linked(p, m) || m.optime >= p.optime || !w.applies(p, m) {
+		if m == nil || m == p || m.cfg == nil || !w.linked(p, m) || m.optime >= p.optime {
+			continue
+		}
+		if ok, err := w.applies(m); err != nil || !ok {
+			if err != nil {
+				return err
+			}
 			continue
 		}
 		if err := copyData(p.data(), m.data()); err != nil {
@@ -444,9 +446,6 @@ func (s *mongoSession) replicated(name string, wc writeConcern, run func() (map[
 		}
 		written = self.optime + 1
 		if err := writeOptime(self.data(), written); err != nil {
-			return err
-		}
-		if err := writeLastWriteAt(self.data(), w.now); err != nil {
 			return err
 		}
 		_, _, err = s.replView()

@@ -31,14 +31,16 @@ package sandbox
 // replica set's time is the world's: the sum of every node's clock, so that
 // time passes for a loading member or a lagging secondary whenever any node
 // waits. A member loads for mongodConfigLoadSeconds of world time after a
-// start with a stored configuration; a secondary with an apply lag
-// (Node.SetMongoApplyLag) applies the primary's writes only once that much
-// world time has passed since the primary's last write. A write that waits
+// start with a stored configuration; a secondary given an apply lag
+// (Node.SetMongoApplyLag) stops applying when it next falls behind the
+// primary and applies nothing for that much world time, then catches up
+// (a member busy with an index build or a slow disk). A write that waits
 // with no wtimeout while no node lets time pass can never end: the model
 // reports it as a sandbox failure (the script dies with "waits forever")
 // instead of hanging until RunTimeout.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -99,24 +101,35 @@ func (s *mongoSession) loading() bool {
 // errStillLoading is the heartbeat answer of a loading member.
 var errStillLoading = errors.New("Received heartbeat while still initializing replication system")
 
-// applyLagPath is where a node keeps its mongod's apply lag.
-func applyLagPath(root string) string { return filepath.Join(root, stateDir, "mongo-apply-lag") }
-
-func readApplyLag(root string) int {
-	b, err := os.ReadFile(applyLagPath(root))
-	if err != nil {
-		return 0
-	}
-	v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return v
+// applyLag is a secondary's apply lag: Seconds of world time without
+// applying anything, from Until on once it has started (0: not yet).
+type applyLag struct {
+	Seconds int `json:"seconds"`
+	Until   int `json:"until,omitempty"`
 }
 
-// SetMongoApplyLag makes the node's mongod, as a secondary, apply the
-// primary's writes only seconds of world time after the primary's last
-// write (a member busy with an initial sync, a slow disk, a far zone).
+// applyLagPath is where a node keeps its mongod's apply lag.
+func applyLagPath(root string) string { return filepath.Join(root, stateDir, "mongo-apply-lag.json") }
+
+func readApplyLag(root string) applyLag {
+	var l applyLag
+	if b, err := os.ReadFile(applyLagPath(root)); err == nil {
+		_ = json.Unmarshal(b, &l)
+	}
+	return l
+}
+
+func writeApplyLag(root string, l applyLag) error {
+	b, _ := json.Marshal(l)
+	return writeFileAtomic(applyLagPath(root), b)
+}
+
+// SetMongoApplyLag makes the node's mongod, as a secondary, stop applying
+// the primary's writes when it next falls behind, for seconds of world
+// time; then it catches up.
 func (n *Node) SetMongoApplyLag(seconds int) {
 	n.w.t.Helper()
-	if err := os.WriteFile(applyLagPath(n.root), []byte(strconv.Itoa(seconds)), 0o644); err != nil {
+	if err := writeApplyLag(n.root, applyLag{Seconds: seconds}); err != nil {
 		n.w.t.Fatal(err)
 	}
 }
@@ -130,26 +143,19 @@ func (n *Node) Idle(seconds int) {
 	}
 }
 
-func readLastWriteAt(d dataDir) (int, error) {
-	var docs []map[string]any
-	if err := d.locked(false, func() error { return d.readDocs("local", "sandbox.lastwrite", &docs) }); err != nil {
-		return 0, err
+// applies reports whether secondary m, behind the primary, applies its
+// writes now: its lag, if it has one, starts the first time it is behind.
+func (w *replWorld) applies(m *replMember) (bool, error) {
+	if m.lag.Seconds <= 0 {
+		return true, nil
 	}
-	if len(docs) == 0 {
-		return 0, nil
+	if m.lag.Until == 0 {
+		m.lag.Until = w.now + m.lag.Seconds
+		if err := writeApplyLag(m.root, m.lag); err != nil {
+			return false, err
+		}
 	}
-	return toInt(docs[0]["at"]), nil
-}
-
-func writeLastWriteAt(d dataDir, at int) error {
-	return d.locked(true, func() error {
-		return d.writeDocs("local", "sandbox.lastwrite", []any{map[string]any{"_id": "lastwrite", "at": at}})
-	})
-}
-
-// applies reports whether secondary m applies the primary p's writes now.
-func (w *replWorld) applies(p, m *replMember) bool {
-	return m.lag <= 0 || w.now >= p.writtenAt+m.lag
+	return w.now >= m.lag.Until, nil
 }
 
 // writeConcern is a command's writeConcern: w ("majority" or a number of

@@ -403,11 +403,15 @@ func (sh *shell) nativeQuit(code goja.Value) {
 	sh.rt.Interrupt(errQuit{code: n})
 }
 
-// nativeSleep is mongosh's sleep(ms), on the node's scaled clock.
+// nativeSleep is mongosh's sleep(ms), on the node's scaled clock: the
+// node's virtual time moves on by the whole seconds slept, as with sleep(1).
 func (sh *shell) nativeSleep(ms int64) {
 	d := time.Duration(ms) * sh.env.Node.ClockScale / 1000
 	if d > 0 {
 		time.Sleep(d)
+	}
+	if seconds := int((ms + 999) / 1000); seconds > 0 {
+		_ = sh.env.advance(seconds)
 	}
 }
 
