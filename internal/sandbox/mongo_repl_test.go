@@ -246,17 +246,7 @@ func TestMongoReplicaSetDriverFollowsThePrimary(t *testing.T) {
 }
 
 func driverFollowsThePrimary(t *testing.T, url string) {
-	w, ns := newReplNodes(t, 3)
-	for _, r := range ns {
-		r.start(t)
-	}
-	s0 := ns[0].local(t, w)
-	if _, err := s0.runCommand("admin", cmd("replSetInitiate", setConfig("10.0.1.10", "10.0.1.11", "10.0.1.12"))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s0.runCommand("admin", createUserCmd("app", "pw", "root")); err != nil {
-		t.Fatal(err)
-	}
+	w, ns, _ := initiatedSet(t, "app")
 	w.NewNode(NodeSpec{InstanceID: "i-0ams", PrivateIP: "10.0.2.20"})
 	c, err := w.DialMongo(url, "10.0.2.20")
 	if err != nil {

@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// initiatedSet starts three members, initiates them and creates the admin
-// user through member 0, the primary; it returns member 0's session.
-func initiatedSet(t *testing.T) (*World, []replNode, *mongoSession) {
+// initiatedSet starts three members, initiates them and creates user
+// (password pw, role root) through member 0, the primary; it returns member
+// 0's session, authenticated as user.
+func initiatedSet(t *testing.T, user string) (*World, []replNode, *mongoSession) {
 	t.Helper()
 	w, ns := newReplNodes(t, 3)
 	for _, r := range ns {
@@ -21,10 +22,10 @@ func initiatedSet(t *testing.T) (*World, []replNode, *mongoSession) {
 	if _, err := s0.runCommand("admin", cmd("replSetInitiate", setConfig("10.0.1.10", "10.0.1.11", "10.0.1.12"))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s0.runCommand("admin", createUserCmd("admin", "pw", "root")); err != nil {
+	if _, err := s0.runCommand("admin", createUserCmd(user, "pw", "root")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s0.authenticate("admin", "admin", "pw"); err != nil {
+	if err := s0.authenticate("admin", user, "pw"); err != nil {
 		t.Fatal(err)
 	}
 	return w, ns, s0
@@ -33,7 +34,7 @@ func initiatedSet(t *testing.T) (*World, []replNode, *mongoSession) {
 // TestMongoRestartedMemberLoadsItsConfig: a member restarted with a stored
 // configuration answers as an uninitiated one until it has loaded it.
 func TestMongoRestartedMemberLoadsItsConfig(t *testing.T) {
-	w, ns, _ := initiatedSet(t)
+	w, ns, _ := initiatedSet(t, "admin")
 	ns[1].stop(t)
 	ns[1].start(t)
 	s1 := ns[1].local(t, w)
@@ -63,7 +64,7 @@ func TestMongoRestartedMemberLoadsItsConfig(t *testing.T) {
 // TestMongoInitiateFailsOnLoadingMembers: an initiate whose members are
 // still loading a stored configuration fails its quorum check.
 func TestMongoInitiateFailsOnLoadingMembers(t *testing.T) {
-	w, ns, _ := initiatedSet(t)
+	w, ns, _ := initiatedSet(t, "admin")
 	for _, r := range ns[1:] {
 		r.stop(t)
 		r.start(t)
@@ -99,7 +100,7 @@ func insertCmd(id string, wc map[string]any) mongoCommand {
 // applied), one without wtimeout never ends (reported), w: 1 returns at
 // once, and once the secondaries caught up majority writes pass.
 func TestMongoMajorityWritesWaitForSecondaries(t *testing.T) {
-	_, ns, s0 := initiatedSet(t)
+	_, ns, s0 := initiatedSet(t, "admin")
 	for _, r := range ns[1:] {
 		r.n.SetMongoApplyLag(60)
 	}
