@@ -103,6 +103,7 @@ func (c *replicaCluster) readyValue() string {
 // every member, the application user through the stack's URL, readiness
 // published, and no secret in any process's arguments.
 func (c *replicaCluster) checkSet(f *failures, nodes []*sandbox.Node, when string) {
+	settle(nodes)
 	primaries := 0
 	for i, n := range nodes {
 		st := n.MongoReplicaStatus()
@@ -135,6 +136,24 @@ func (c *replicaCluster) checkSet(f *failures, nodes []*sandbox.Node, when strin
 	}
 	got, _ := c.w.AWS.Parameter(c.readyParam)
 	f.check(got == c.readyValue(), "%s: %s = %q, want the fingerprint of the application credentials", when, c.readyParam, got)
+}
+
+// settle lets up to two minutes pass while a member is not yet primary or
+// secondary: a member restarted on a stored configuration loads it first
+// (STARTUP), as a real one does before it serves.
+func settle(nodes []*sandbox.Node) {
+	for waited := 0; waited < 120; waited += 5 {
+		ready := true
+		for _, n := range nodes {
+			if st := n.MongoReplicaStatus().State; st != "PRIMARY" && st != "SECONDARY" {
+				ready = false
+			}
+		}
+		if ready {
+			return
+		}
+		nodes[0].Idle(5)
+	}
 }
 
 // initiations counts the boots that initiated the set.
@@ -268,6 +287,7 @@ func replicaReplacedMembers(c *replicaCluster) []string {
 		f.check(!strings.Contains(out, "updated admin") && !strings.Contains(out, "created admin"),
 			"member %d's replacement wrote users outside the set:\n%s", i, tail(out, 10))
 		f.check(c.members[i].volume.FileSystemUUID() == uuid, "member %d's replacement reformatted its volume", i)
+		settle(nodes) // the replacement loads its stored configuration
 		docs, _ := nodes[i].MongoDocs("clusterdb", "clusternode")
 		f.check(slices.ContainsFunc(docs, func(d map[string]any) bool { return d["_id"] == doc["_id"] }), "member %d's replacement lacks the write made while it was gone: %v", i, docs)
 	}

@@ -85,6 +85,9 @@ type MongoServerError struct {
 	Code     int
 	CodeName string
 	Message  string
+	// WriteConcern marks a writeConcernError: the write was applied but not
+	// acknowledged as the write concern asked.
+	WriteConcern bool
 }
 
 // Error is the server's errmsg.
@@ -303,6 +306,9 @@ type mongodState struct {
 	KeyFile       string   `json:"keyFile,omitempty"`
 	ReplSetName   string   `json:"replSetName,omitempty"`
 	StartedAt     int      `json:"startedAt"`
+	// LoadedAt is the world time (mongo_wait.go) when the stored replica set
+	// configuration is loaded; 0 without one.
+	LoadedAt int `json:"loadedAt,omitempty"`
 	// Instance identifies one run of mongod: clients reconnect after a restart.
 	Instance string `json:"instance"`
 }
@@ -364,7 +370,8 @@ func mongodStart(e *Env) error {
 		return err
 	}
 	st := mongodState{Running: true, DataDir: dataDir, Port: cfg.Port, BindIP: cfg.BindIP,
-		Authorization: cfg.Authorization, KeyFile: cfg.KeyFile, ReplSetName: cfg.ReplSetName, StartedAt: e.Now(), Instance: mongoObjectID()}
+		Authorization: cfg.Authorization, KeyFile: cfg.KeyFile, ReplSetName: cfg.ReplSetName, StartedAt: e.Now(), Instance: mongoObjectID(),
+		LoadedAt: configLoadedAt(e.WorldDir, dataDir, cfg.ReplSetName)}
 	if err := saveMongodState(e.Root, st); err != nil {
 		return fmt.Errorf("mongod: %w", err)
 	}
@@ -874,7 +881,7 @@ func (s *mongoSession) runCommand(db string, c mongoCommand) (map[string]any, er
 		return nil, err
 	}
 	if contains(writeCommands, c.name()) {
-		return s.replicated(c.name(), func() (map[string]any, error) { return spec.run(s, db, c) })
+		return s.replicated(c.name(), writeConcernOf(c), func() (map[string]any, error) { return spec.run(s, db, c) })
 	}
 	return spec.run(s, db, c)
 }
@@ -1461,8 +1468,8 @@ func (s *mongoSession) replEnabled() (map[string]any, error) {
 		return nil, serverError(codeNoReplicationEnabled, "not running with --replSet")
 	}
 	cfg, err := s.replSetConfig()
-	if err == nil && cfg == nil {
-		err = serverError(codeNotYetInitialized, "no replset config has been received")
+	if err == nil && (cfg == nil || s.loading()) {
+		cfg, err = nil, serverError(codeNotYetInitialized, "no replset config has been received")
 	}
 	return cfg, err
 }
@@ -1532,6 +1539,11 @@ func parseMongoURL(raw string) (mongoURL, error) {
 	}
 	return u, nil
 }
+
+// multiple reports whether the Java driver connects in MULTIPLE mode:
+// several hosts or a replicaSet option (mongo-java-driver,
+// ClusterSettings.Builder.applyConnectionString).
+func (u mongoURL) multiple() bool { return len(u.Hosts) > 1 || u.ReplicaSet != "" }
 
 func parseQuery(q string) (map[string]string, error) {
 	out := map[string]string{}
@@ -1619,8 +1631,10 @@ func timeoutError(u mongoURL, cause error) *MongoDriverError {
 	}
 	msg := "Timed out after 30000 ms while waiting to connect"
 	cluster := "UNKNOWN"
-	if u.ReplicaSet != "" {
+	if u.multiple() {
 		msg = "Timed out after 30000 ms while waiting for a server that matches ReadPreferenceServerSelector{readPreference=primary}"
+	}
+	if u.ReplicaSet != "" {
 		cluster = "REPLICA_SET"
 	}
 	return &MongoDriverError{Exception: "com.mongodb.MongoTimeoutException",
@@ -1653,8 +1667,14 @@ func dialMongo(worldDir, rawURL, fromIP string) (*MongoConn, error) {
 	return c, nil
 }
 
-// connect selects the first reachable server (a primary of the named
-// replica set when replicaSet is given) and authenticates on it.
+// connect selects a server and authenticates on it, as the Java driver's
+// cluster settings decide (mongo-java-driver, ClusterSettings.Builder.
+// applyConnectionString): one host and no replicaSet is a direct (SINGLE)
+// connection to that server; several hosts or replicaSet is MULTIPLE, where
+// the driver learns the set from the members that answer
+// (AbstractMultiServerCluster: a standalone among several hosts is dropped,
+// a member with no configuration, REPLICA_SET_GHOST, decides nothing) and
+// writes go to the set's primary.
 func (c *MongoConn) connect() error {
 	var last error
 	for _, h := range c.url.Hosts {
@@ -1663,7 +1683,11 @@ func (c *MongoConn) connect() error {
 			last = err
 			continue
 		}
-		if c.url.ReplicaSet != "" && !s.isPrimaryOf(c.url.ReplicaSet) {
+		set := c.url.ReplicaSet
+		if set == "" {
+			set = s.state.ReplSetName
+		}
+		if c.url.multiple() && (set == "" || !s.isPrimaryOf(set)) {
 			last = errors.New("not a primary of the replica set")
 			continue
 		}
@@ -1731,7 +1755,9 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 		if _, err := c.authorizedSession(db, cmd); err != nil {
 			return err
 		}
-		_, err := c.s.replicated("insert", func() (map[string]any, error) {
+		// The Java driver sends no writeConcern: the server's implicit
+		// default {w: "majority"} applies.
+		_, err := c.s.replicated("insert", writeConcern{majority: true}, func() (map[string]any, error) {
 			_, err := c.s.insertDocs(db, coll, []map[string]any{d}, key)
 			return nil, err
 		})
@@ -1739,11 +1765,15 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 	}
 	err := insert()
 	var se *MongoServerError
-	if errors.As(err, &se) && se.Code == codeNotWritablePrimary && c.url.ReplicaSet != "" {
+	if errors.As(err, &se) && se.Code == codeNotWritablePrimary && c.url.multiple() {
 		// The primary changed: the driver selects the new one and retries
 		// the write once (retryable writes).
 		c.s = nil
 		err = insert()
+	}
+	if errors.As(err, &se) && se.WriteConcern {
+		return &MongoDriverError{Exception: "com.mongodb.MongoWriteConcernException", Server: se,
+			Message: fmt.Sprintf("Write Concern error on server %s. Write concern error: WriteConcernError{code=%d, codeName='%s', message='%s'}.", c.s.addr, se.Code, se.CodeName, se.Message)}
 	}
 	if errors.As(err, &se) {
 		return &MongoDriverError{Exception: "com.mongodb.MongoWriteException", Server: se,

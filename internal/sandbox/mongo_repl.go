@@ -86,6 +86,10 @@ type replMember struct {
 	cfg      map[string]any // local.system.replset, nil before it has one
 	key      string         // the key file's content, whitespace removed
 	optime   int
+	// loading: still reading its stored configuration (STARTUP, mongo_wait.go).
+	loading bool
+	// lag is its apply lag as a secondary (mongo_wait.go).
+	lag applyLag
 }
 
 func (m *replMember) host() string  { return net.JoinHostPort(m.ip, strconv.Itoa(m.st.Port)) }
@@ -142,12 +146,13 @@ func membersOf(cfg map[string]any) []cfgMember {
 type replWorld struct {
 	dir    string
 	byHost map[string]*replMember
+	now    int // world time (mongo_wait.go)
 }
 
 // loadReplWorld reads every node of the world whose mongod runs with a
 // replica set name.
 func loadReplWorld(worldDir string) (*replWorld, error) {
-	w := &replWorld{dir: worldDir, byHost: map[string]*replMember{}}
+	w := &replWorld{dir: worldDir, byHost: map[string]*replMember{}, now: worldNow(worldDir)}
 	b, err := os.ReadFile(filepath.Join(worldDir, "network.json"))
 	if err != nil {
 		return w, nil
@@ -164,7 +169,7 @@ func loadReplWorld(worldDir string) (*replWorld, error) {
 		if !st.Running || st.ReplSetName == "" {
 			continue
 		}
-		m := &replMember{root: n.Root, ip: ip, st: st}
+		m := &replMember{root: n.Root, ip: ip, st: st, loading: st.LoadedAt > w.now, lag: readApplyLag(n.Root)}
 		if m.cfg, err = readReplConfig(m.data()); err != nil {
 			return nil, err
 		}
@@ -235,6 +240,9 @@ func (w *replWorld) heartbeat(a *replMember, host string) error {
 	if b.key != a.key {
 		return errors.New("Authentication failed.")
 	}
+	if b.loading {
+		return errStillLoading
+	}
 	if b.st.ReplSetName != a.st.ReplSetName {
 		return serverError(codeNewReplicaSetConfigIncompat, "Our set name did not match that of the request target, requestTarget:%s", host)
 	}
@@ -243,7 +251,7 @@ func (w *replWorld) heartbeat(a *replMember, host string) error {
 
 // linked reports whether a and b exchange heartbeats.
 func (w *replWorld) linked(a, b *replMember) bool {
-	return a == b || (a != nil && b != nil && w.heartbeat(a, b.host()) == nil)
+	return a == b || (a != nil && b != nil && !a.loading && w.heartbeat(a, b.host()) == nil)
 }
 
 // converge runs one pass of heartbeats, elections and replication.
@@ -290,6 +298,12 @@ func (w *replWorld) converge() error {
 		if m == nil || m == p || m.cfg == nil || !w.linked(p, m) || m.optime >= p.optime {
 			continue
 		}
+		if ok, err := w.applies(m); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err := copyData(p.data(), m.data()); err != nil {
 			return err
 		}
@@ -321,7 +335,7 @@ func (w *replWorld) primary() *replMember {
 	var best *replMember
 	var bestCM cfgMember
 	for _, a := range w.sorted() {
-		if a.cfg == nil {
+		if a.cfg == nil || a.loading {
 			continue
 		}
 		var self *cfgMember
@@ -413,10 +427,11 @@ func (s *mongoSession) replView() (*replWorld, *replMember, error) {
 // replicated runs a command on a replica set member: after a convergence
 // pass, writes only on the primary; a write advances the primary's optime
 // and reaches the members it hears.
-func (s *mongoSession) replicated(name string, run func() (map[string]any, error)) (out map[string]any, err error) {
+func (s *mongoSession) replicated(name string, wc writeConcern, run func() (map[string]any, error)) (out map[string]any, err error) {
 	if s.state.ReplSetName == "" {
 		return run()
 	}
+	written := 0
 	err = withReplLock(s.world, func() error {
 		w, self, err := s.replView()
 		if err != nil {
@@ -429,12 +444,16 @@ func (s *mongoSession) replicated(name string, run func() (map[string]any, error
 		if out, err = run(); err != nil || !write {
 			return err
 		}
-		if err := writeOptime(self.data(), self.optime+1); err != nil {
+		written = self.optime + 1
+		if err := writeOptime(self.data(), written); err != nil {
 			return err
 		}
 		_, _, err = s.replView()
 		return err
 	})
+	if err == nil && written > 0 {
+		err = s.awaitWriteConcern(written, wc)
+	}
 	return out, err
 }
 
@@ -448,7 +467,7 @@ func (w *replWorld) memberState(m *replMember) (int, string) {
 	switch {
 	case m == nil:
 		return 8, "(not reachable/healthy)"
-	case m.cfg == nil:
+	case m.cfg == nil || m.loading:
 		return 0, "STARTUP"
 	case w.primary() == m:
 		return 1, "PRIMARY"
@@ -652,7 +671,7 @@ func (s *mongoSession) helloReplication(r map[string]any) error {
 	if err != nil {
 		return err
 	}
-	if cfg == nil {
+	if cfg == nil || s.loading() {
 		r["isWritablePrimary"], r["ismaster"], r["secondary"] = false, false, false
 		r["isreplicaset"] = true
 		return nil

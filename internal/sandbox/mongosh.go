@@ -373,7 +373,13 @@ func (sh *shell) nativeRunCommand(db string, cmd *goja.Object) goja.Value {
 func errorFields(err error) map[string]any {
 	var se *MongoServerError
 	if errors.As(err, &se) {
-		return map[string]any{"name": "MongoServerError", "message": se.Message, "code": se.Code, "codeName": se.CodeName}
+		name := "MongoServerError"
+		if se.WriteConcern {
+			// The Node driver throws a writeConcernError reply as
+			// MongoWriteConcernError, a MongoServerError.
+			name = "MongoWriteConcernError"
+		}
+		return map[string]any{"name": name, "message": se.Message, "code": se.Code, "codeName": se.CodeName}
 	}
 	return map[string]any{"name": "MongoNetworkError", "message": err.Error()}
 }
@@ -397,11 +403,15 @@ func (sh *shell) nativeQuit(code goja.Value) {
 	sh.rt.Interrupt(errQuit{code: n})
 }
 
-// nativeSleep is mongosh's sleep(ms), on the node's scaled clock.
+// nativeSleep is mongosh's sleep(ms), on the node's scaled clock: the
+// node's virtual time moves on by the whole seconds slept, as with sleep(1).
 func (sh *shell) nativeSleep(ms int64) {
 	d := time.Duration(ms) * sh.env.Node.ClockScale / 1000
 	if d > 0 {
 		time.Sleep(d)
+	}
+	if seconds := int((ms + 999) / 1000); seconds > 0 {
+		_ = sh.env.advance(seconds)
 	}
 }
 
@@ -548,6 +558,9 @@ class MongoServerError extends Error {
   constructor(f) { super(f.message); this.name = 'MongoServerError'; this.code = f.code;
     this.codeName = f.codeName; this.errmsg = f.message; this.ok = 0; }
 }
+class MongoWriteConcernError extends MongoServerError {
+  constructor(f) { super(f); this.name = 'MongoWriteConcernError'; }
+}
 class MongoNetworkError extends Error {
   constructor(f) { super(f.message); this.name = 'MongoNetworkError'; }
 }
@@ -559,6 +572,7 @@ function __checked(r) {
   if (r && r.__error) {
     const f = r.__error;
     if (f.name === 'MongoServerError') throw new MongoServerError(f);
+    if (f.name === 'MongoWriteConcernError') throw new MongoWriteConcernError(f);
     if (f.name === 'MongoshInvalidInputError') throw new MongoshInvalidInputError(f.message);
     throw new MongoNetworkError(f);
   }
