@@ -15,9 +15,11 @@ import (
 // argument arrives as it was given, quotes included.
 
 // amsStreamAppProperties is WEB-INF/red5-web.properties of the StreamApp
-// WAR that create_app.sh copies, the keys its sed commands rewrite, and a
-// 3.0 setting key (since commit cf00a1459 AppSettings reads the plain field
-// names; the old "settings.*" keys are no longer read).
+// WAR that create_app.sh copies (ant-media/StreamApp
+// src/main/webapp/WEB-INF/red5-web.properties: db.type=mapdb,
+// db.host=localhost): the keys its sed commands rewrite, and a setting
+// under its 3.0 key (since Ant-Media-Server commit cf00a1459 AppSettings
+// reads the plain field names; the old "settings.*" keys are not read).
 const amsStreamAppProperties = `webapp.contextPath=/StreamApp
 webapp.virtualHosts=*
 webapp.dbName=streamapp.db
