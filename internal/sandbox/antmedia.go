@@ -39,6 +39,13 @@ type AMSServer struct {
 	bootID   string // the run of the JVM that sessions and logins belong to
 	sessions map[string]string
 	logins   map[string]*loginAttempts
+
+	// appsMu serializes application creation, as AdminApplication's
+	// currentApplicationCreationProcesses does, and the cluster look-ups
+	// (antmedia_apps.go).
+	appsMu     sync.Mutex
+	syncedBoot string // the run of the JVM the last look belongs to
+	nextSync   int    // virtual second of the next look
 }
 
 // AMSRequest is one HTTP request the server got.
@@ -131,6 +138,7 @@ func (s *AMSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.newJVM(rt.BootID)
 	s.firstBoot(e, rt)
+	s.syncApps(e, rt)
 	rec := &amsStatusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.route(rec, r, e, rt)
 	s.record(AMSRequest{Method: r.Method, Path: r.URL.Path, Status: rec.status})
@@ -215,6 +223,9 @@ func (s *AMSServer) route(w http.ResponseWriter, r *http.Request, e *Env, rt ams
 		return
 	}
 	ep, known := amsEndpoints()[r.URL.Path]
+	if !known {
+		ep, known = amsAppEndpoints()[amsEndpointKey(r.URL.Path)]
+	}
 	c := amsCall{e: e, rt: rt, session: s.sessionUser(r)}
 	if !(known && ep.open) && strings.HasPrefix(r.URL.Path, "/rest/") && c.session == "" {
 		// AuthenticationFilter.doFilter: sendError(SC_FORBIDDEN, "Not authenticated user").

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ type NodeSpec struct {
 	// HasAWSCLI puts the AWS CLI (`aws`) on the image, as a stand-in that
 	// calls World.AWS. Ubuntu 24.04 has none; defaults to false.
 	HasAWSCLI bool
+	// AMSVersion is the Ant Media Server version of an ImageAMS image
+	// (antmedia_apps.go: AMSVersions). Defaults to AMSVersionDefault.
+	AMSVersion string
 }
 
 // Node is one EC2 instance of a World.
@@ -72,6 +76,12 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 	w.t.Helper()
 	if spec.Image == "" {
 		spec.Image = ImageUbuntu
+	}
+	if spec.Image == ImageAMS && spec.AMSVersion == "" {
+		spec.AMSVersion = AMSVersionDefault
+	}
+	if spec.Image == ImageAMS && !slices.Contains(AMSVersions(), spec.AMSVersion) {
+		w.t.Fatalf("node %s: Ant Media Server %q is not one of the modelled versions %v", spec.InstanceID, spec.AMSVersion, AMSVersions())
 	}
 	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root")}
 	n.imds = newIMDS(w.t, w.AWS, n)
