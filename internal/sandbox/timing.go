@@ -125,3 +125,10 @@ func (a *AWS) TargetLifecycleState(instanceID string) (string, bool) {
 	}
 	return shown, true
 }
+
+// Timing is the timing of the world's AWS stand-ins.
+func (w *World) Timing() Timing {
+	w.AWS.mu.Lock()
+	defer w.AWS.mu.Unlock()
+	return w.AWS.timing
+}
