@@ -176,7 +176,8 @@ func originWithPublisherIsProtected(c *bootCluster) []string {
 
 // nodeWritesOnlyItsOwn calls, from a serving edge with its instance role,
 // what its agent must not do: metrics into another namespace, protection
-// and lifecycle actions in the origin group. IAM must refuse each.
+// and lifecycle actions in the origin group. IAM must refuse each
+// (awsapi.py exit 6: a refusal of the instance's credentials).
 func nodeWritesOnlyItsOwn(c *bootCluster) []string {
 	f := &failures{t: c.t}
 	n := c.servingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60106", "10.20.0.65")
@@ -192,7 +193,7 @@ call heartbeat ` + shellQuote(other) + ` ` + shellQuote(c.drainHooks[components.
 call put-metrics ams-cluster/dev ` + shellQuote(c.groups[components.RoleEdge]) + ` Viewers=1
 `
 	res := n.Run("forbidden-calls.sh", script)
-	for _, want := range []string{"put-metrics=3", "protect=3", "heartbeat=3", "put-metrics=0"} {
+	for _, want := range []string{"put-metrics=6", "protect=6", "heartbeat=6", "put-metrics=0"} {
 		f.check(strings.Contains(res.Output, want), "the node's role did not answer %s as expected:\n%s", want, tail(res.Output, 10))
 	}
 	denied := 0
