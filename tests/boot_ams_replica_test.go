@@ -16,7 +16,16 @@ import (
 // stack's administrator through the new primary, and enters service.
 func TestAMSOnReplicaSet(t *testing.T) {
 	t.Parallel()
-	c := newBootClusterWith(t, stackScripts(), replicaConfig())
+	for _, tm := range timings() {
+		t.Run(tm.name, func(t *testing.T) {
+			t.Parallel()
+			amsOnReplicaSet(t, tm.timing)
+		})
+	}
+}
+
+func amsOnReplicaSet(t *testing.T, timing sandbox.Timing) {
+	c := newBootClusterWith(t, stackScripts(), replicaConfig()).timed(timing)
 	set := replicaClusterOf(c)
 	f := &failures{t: t}
 	defer func() {

@@ -184,11 +184,15 @@ func replicaScenarios() map[string]func(c *replicaCluster) []string {
 }
 
 func TestReplicaBootScenarios(t *testing.T) {
-	for name, run := range replicaScenarios() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			for _, f := range run(newReplicaCluster(t)) {
-				t.Error(f)
+	for _, tm := range timings() {
+		t.Run(tm.name, func(t *testing.T) {
+			for name, run := range replicaScenarios() {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					for _, f := range run(newReplicaCluster(t).timed(tm.timing)) {
+						t.Error(f)
+					}
+				})
 			}
 		})
 	}
@@ -303,7 +307,7 @@ func replicaInterruptedInitiator(c *replicaCluster) []string {
 	for _, marker := range []string{"created admin", "created ams", "initiated replica set", "kept admin"} {
 		fresh := c
 		if marker != "created admin" {
-			fresh = newReplicaCluster(c.t)
+			fresh = newReplicaCluster(c.t).timed(c.w.Timing())
 		}
 		nodes := []*sandbox.Node{fresh.node(0, ""), fresh.node(1, ""), fresh.node(2, "")}
 		fresh.wait(f, fresh.boot(1, nodes[1]), "member 1's boot")
@@ -332,7 +336,7 @@ func replicaInterruptedMember(c *replicaCluster) []string {
 	for _, marker := range []string{"mounted at", "runs on"} {
 		fresh := c
 		if marker != "mounted at" {
-			fresh = newReplicaCluster(c.t)
+			fresh = newReplicaCluster(c.t).timed(c.w.Timing())
 		}
 		nodes := []*sandbox.Node{fresh.node(0, ""), fresh.node(1, ""), fresh.node(2, "")}
 		run := fresh.boot(1, nodes[1])

@@ -53,12 +53,16 @@ func scenarios() map[string]scenario {
 }
 
 func TestBootScenarios(t *testing.T) {
-	for name, run := range scenarios() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			c := newBootCluster(t, stackScripts())
-			for _, f := range run(c) {
-				t.Error(f)
+	for _, tm := range timings() {
+		t.Run(tm.name, func(t *testing.T) {
+			for name, run := range scenarios() {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					c := newBootCluster(t, stackScripts()).timed(tm.timing)
+					for _, f := range run(c) {
+						t.Error(f)
+					}
+				})
 			}
 		})
 	}
@@ -223,7 +227,7 @@ func (c *bootCluster) interruptStack(n *sandbox.Node, marker string) {
 func mongoInterruptedAnywhere(c *bootCluster) []string {
 	f := &failures{t: c.t}
 	for _, marker := range []string{"formatting the blank data volume", "mounted at", "created admin", "created ams"} {
-		fresh := newBootCluster(c.t, c.scripts)
+		fresh := newBootCluster(c.t, c.scripts).timed(c.w.Timing())
 		n := fresh.mongoNode(fresh.mongoID, 5)
 		fresh.interruptStack(n, marker)
 		n.Reboot(5)

@@ -40,7 +40,9 @@ type AWS struct {
 	calls     []APICall
 	throttle  int
 	cwAgent   cwAgentDownloads
-	metrics   []MetricDatum // PutMetricData, in order (cloudwatch.go)
+	metrics   []MetricDatum            // PutMetricData, in order (cloudwatch.go)
+	timing    Timing                   // timing.go
+	clocks    map[string]instanceClock // by instance ID
 }
 
 // APICall is one AWS API request as the stand-in judged it.
@@ -69,6 +71,7 @@ func newAWS(t testing.TB, region, account string) *AWS {
 		Region: region, Account: account, t: t,
 		roles: map[string][]*policyDoc{}, creds: map[string]*credential{},
 		params: map[string]*parameter{}, groups: map[string]*asGroup{}, instances: map[string]*asInstance{},
+		clocks: map[string]instanceClock{},
 	}
 	a.srv = httptest.NewServer(a)
 	t.Cleanup(a.srv.Close)
@@ -109,7 +112,11 @@ type apiRequest struct {
 func (q *apiRequest) authorize(action, resource string, keys conditionKeys) *apiError {
 	q.call.Resource = resource
 	ctx := authzRequest{Action: action, Resource: resource, Keys: keys.with(q.a.globalKeys(q.cred))}
-	d := evaluate(q.a.roles[q.cred.Role], ctx)
+	policies := q.a.roles[q.cred.Role]
+	if q.a.policyMissing(q.cred.Instance) {
+		policies = nil // not yet in force for this instance (timing.go)
+	}
+	d := evaluate(policies, ctx)
 	q.call.Allowed = d == allowed
 	if d == allowed {
 		return nil

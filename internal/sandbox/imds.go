@@ -53,6 +53,7 @@ func newIMDS(t testing.TB, a *AWS, n *Node) *IMDS {
 		clock: func() int { return (&Env{Root: n.root}).Now() }}
 	m.srv = httptest.NewServer(m)
 	t.Cleanup(m.srv.Close)
+	a.addClock(n.ID, m.clock)
 	return m
 }
 
@@ -152,11 +153,11 @@ func (m *IMDS) item(path string) (string, string, bool) {
 	case "meta-data/placement/availability-zone":
 		return m.region + "a", text, true
 	case "meta-data/iam/security-credentials", "meta-data/iam/security-credentials/":
-		return m.role, text, m.role != ""
+		return m.role, text, m.hasCredentials()
 	case "meta-data/autoscaling/target-lifecycle-state":
 		// Absent for an instance no Auto Scaling group launched.
-		state := m.aws.LifecycleState(m.id)
-		return targetState(state), text, m.group != "" && state != ""
+		state, ok := m.aws.TargetLifecycleState(m.id)
+		return state, text, m.group != "" && ok
 	case "dynamic/instance-identity/document":
 		doc, _ := json.MarshalIndent(map[string]any{
 			"accountId": m.aws.Account, "architecture": "x86_64", "availabilityZone": m.region + "a",
@@ -177,7 +178,7 @@ func (m *IMDS) item(path string) (string, string, bool) {
 		v, found := m.tags[key]
 		return v, text, found
 	}
-	if role, ok := strings.CutPrefix(path, "meta-data/iam/security-credentials/"); ok && m.role != "" && role == m.role {
+	if role, ok := strings.CutPrefix(path, "meta-data/iam/security-credentials/"); ok && m.hasCredentials() && role == m.role {
 		return m.credentials(), "text/plain", true
 	}
 	return "", "", false
@@ -199,6 +200,15 @@ func instanceTags(spec NodeSpec) map[string]string {
 		tags["aws:autoscaling:groupName"] = spec.Group
 	}
 	return tags
+}
+
+// hasCredentials reports that the instance profile's credentials are in
+// the metadata: never without a role, and not in the first seconds of the
+// instance's life under an adversarial timing (timing.go).
+func (m *IMDS) hasCredentials() bool {
+	m.aws.mu.Lock()
+	defer m.aws.mu.Unlock()
+	return m.role != "" && m.aws.age(m.id) >= m.aws.timing.CredentialsMissingFor
 }
 
 // credentials is the JSON of iam/security-credentials/<role> ("Retrieve
