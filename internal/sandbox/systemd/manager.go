@@ -321,7 +321,9 @@ func (m *Manager) run(j *job) bool {
 		return true
 	}
 	st.unit = u
-	if len(u.RequiresMountsFor) > 0 {
+	if !u.IsTarget() {
+		// RequiresMountsFor= (and fstab's x-systemd.before=, which the
+		// host knows of): Requires= and After= on the mount units.
 		ready, err := m.host.Mounts(j.unit, u.RequiresMountsFor)
 		if !ready && err == nil {
 			return false
