@@ -387,7 +387,20 @@ func (m *Manager) run(j *job) bool {
 	}
 	st.gen++
 	gen, name := st.gen, j.unit
-	proc, err := m.host.Exec(name, u.ExecStart, st.journal, func(status int) { m.exited(name, gen, status) })
+	var out io.Writer = st.journal
+	var file *os.File
+	if path, ok := strings.CutPrefix(u.StandardOutput, "append:"); ok {
+		// systemd.exec(5), StandardOutput=append:path.
+		if file, err = os.OpenFile(m.host.Path(path), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			out = io.MultiWriter(st.journal, file)
+		}
+	}
+	proc, err := m.host.Exec(name, u.ExecStart, out, func(status int) {
+		if file != nil {
+			file.Close()
+		}
+		m.exited(name, gen, status)
+	})
 	if err != nil {
 		st.active, st.result = "failed", "resources"
 		st.journal.printf("%s: Failed to execute %s: %v", name, u.ExecStart, err)

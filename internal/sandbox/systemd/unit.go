@@ -36,6 +36,9 @@ type Unit struct {
 	Type            string
 	ExecStart       string
 	RemainAfterExit bool
+	// StandardOutput is journal (the default) or append:<file>; the
+	// output also goes to the file (systemd.exec(5)).
+	StandardOutput string
 	// Restart is no, always, on-failure or on-success.
 	Restart    string
 	RestartSec int
@@ -143,6 +146,8 @@ func (u *Unit) parse(file string) error {
 			u.Type = value
 		case "ExecStart":
 			u.ExecStart = value
+		case "StandardOutput":
+			u.StandardOutput = value
 		case "RemainAfterExit":
 			u.RemainAfterExit = parseBool(value)
 		case "Restart":
