@@ -61,12 +61,14 @@ type system struct {
 	// entries: a unit that requires one of them waits too.
 	mu          sync.Mutex
 	waitDevices bool
-	closeOnce   sync.Once
+	// procs are the units' processes that have not ended yet.
+	procs     map[*Running]bool
+	closeOnce sync.Once
 }
 
 func (n *Node) startSystem() {
 	e := n.env()
-	n.sys = &system{userData: make(chan *Running, 1)}
+	n.sys = &system{userData: make(chan *Running, 1), procs: map[*Running]bool{}}
 	n.sys.sd = systemd.NewManager(nodeHost{n}, daemons(e), n.w.ClockScale)
 	n.sys.srv = httptest.NewServer(n.sys.sd)
 	n.w.t.Cleanup(n.sys.close)
@@ -75,8 +77,22 @@ func (n *Node) startSystem() {
 func (s *system) close() {
 	s.closeOnce.Do(func() {
 		s.sd.Close()
+		s.waitProcs()
 		s.srv.Close()
 	})
+}
+
+// waitProcs waits for the units' processes, killed already, to be gone.
+func (s *system) waitProcs() {
+	s.mu.Lock()
+	var procs []*Running
+	for r := range s.procs {
+		procs = append(procs, r)
+	}
+	s.mu.Unlock()
+	for _, r := range procs {
+		r.Wait()
+	}
 }
 
 // nodeHost is what package systemd sees of a node.
@@ -170,7 +186,11 @@ func (n *Node) runFinal(out io.Writer, exited func(int)) (systemd.Process, error
 	if err != nil {
 		return nil, err
 	}
-	n.sys.userData <- r
+	r.log = n.BootLog
+	select {
+	case n.sys.userData <- r:
+	default: // nobody waits for it
+	}
 	return runningProcess{r}, nil
 }
 
@@ -269,6 +289,7 @@ func (n *Node) RunUserData(name, script string) *Result {
 // (the user data's with cloud-final's), every job is dropped.
 func (n *Node) PowerOff() {
 	n.sys.sd.PowerOff()
+	n.sys.waitProcs()
 }
 
 // Reboot restarts the instance, as a reboot, a stop and start (a node
@@ -342,6 +363,13 @@ func (n *Node) Journal(unit string) string { return n.sys.sd.Journal(unit) }
 // returned on a real machine (the model made them exit 1).
 func (n *Node) Deadlocks() []systemd.Deadlock { return n.sys.sd.Deadlocks() }
 
+// BootLog is the node's boot log, /var/log/cloud-init-output.log: what the
+// user data and the units that append to it wrote.
+func (n *Node) BootLog() string {
+	b, _ := os.ReadFile(n.Path("/var/log/cloud-init-output.log"))
+	return string(b)
+}
+
 // CloudInitStatus runs `cloud-init status --long` on the node and returns
 // its exit status and output.
 func (n *Node) CloudInitStatus() (int, string) {
@@ -377,10 +405,24 @@ func (n envNode) InstanceID() string   { return n.e.Node.InstanceID }
 func (n *Node) launchProcess(name, path, unit string, out io.Writer, logTo string, after func(*Result)) (*Running, error) {
 	n.settle()
 	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
-	r, err := n.command(ctx, cancel, name, path, unit, out, logTo, after)
+	var r *Running
+	done := func(res *Result) {
+		if after != nil {
+			after(res)
+		}
+		n.sys.mu.Lock()
+		delete(n.sys.procs, r)
+		n.sys.mu.Unlock()
+	}
+	n.sys.mu.Lock()
+	defer n.sys.mu.Unlock()
+	r, err := n.command(ctx, cancel, name, path, unit, out, logTo, done)
 	if err != nil {
 		cancel()
 		return nil, err
+	}
+	if unit != "" {
+		n.sys.procs[r] = true
 	}
 	return r, nil
 }

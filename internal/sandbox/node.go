@@ -243,6 +243,9 @@ type Running struct {
 	done   chan struct{}
 	result *Result
 	cancel context.CancelFunc
+	// log, when set, is where the run's output is read from: the node's
+	// boot log, for user data.
+	log func() string
 }
 
 // Wait waits for the run to end and returns its result.
@@ -261,8 +264,15 @@ func (r *Running) Done() bool {
 	}
 }
 
-// Output is what the run has written so far.
-func (r *Running) Output() string { return r.out.String() }
+// Output is what the run has written so far; for user data, the node's
+// boot log (/var/log/cloud-init-output.log), which the units it starts
+// write to as well.
+func (r *Running) Output() string {
+	if r.log != nil {
+		return r.log()
+	}
+	return r.out.String()
+}
 
 // Stop kills the run, as a power loss or a reboot would.
 func (r *Running) Stop() *Result {
@@ -324,6 +334,15 @@ func (n *Node) command(ctx context.Context, cancel context.CancelFunc, name, pat
 	cmd.Stdin = nil
 	out := &syncBuffer{}
 	w := io.MultiWriter(out, tee)
+	var logFile *os.File
+	if logTo != "" {
+		f, err := os.OpenFile(filepath.Join(n.root, logTo), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		logFile = f
+		w = io.MultiWriter(out, tee, f)
+	}
 	cmd.Stdout, cmd.Stderr = w, w
 	// The power goes off for the whole process group, children included.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -331,6 +350,9 @@ func (n *Node) command(ctx context.Context, cancel context.CancelFunc, name, pat
 	cmd.WaitDelay = 2 * time.Second
 	r := &Running{name: name, cmd: cmd, out: out, done: make(chan struct{}), cancel: cancel}
 	if err := cmd.Start(); err != nil {
+		if logFile != nil {
+			logFile.Close()
+		}
 		return nil, err
 	}
 	go func() {
@@ -346,15 +368,15 @@ func (n *Node) command(ctx context.Context, cancel context.CancelFunc, name, pat
 			res.ExitCode = -1
 		}
 		cancel()
-		if logTo != "" {
-			if f, err := os.OpenFile(filepath.Join(n.root, logTo), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-				_, _ = f.WriteString(res.Output)
-				f.Close()
-			}
+		if logFile != nil {
+			logFile.Close()
 		}
 		r.result = res
 		if after != nil {
 			after(res)
+		}
+		if r.log != nil {
+			res.Output = r.log()
 		}
 		close(r.done)
 	}()
