@@ -79,38 +79,26 @@ func (h *fakeHost) systemctl(unit string, out io.Writer, args ...string) int {
 	return h.m.Systemctl(unit, args, out, out)
 }
 
-// The units ams-bootstrap.sh installs at main (stop 14): ams-node.service
-// is a oneshot whose script ends with `systemctl enable --now
-// ams-agent.service`, and ams-agent.service is ordered after it.
-const (
-	amsNodeUnitV14 = `[Unit]
-Description=Ant Media cluster node: join on the way to InService, at every start
-Wants=network-online.target
-After=network-online.target antmedia.service
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-TimeoutStartSec=infinity
-ExecStart=/usr/local/lib/ams-bootstrap/ams-node.sh
-
-[Install]
-WantedBy=multi-user.target
-`
-	amsAgentUnitV14 = `[Unit]
-Description=Ant Media cluster node agent: metrics, scale-in protection, drain
-Wants=network-online.target
-After=network-online.target ams-node.service
-
-[Service]
-ExecStart=/usr/local/lib/ams-bootstrap/ams-agent.sh
-Restart=always
-RestartSec=5
-
-[Install]
-WantedBy=multi-user.target
-`
-)
+// v14Units reads the units ams-bootstrap.sh installs at main (stop 14)
+// from its rendered user data: ams-node.service is a oneshot whose script
+// ends with `systemctl enable --now ams-agent.service`, and
+// ams-agent.service is ordered after it.
+func v14Units(t *testing.T) (node, agent string) {
+	t.Helper()
+	b, err := os.ReadFile("../../../tests/testdata/v14/ams-origin.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := func(name string) string {
+		_, rest, ok := strings.Cut(string(b), `cat >"$UNIT_DIR/`+name+`" <<'UNIT'`+"\n")
+		body, _, ok2 := strings.Cut(rest, "\nUNIT\n")
+		if !ok || !ok2 {
+			t.Fatalf("stop 14's user data writes no %s", name)
+		}
+		return body + "\n"
+	}
+	return unit("ams-node.service"), unit("ams-agent.service")
+}
 
 func (h *fakeHost) installAMSUnits(t *testing.T, node, agent string, startAgent []string) {
 	t.Helper()
@@ -135,7 +123,8 @@ func TestAMSNodeAgentDeadlock(t *testing.T) {
 	for _, enabled := range [][]string{{"ams-node.service", "ams-agent.service"}, {"ams-node.service"}} {
 		t.Run(strings.Join(enabled, "+"), func(t *testing.T) {
 			h := newHost(t)
-			h.installAMSUnits(t, amsNodeUnitV14, amsAgentUnitV14, []string{"enable", "--now", "ams-agent.service"})
+			node, agent := v14Units(t)
+			h.installAMSUnits(t, node, agent, []string{"enable", "--now", "ams-agent.service"})
 			for _, u := range enabled {
 				if code := h.systemctl("", io.Discard, "enable", u); code != 0 {
 					t.Fatalf("enable %s: exit %d", u, code)
@@ -166,8 +155,9 @@ func TestAMSNodeAgentDeadlock(t *testing.T) {
 // ams-node: a reboot starts both, in order, and nothing waits.
 func TestAgentStartedWithoutDeadlock(t *testing.T) {
 	h := newHost(t)
-	agent := strings.Replace(amsAgentUnitV14, "[Service]", "ConditionPathExists=/var/lib/ams-node/joined\n\n[Service]", 1)
-	h.installAMSUnits(t, amsNodeUnitV14, agent, []string{"start", "--no-block", "ams-agent.service"})
+	node, agent := v14Units(t)
+	agent = strings.Replace(agent, "[Service]", "ConditionPathExists=/var/lib/ams-node/joined\n\n[Service]", 1)
+	h.installAMSUnits(t, node, agent, []string{"start", "--no-block", "ams-agent.service"})
 	h.write(t, "/var/lib/ams-node/joined", "yes")
 	for _, u := range []string{"ams-node.service", "ams-agent.service"} {
 		h.systemctl("", io.Discard, "enable", u)
@@ -193,8 +183,9 @@ func TestAgentStartedWithoutDeadlock(t *testing.T) {
 // without failing it (systemd.unit(5)).
 func TestConditionSkipsUnit(t *testing.T) {
 	h := newHost(t)
-	agent := strings.Replace(amsAgentUnitV14, "[Service]", "ConditionPathExists=/var/lib/ams-node/joined\n\n[Service]", 1)
-	h.installAMSUnits(t, amsNodeUnitV14, agent, []string{"start", "--no-block", "ams-agent.service"})
+	node, agent := v14Units(t)
+	agent = strings.Replace(agent, "[Service]", "ConditionPathExists=/var/lib/ams-node/joined\n\n[Service]", 1)
+	h.installAMSUnits(t, node, agent, []string{"start", "--no-block", "ams-agent.service"})
 	h.systemctl("", io.Discard, "enable", "ams-agent.service")
 	h.m.Boot()
 	h.m.WaitIdle(5 * time.Second)
