@@ -388,7 +388,7 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 					PrimaryWaitSeconds: mongoPrimaryWaitSeconds,
 				}
 			}
-			return renderScript("mongo-bootstrap.sh", b)
+			return renderScript("mongo-userdata.sh", b)
 		}).(pulumi.StringOutput)
 		if err := m.memberInstance(ctx, name, i, a, mem, imageID, profiles[i], keyName, userData, readyParam); err != nil {
 			return nil, err

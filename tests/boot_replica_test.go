@@ -90,7 +90,7 @@ func (c *replicaCluster) node(i int, id string) *sandbox.Node {
 }
 
 func (c *replicaCluster) boot(i int, n *sandbox.Node) *sandbox.Running {
-	return n.Start("mongo-bootstrap.sh", c.members[i].script)
+	return n.StartUserData("mongo-bootstrap.sh", c.members[i].script)
 }
 
 func (c *replicaCluster) readyValue() string {
@@ -317,9 +317,11 @@ func replicaInterruptedInitiator(c *replicaCluster) []string {
 			f.check(false, "the initiator never printed %q:\n%s", marker, tail(run.Stop().Output, 15))
 			continue
 		}
-		first := run.Stop().Output
+		nodes[0].PowerOff()
+		first := run.Wait().Output
 		nodes[0].Reboot(5)
-		out := fresh.wait(f, fresh.boot(0, nodes[0]), "the initiator's boot after a cut at "+marker)
+		checkBoot(f, nodes[0], "the initiator's start after a cut at "+marker)
+		out := strings.TrimPrefix(nodes[0].BootLog(), first)
 		f.check(initiations(first, out) == 1, "cut at %q: the set was initiated %d times, want once", marker, initiations(first, out))
 		fresh.checkSet(f, nodes, "after a cut at "+marker)
 	}
@@ -344,9 +346,10 @@ func replicaInterruptedMember(c *replicaCluster) []string {
 			f.check(false, "member 1 never printed %q:\n%s", marker, tail(run.Stop().Output, 15))
 			continue
 		}
-		run.Stop()
+		nodes[1].PowerOff()
+		run.Wait()
 		nodes[1].Reboot(5)
-		fresh.wait(f, fresh.boot(1, nodes[1]), "member 1's boot after a cut at "+marker)
+		checkBoot(f, nodes[1], "member 1's start after a cut at "+marker)
 		fresh.wait(f, fresh.boot(2, nodes[2]), "member 2's boot")
 		out := fresh.wait(f, fresh.boot(0, nodes[0]), "the initiator's boot")
 		f.check(initiations(out) == 1, "member 1 cut at %q: the set was initiated %d times, want once", marker, initiations(out))
@@ -371,7 +374,7 @@ func replicaFromOneMember(c *replicaCluster) []string {
 	f.check(stateString(single.byID(inst.str("networkInterfaces.0.networkInterfaceId")), "privateIp") == c.members[0].ip,
 		"going to three members changes member 0's address")
 	old := c.node(0, "i-0a0b0c0d0e0f10001")
-	out := c.wait(f, old.Start("mongo-bootstrap.sh", userData(c.t, inst)), "the single node's boot")
+	out := c.wait(f, old.StartUserData("mongo-bootstrap.sh", userData(c.t, inst)), "the single node's boot")
 	f.check(strings.Contains(out, "MongoDB is ready"), "the single node did not get ready:\n%s", tail(out, 10))
 	single1URL := single.one(c.t, "aws:ssm/parameter:Parameter", "-mongo-url").str("value")
 	conn, err := c.w.DialMongo(single1URL, "10.20.0.99")

@@ -294,10 +294,14 @@ warm_up() {
   date -Is >"$WARMED"
 }
 
-# start_agent starts the node's agent now and at every later start.
+# start_agent queues the start of the node's agent (enabled at install, so
+# it also starts at every later start, after this unit). --no-block: the
+# agent is ordered after ams-node.service, whose start job lasts until this
+# script exits, so a blocking start would wait forever (systemd job.c
+# job_is_runnable()).
 start_agent() {
   step="starting the agent"
-  systemctl enable --now ams-agent.service
+  systemctl start --no-block ams-agent.service
 }
 
 main() {

@@ -20,6 +20,16 @@
 // therefore on record with its arguments (Node.Execs), so tests can prove
 // that no secret ever reaches a command line.
 //
+// A node boots as an EC2 instance does: package systemd is its service
+// manager (every unit enabled for multi-user.target starts at every boot,
+// in dependency order, as a process of that unit; a blocking systemctl
+// that could never return is reported as a deadlock), package cloudinit
+// runs the user data once per instance inside cloud-final.service
+// (Node.StartUserData on the first boot; Node.Reboot never runs it again)
+// and answers `cloud-init status`. Tests wait with Node.WaitBoot and
+// Node.WaitUnit, cut the power with Node.PowerOff, and read Node.Unit,
+// Node.Journal, Node.BootLog and Node.Deadlocks.
+//
 // Each model states beside it the upstream source it follows. What the
 // sandbox cannot show is listed in docs/testing.md, "Known limits of the sandbox".
 //

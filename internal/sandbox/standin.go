@@ -38,7 +38,7 @@ func standIns() map[string]StandIn {
 		"lsb_release": lsbRelease,
 		"chown":       chownCmd,
 		"sleep":       sleepCmd,
-		"cloud-init":  cloudInit,
+		"cloud-init":  cloudInitCmd,
 		// mongo.go: MongoDB's shell, in front of the mongod model.
 		"mongosh": mongosh,
 		// antmedia.go: Ant Media Server's mode switch script.
@@ -99,6 +99,8 @@ type NodeInfo struct {
 	IMDSURL string `json:"imdsUrl"`
 	AWSURL  string `json:"awsUrl"`
 	AMSURL  string `json:"amsUrl,omitempty"`
+	// SystemdURL is where the node's service manager answers systemctl.
+	SystemdURL string `json:"systemdUrl"`
 	// Region is the AWS region.
 	Region string `json:"region"`
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -255,13 +254,6 @@ func chownCmd(e *Env, args []string) int {
 			return 1
 		}
 	}
-	return 0
-}
-
-// cloudInit answers `cloud-init status`: user data runs once per instance,
-// so on a node whose scripts ran the status is done.
-func cloudInit(e *Env, args []string) int {
-	fmt.Fprintln(e.Stdout, "status: done")
 	return 0
 }
 
@@ -800,140 +792,10 @@ func mountpointCmd(e *Env, args []string) int {
 	return 1
 }
 
-// ----- systemd --------------------------------------------------------------
+// ----- mounts for units ---------------------------------------------------
 
-// service is the model of a daemon that systemctl starts and stops.
-type service struct {
-	start func(e *Env) error
-	stop  func(e *Env) error
-}
-
-// services are the daemons the sandbox models, by unit name.
-func services() map[string]service {
-	return map[string]service{
-		"mongod.service":   {start: mongodStart, stop: mongodStop},
-		"antmedia.service": {start: amsStart, stop: amsStop},
-	}
-}
-
-func unitName(name string) string {
-	if strings.Contains(name, ".") {
-		return name
-	}
-	return name + ".service"
-}
-
-// unitFile finds a unit's file: /etc/systemd/system wins over
-// /lib/systemd/system (systemd.unit(5), "Unit File Load Path").
-func (e *Env) unitFile(unit string) (string, bool) {
-	for _, dir := range []string{"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"} {
-		p := e.Path(dir + "/" + unit)
-		if _, err := os.Stat(p); err == nil {
-			return p, true
-		}
-	}
-	return "", false
-}
-
-// requiredMounts lists the RequiresMountsFor= paths of a unit, from its
-// file and its drop-ins (<unit>.d/*.conf) (systemd.unit(5)).
-func (e *Env) requiredMounts(unit string) []string {
-	var files []string
-	if f, ok := e.unitFile(unit); ok {
-		files = append(files, f)
-	}
-	for _, dir := range []string{"/etc/systemd/system", "/lib/systemd/system", "/run/systemd/system"} {
-		dropins, _ := filepath.Glob(e.Path(dir + "/" + unit + ".d/*.conf"))
-		sort.Strings(dropins)
-		files = append(files, dropins...)
-	}
-	var out []string
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "RequiresMountsFor="); ok {
-				out = append(out, strings.Fields(v)...)
-			}
-		}
-	}
-	// x-systemd.before=<unit> or x-systemd.required-by=<unit> in fstab
-	// order a mount before the unit as well (systemd.mount(5)).
-	for _, f := range e.fstab() {
-		for _, o := range f.Options {
-			if o == "x-systemd.before="+unit || o == "x-systemd.required-by="+unit {
-				out = append(out, f.Point)
-			}
-		}
-	}
-	return out
-}
-
-func (e *Env) enabled(unit string) bool {
-	_, err := os.Lstat(e.Path("/etc/systemd/system/multi-user.target.wants/" + unit))
-	return err == nil
-}
-
-// unitStatus is the runtime state of a unit.
-type unitStatus struct {
-	Active string `json:"active"` // active, inactive, failed
-	Since  int    `json:"since"`
-}
-
-func (e *Env) status(unit string) unitStatus {
-	var s unitStatus
-	if b, err := os.ReadFile(e.State("units/" + unit + ".json")); err == nil {
-		_ = json.Unmarshal(b, &s)
-	}
-	if s.Active == "" {
-		s.Active = "inactive"
-	}
-	return s
-}
-
-func (e *Env) setStatus(unit, active string) error {
-	if err := os.MkdirAll(e.State("units"), 0o755); err != nil {
-		return err
-	}
-	b, _ := json.Marshal(unitStatus{Active: active, Since: e.Now()})
-	return os.WriteFile(e.State("units/"+unit+".json"), b, 0o644)
-}
-
-// startUnit starts a unit as systemd does: first the mounts it requires
-// (RequiresMountsFor= implies Requires= and After= on the mount units),
-// which fail when their device is absent; a failed dependency fails the
-// unit without running it.
-func (e *Env) startUnit(unit string) error {
-	if _, ok := e.unitFile(unit); !ok {
-		return fmt.Errorf("Unit %s not found.", unit)
-	}
-	for _, path := range e.requiredMounts(unit) {
-		if err := e.ensureMounted(path); err != nil {
-			_ = e.setStatus(unit, "failed")
-			return fmt.Errorf("A dependency job for %s failed. See 'journalctl -xe' for details. (%v)", unit, err)
-		}
-	}
-	svc, modelled := services()[unit]
-	if !modelled {
-		return e.setStatus(unit, "active")
-	}
-	if e.status(unit).Active == "active" {
-		return nil
-	}
-	if err := svc.start(e); err != nil {
-		_ = e.setStatus(unit, "failed")
-		return fmt.Errorf("Job for %s failed because the control process exited with error code. (%v)", unit, err)
-	}
-	return e.setStatus(unit, "active")
-}
-
-func (e *Env) stopUnit(unit string) error {
-	if svc, ok := services()[unit]; ok && e.status(unit).Active == "active" {
-		if err := svc.stop(e); err != nil {
-			return err
-		}
-	}
-	return e.setStatus(unit, "inactive")
-}
+// errNoDevice says that the device of a file system has not appeared.
+var errNoDevice = errors.New("device did not appear")
 
 // ensureMounted mounts the file system of path (the fstab entry whose mount
 // point is path or its closest parent), if it is not mounted yet.
@@ -959,121 +821,9 @@ func (e *Env) ensureMounted(path string) error {
 	}
 	dev, ok := e.resolveSpec(best.Spec)
 	if !ok {
-		return fmt.Errorf("device %s for %s did not appear", best.Spec, best.Point)
+		return fmt.Errorf("%w: %s for %s", errNoDevice, best.Spec, best.Point)
 	}
 	return e.mount(dev, best.Point)
-}
-
-// systemctl models the systemctl(1) verbs the scripts use.
-func systemctl(e *Env, args []string) int {
-	var words []string
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			words = append(words, a)
-		}
-	}
-	if len(words) == 0 {
-		return 0
-	}
-	verb, units := words[0], words[1:]
-	now := false
-	for _, a := range args {
-		if a == "--now" {
-			now = true
-		}
-	}
-	for i, u := range units {
-		units[i] = unitName(u)
-	}
-	switch verb {
-	case "daemon-reload":
-		return 0
-	case "enable", "disable":
-		for _, u := range units {
-			f, ok := e.unitFile(u)
-			if !ok {
-				e.Errorf("Failed to %s unit: Unit file %s does not exist.", verb, u)
-				return 1
-			}
-			link := e.Path("/etc/systemd/system/multi-user.target.wants/" + u)
-			if verb == "enable" {
-				_ = os.MkdirAll(filepath.Dir(link), 0o755)
-				if _, err := os.Lstat(link); err != nil {
-					if err := os.Symlink(f, link); err != nil {
-						e.Errorf("Failed to enable unit: %v", err)
-						return 1
-					}
-				}
-				if now {
-					if err := e.startUnit(u); err != nil {
-						e.Errorf("%v", err)
-						return 1
-					}
-				}
-			} else {
-				_ = os.Remove(link)
-			}
-		}
-		return 0
-	case "start", "restart", "reload-or-restart", "try-restart":
-		for _, u := range units {
-			if verb != "start" && e.status(u).Active == "active" {
-				if err := e.stopUnit(u); err != nil {
-					e.Errorf("%v", err)
-					return 1
-				}
-			}
-			if verb == "try-restart" {
-				continue
-			}
-			if err := e.startUnit(u); err != nil {
-				e.Errorf("%v", err)
-				if strings.HasPrefix(err.Error(), "Unit ") {
-					return 5
-				}
-				return 1
-			}
-		}
-		return 0
-	case "stop":
-		for _, u := range units {
-			if err := e.stopUnit(u); err != nil {
-				e.Errorf("%v", err)
-				return 1
-			}
-		}
-		return 0
-	case "is-active":
-		code := 0
-		for _, u := range units {
-			s := e.status(u).Active
-			fmt.Fprintln(e.Stdout, s)
-			if s != "active" {
-				code = 3
-			}
-		}
-		return code
-	case "is-enabled":
-		for _, u := range units {
-			if !e.enabled(u) {
-				fmt.Fprintln(e.Stdout, "disabled")
-				return 1
-			}
-			fmt.Fprintln(e.Stdout, "enabled")
-		}
-		return 0
-	default:
-		e.Errorf("systemctl: the sandbox does not model %q", verb)
-		return 1
-	}
-}
-
-func stopAllServices(e *Env) {
-	entries, _ := os.ReadDir(e.State("units"))
-	for _, ent := range entries {
-		unit := strings.TrimSuffix(ent.Name(), ".json")
-		_ = e.stopUnit(unit)
-	}
 }
 
 // ----- boot -----------------------------------------------------------------
@@ -1082,94 +832,9 @@ func stopAllServices(e *Env) {
 // at boot (x-systemd.device-timeout=, 90 s by default; systemd.mount(5)).
 const DeviceTimeout = 90
 
-// boot models a systemd boot of the node. Enabled services start at once
-// unless they are ordered after a mount (RequiresMountsFor=, or
-// x-systemd.before= in fstab): a mount marked nofail is only wanted by
-// local-fs.target, not ordered before anything (systemd.mount(5), "nofail"),
-// so the boot goes on without waiting for its device. Devices appear when
-// their attachment completes; mounts follow, in virtual time.
-func (n *Node) boot() error {
-	e := n.env()
-	if err := e.appearDevices(); err != nil {
-		return err
-	}
-	entries, _ := os.ReadDir(e.Path("/etc/systemd/system/multi-user.target.wants"))
-	var waiting []string
-	for _, ent := range entries {
-		unit := ent.Name()
-		if len(e.requiredMounts(unit)) > 0 {
-			waiting = append(waiting, unit)
-			continue
-		}
-		_ = e.startUnit(unit) // a failing unit is logged as failed; the boot goes on
-	}
-	// Mounts from fstab whose devices are there come up; those still
-	// missing are waited for up to DeviceTimeout.
-	for waited := 0; ; waited++ {
-		pending := false
-		for _, f := range e.fstab() {
-			if f.Point == "/" || f.has("noauto") {
-				continue
-			}
-			if _, ok := e.mountedAt(f.Point); ok {
-				continue
-			}
-			if dev, ok := e.resolveSpec(f.Spec); ok {
-				_ = e.mount(dev, f.Point)
-				continue
-			}
-			pending = true
-		}
-		if !pending || waited >= DeviceTimeout {
-			break
-		}
-		if err := e.advance(1); err != nil {
-			return err
-		}
-	}
-	for _, unit := range waiting {
-		_ = e.startUnit(unit)
-	}
-	return nil
-}
-
 // settle lets devices that are due appear before a script starts.
 func (n *Node) settle() {
 	_ = n.env().appearDevices()
-}
-
-// Reboot restarts the instance (stop its running scripts first with
-// Running.Stop, as the power going off would): services stop,
-// file systems are unmounted and /run is emptied; then the node boots again
-// with its volumes still attached, their devices reappearing after
-// deviceDelay virtual seconds. User data does not run again (cloud-init runs
-// it once per instance).
-func (n *Node) Reboot(deviceDelay int) {
-	n.w.t.Helper()
-	e := n.env()
-	stopAllServices(e)
-	if err := unmountAll(e); err != nil {
-		n.w.t.Fatalf("node %s: reboot: unmount: %v", n.ID, err)
-	}
-	list := e.attachments()
-	for i, a := range list {
-		_ = os.Remove(e.Path(a.Device))
-		_ = os.Remove(e.Path("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + strings.ReplaceAll(a.VolumeID, "-", "")))
-		list[i].AppearAt = e.Now() + deviceDelay
-	}
-	if err := e.saveAttachments(list); err != nil {
-		n.w.t.Fatal(err)
-	}
-	_ = os.RemoveAll(e.Path("/run"))
-	_ = os.MkdirAll(e.Path("/run"), 0o755)
-	if err := n.boot(); err != nil {
-		n.w.t.Fatalf("node %s: reboot: %v", n.ID, err)
-	}
-}
-
-// UnitActive reports whether a systemd unit of the node is active.
-func (n *Node) UnitActive(unit string) bool {
-	return n.env().status(unitName(unit)).Active == "active"
 }
 
 // Mounted reports the volume mounted at a path of the node, if any.
