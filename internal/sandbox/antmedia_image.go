@@ -57,7 +57,7 @@ func installAMS(e *Env) error {
 	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {
 		return fmt.Errorf("install log dir: %w", err)
 	}
-	self, err := os.Executable()
+	self, err := shimTarget()
 	if err != nil {
 		return fmt.Errorf("install change_server_mode.sh: %w", err)
 	}

@@ -104,7 +104,7 @@ func dpkg(e *Env, args []string) int {
 		e.Errorf("dpkg-deb: error: '%s' is not a Debian format archive", files[0])
 		return 2
 	}
-	self, err := os.Executable()
+	self, err := shimTarget()
 	if err != nil {
 		e.Errorf("dpkg: %v", err)
 		return 2

@@ -7,5 +7,7 @@ import (
 
 func TestMain(m *testing.M) {
 	Main()
-	os.Exit(m.Run())
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
 }

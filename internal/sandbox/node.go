@@ -173,7 +173,7 @@ func (n *Node) layOut() error {
 			return err
 		}
 	}
-	self, err := os.Executable()
+	self, err := shimTarget()
 	if err != nil {
 		return err
 	}

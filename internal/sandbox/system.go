@@ -40,7 +40,7 @@ func markInstalled(e *Env, pkg string) error {
 	if err := os.WriteFile(e.State("packages/"+pkg), []byte("installed\n"), 0o644); err != nil {
 		return err
 	}
-	self, err := os.Executable()
+	self, err := shimTarget()
 	if err != nil {
 		return err
 	}
