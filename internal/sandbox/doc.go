@@ -20,6 +20,12 @@
 // therefore on record with its arguments (Node.Execs), so tests can prove
 // that no secret ever reaches a command line.
 //
+// The AWS stand-ins make each change visible at once unless the world's
+// Timing says otherwise: World.SetTiming(Adversarial()) makes lifecycle
+// actions open late, target-lifecycle-state lag its transitions and a new
+// instance's credentials be refused for its first seconds, on the nodes'
+// virtual clocks (timing.go, with its sources).
+//
 // Each model states beside it the upstream source it follows. What the
 // sandbox cannot show is listed in the README's "Known limits".
 //
