@@ -108,9 +108,11 @@ type StreamingLoadBalancerArgs struct {
 	// such as a DomainCertificate's CertificateArn; the HTTPS listeners wait
 	// for it. Exclusive with CertificateArn. Defaults to none.
 	IssuedCertificateArn pulumi.StringInput
-	// PlainHTTP keeps the HTTP listeners (80, 5080) forwarding to the nodes
-	// when there is a certificate. Defaults to false: with a certificate they
-	// answer 301 to the HTTPS listener of their role (443, 5443).
+	// PlainHTTP keeps the HTTP listeners (80, 5080) forwarding the
+	// Applications' paths to the nodes when there is a certificate; the
+	// panel and every other path still answer 301 to HTTPS. Defaults to
+	// false: with a certificate they answer 301 to the HTTPS listener of
+	// their role (443, 5443) for every path.
 	PlainHTTP bool
 	// DeletionProtection stops the load balancer from being deleted until it
 	// is turned off again. Defaults to false.
@@ -150,13 +152,24 @@ type StreamingLoadBalancerArgs struct {
 	OriginStickinessSeconds int
 	// IngressCIDRs may reach the listeners. Defaults to ["0.0.0.0/0"].
 	IngressCIDRs []string
+	// AdminCIDRs are the IPv4 networks that reach the web panel and the
+	// server REST API (/rest/...), at most MaxAdminCIDRs, never 0.0.0.0/0;
+	// everybody else reaches only the Applications' paths. Defaults to
+	// none: the panel is not reachable through the load balancer at all.
+	AdminCIDRs []string
+	// Applications are the streaming applications whose paths (/<App>/...)
+	// every listener forwards to everybody, at most MaxApplications.
+	// Defaults to DefaultApplications().
+	Applications []string
 	// Tags are added to every resource the load balancer creates. Defaults to none.
 	Tags map[string]string
 }
 
 // StreamingLoadBalancer is the Application Load Balancer in front of the
 // cluster: one target group per role and the seed's listener layout, with
-// ?target=origin and ?target=edge rules on the publish listeners.
+// ?target=origin and ?target=edge rules on the publish listeners. Only the
+// streaming applications' paths are public; the web panel and the server
+// REST API answer AdminCIDRs alone (see panelDoor).
 type StreamingLoadBalancer struct {
 	pulumi.ResourceState
 
@@ -206,6 +219,9 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	if len(out.IngressCIDRs) == 0 {
 		out.IngressCIDRs = []string{"0.0.0.0/0"}
 	}
+	if len(out.Applications) == 0 {
+		out.Applications = DefaultApplications()
+	}
 	if out.VpcID == nil {
 		bad.reject("VpcID", "", "a VPC ID (required)")
 	}
@@ -228,6 +244,8 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	bad.within("OriginStickinessSeconds", out.OriginStickinessSeconds, 1, 604800, "seconds")
 	health.validate(&bad)
 	bad.add(validateIngressCIDRs(component, out.IngressCIDRs))
+	validateAdminCIDRs(&bad, out.AdminCIDRs)
+	validateApplications(&bad, out.Applications)
 	return out, bad.err()
 }
 
@@ -320,16 +338,15 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 	}
 
 	for _, l := range listeners {
-		redirectTo, redirects := HTTPSCounterpart(l, listeners)
-		redirects = redirects && !a.PlainHTTP
+		redirectTo, beside := HTTPSCounterpart(l, listeners)
+		redirects := beside && !a.PlainHTTP
 		args := &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
 			Port:            pulumi.Int(l.Port),
 			Protocol:        pulumi.String(l.Protocol),
-			DefaultActions: lb.ListenerDefaultActionArray{
-				&lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: groups[l.Role].Arn},
-			},
-			Tags: tagMap(a.Tags, map[string]string{"Name": fmt.Sprintf("%s-%d", name, l.Port), "ams:role": string(l.Role)}),
+			// Only the applications' rules forward to everybody (see panelDoor).
+			DefaultActions: lb.ListenerDefaultActionArray{gatedDefaultAction(redirectTo, beside)},
+			Tags:           tagMap(a.Tags, map[string]string{"Name": fmt.Sprintf("%s-%d", name, l.Port), "ams:role": string(l.Role)}),
 		}
 		if redirects {
 			args.DefaultActions = lb.ListenerDefaultActionArray{redirectAction(redirectTo)}
@@ -352,43 +369,19 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 					PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(InitialUserPathPatterns())},
 				},
 			},
-			Actions: lb.ListenerRuleActionArray{
-				&lb.ListenerRuleActionArgs{
-					Type: pulumi.String("fixed-response"),
-					FixedResponse: &lb.ListenerRuleActionFixedResponseArgs{
-						ContentType: pulumi.String("text/plain"),
-						MessageBody: pulumi.String("Forbidden"),
-						StatusCode:  pulumi.String("403"),
-					},
-				},
-			},
-			Tags: tagMap(a.Tags),
+			Actions: forbidden(),
+			Tags:    tagMap(a.Tags),
 		}, parent); err != nil {
 			return nil, fmt.Errorf("load balancer %s: listener %d rule refusing users/initial: %w", name, l.Port, err)
 		}
-		if l.Role != RoleOrigin || redirects {
+		if redirects {
 			continue
 		}
-		// As in Ant Media's own template: ?target=edge and ?target=origin pick
-		// the group explicitly on the publish listeners.
-		for priority, role := range []Role{RoleEdge, RoleOrigin} {
-			if _, err := lb.NewListenerRule(ctx, fmt.Sprintf("%s-%d-target-%s", name, l.Port, role), &lb.ListenerRuleArgs{
-				ListenerArn: listener.Arn,
-				Priority:    pulumi.Int(10 * (priority + 1)),
-				Conditions: lb.ListenerRuleConditionArray{
-					&lb.ListenerRuleConditionArgs{
-						QueryStrings: lb.ListenerRuleConditionQueryStringArray{
-							&lb.ListenerRuleConditionQueryStringArgs{Key: pulumi.String("target"), Value: pulumi.String(string(role))},
-						},
-					},
-				},
-				Actions: lb.ListenerRuleActionArray{
-					&lb.ListenerRuleActionArgs{Type: pulumi.String("forward"), TargetGroupArn: groups[role].Arn},
-				},
-				Tags: tagMap(a.Tags),
-			}, parent); err != nil {
-				return nil, fmt.Errorf("load balancer %s: listener %d rule for %s: %w", name, l.Port, role, err)
-			}
+		door := &panelDoor{ctx: ctx, name: name, parent: parent, tags: a.Tags, apps: a.Applications, admins: a.AdminCIDRs,
+			listener: l, arn: listener.Arn, groups: groups}
+		// The panel is never served over plain HTTP beside a certificate.
+		if err := door.rules(!beside); err != nil {
+			return nil, err
 		}
 	}
 

@@ -41,7 +41,14 @@ type Config struct {
 	// deprecated spreadAcrossZones).
 	ZoneLayout zones.Layout
 
-	AdminCIDR     string
+	AdminCIDR string
+	// AdminCIDRs reach the web panel and the server REST API through the
+	// load balancer; none means nobody does (Session Manager instead).
+	AdminCIDRs []string
+	// AllowWideAdminCIDRs accepts admin networks wider than adminPrefixBound.
+	AllowWideAdminCIDRs bool
+	// StreamingApps are the applications every listener forwards to everybody.
+	StreamingApps []string
 	SSHPublicKey  string
 	SSHPrivateKey pulumi.StringOutput // secret; valid only when HasPrivateKey
 	HasPrivateKey bool
@@ -110,8 +117,11 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		ExistingVpcID:     r.str("existingVpcId"),
 		ExistingSubnetIDs: r.list("existingSubnetIds"),
 
-		AdminCIDR:    r.str("adminCidr"),
-		SSHPublicKey: r.str("sshPublicKey"),
+		AdminCIDR:           r.str("adminCidr"),
+		AdminCIDRs:          r.list("adminCidrs"),
+		AllowWideAdminCIDRs: r.boolean("allowWideAdminCidrs"),
+		StreamingApps:       r.list("streamingApps"),
+		SSHPublicKey:        r.str("sshPublicKey"),
 
 		MongoMembers:           r.integer("mongoMembers"),
 		MongoInstanceType:      r.str("mongoInstanceType"),
@@ -174,6 +184,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		r.fail("mongoMembers", c.MongoMembers, fmt.Sprintf("at most zoneCount (or the number of existingSubnetIds), here %d: one member per zone; raise zoneCount to 3 for three members", zones))
 	}
 	c.validateComponents(r)
+	c.guardrails(r)
 	if len(r.errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n%w", errors.Join(r.errs...))
 	}
@@ -222,6 +233,7 @@ func (c *Config) validateComponents(r *reader) {
 			"HealthCheckIntervalSeconds": "healthCheckIntervalSeconds", "HealthCheckTimeoutSeconds": "healthCheckIntervalSeconds",
 			"HealthyThreshold": "healthyThreshold", "UnhealthyThreshold": "unhealthyThreshold",
 			"DeregistrationDelaySeconds": "drainSeconds", "IngressCIDRs": "ingressCidrs",
+			"AdminCIDRs": "adminCidrs", "Applications": "streamingApps",
 		}},
 	}
 	for _, role := range components.Roles() {
