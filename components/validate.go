@@ -9,9 +9,14 @@ import (
 )
 
 var (
-	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	// instanceTypePattern is an EC2 instance type as AWS names them: a
+	// family (letters, a generation, attribute letters, maybe -flex; or
+	// u-6tb1, u7i-12tb, mac2-m2pro) and a size (nano to 48xlarge, metal,
+	// metal-24xl).
+	instanceTypePattern = regexp.MustCompile(`^(?:[a-z]{1,3}[1-9][0-9]?[a-z]{0,6}(?:-flex)?|u-[0-9]+tb[0-9]|u7i[a-z]?-[0-9]+tb|mac[1-9](?:-m[1-9](?:pro)?)?)` +
+		`\.(?:nano|micro|small|medium|large|xlarge|[1-9][0-9]?xlarge|metal|metal-[1-9][0-9]?xl)$`)
 	amiIDPattern        = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	armFamilyPattern    = regexp.MustCompile(`^[a-z]+[0-9]+g[a-z]*\.`)
+	armFamilyPattern    = regexp.MustCompile(`^(?:[a-z]+[0-9]+g[a-z]*|a1|mac2(?:-m[1-9](?:pro)?)?)\.`)
 )
 
 // ArgError reports a component argument that was rejected, naming the
@@ -96,7 +101,7 @@ func isAmiID(s string) bool { return amiIDPattern.MatchString(s) }
 
 // architectureOf returns the CPU architecture ("arm64" or "amd64") an EC2
 // instance type runs: Graviton families carry a "g" after their generation
-// (m7g, c6gn, t4g).
+// (m7g, c6gn, t4g); a1 and the Apple silicon Macs are arm64 too.
 func architectureOf(instanceType string) string {
 	if armFamilyPattern.MatchString(instanceType) {
 		return "arm64"
@@ -156,11 +161,12 @@ type targetHealth struct {
 	interval, timeout, healthy, unhealthy, deregistration *int
 }
 
-// defaults fills unset values: probes every 10 s with a 5 s timeout, 2
-// passes to be healthy and 2 failures to be out, 300 s deregistration.
+// defaults fills unset values: probes every 10 s with a 5 s timeout (below
+// a shorter interval: 4 s for 5 s), 2 passes to be healthy and 2 failures
+// to be out, 300 s deregistration.
 func (h targetHealth) defaults() {
 	setDefaultInt(h.interval, 10)
-	setDefaultInt(h.timeout, 5)
+	setDefaultInt(h.timeout, max(2, min(5, *h.interval-1)))
 	setDefaultInt(h.healthy, 2)
 	setDefaultInt(h.unhealthy, 2)
 	setDefaultInt(h.deregistration, 300)

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -110,7 +112,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 
 // loadConfig is LoadConfig, noting in read, when not nil, every key it reads.
 func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
-	r := &reader{cfg: config.New(ctx, ""), project: ctx.Project(), read: read}
+	r := &reader{cfg: config.New(ctx, ""), project: ctx.Project(), stack: ctx.Stack(), read: read}
 	c := &Config{
 		VpcCIDR:           r.str("vpcCidr"),
 		ZoneCount:         r.integer("zoneCount"),
@@ -185,6 +187,9 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	}
 	c.validateComponents(r)
 	c.guardrails(r)
+	if err := c.regionChecks(ctx, r); err != nil {
+		return nil, err
+	}
 	if len(r.errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n%w", errors.Join(r.errs...))
 	}
@@ -209,35 +214,32 @@ func (c *Config) validateComponents(r *reader) {
 		databaseReadyParameterName: pending, databaseReadyParameterArn: pending,
 		panelPasswordParameterName: pending, panelPasswordParameterArn: pending,
 	}
-	// Each component's checks, and the configuration key behind each field.
+	// Each component's arguments, and the configuration key behind each
+	// field. The groups come before the load balancer: drainSeconds feeds
+	// both, and the groups' range is the narrower.
 	type check struct {
-		validate func() error
-		keys     map[string]string
+		args validator
+		keys map[string]string
 	}
 	checks := []check{
-		{c.networkArgs().Validate, map[string]string{
+		{c.networkArgs(), map[string]string{
 			"CidrBlock": "vpcCidr", "ZoneCount": "zoneCount", "ExistingVpcID": "existingVpcId", "ExistingSubnetIDs": "existingSubnetIds",
 		}},
-		{c.mongoValidate(w), map[string]string{
+	}
+	if c.DatabaseURLParameter == "" {
+		checks = append(checks, check{c.mongoArgs(w), map[string]string{
 			"InstanceType": "mongoInstanceType", "ImageID": "mongoImageId", "MongoVersion": "mongoVersion",
 			"DataVolumeSizeGiB": "mongoDataVolumeGiB", "SnapshotRetentionCount": "snapshotRetentionCount",
 			"SnapshotIntervalHours": "snapshotIntervalHours", "SnapshotTime": "snapshotTime",
 			"AdminCIDR": "adminCidr", "SSHPublicKey": "sshPublicKey", "SSHPrivateKey": "sshPrivateKey",
 			"Members": "mongoMembers", "SubnetIDs": "zoneCount",
-		}},
-		{c.nodeSecurityGroupArgs(w).Validate, map[string]string{
-			"WebRTCPortMin": "webrtcPortMin", "WebRTCPortMax": "webrtcPortMax", "AdminCIDR": "adminCidr",
-		}},
-		{c.loadBalancerArgs(w).Validate, map[string]string{
-			"CertificateArn": "certificateArn", "TLSPolicy": "tlsPolicy", "IdleTimeoutSeconds": "idleTimeoutSeconds",
-			"HealthCheckIntervalSeconds": "healthCheckIntervalSeconds", "HealthCheckTimeoutSeconds": "healthCheckIntervalSeconds",
-			"HealthyThreshold": "healthyThreshold", "UnhealthyThreshold": "unhealthyThreshold",
-			"DeregistrationDelaySeconds": "drainSeconds", "IngressCIDRs": "ingressCidrs",
-			"AdminCIDRs": "adminCidrs", "Applications": "streamingApps",
-		}},
+		}})
 	}
+	checks = append(checks, check{c.nodeSecurityGroupArgs(w), map[string]string{
+		"WebRTCPortMin": "webrtcPortMin", "WebRTCPortMax": "webrtcPortMax", "AdminCIDR": "adminCidr",
+	}})
 	for _, role := range components.Roles() {
-		checks = append(checks, check{c.scalingGroupArgs(role, w).Validate, map[string]string{
+		checks = append(checks, check{c.scalingGroupArgs(role, w), map[string]string{
 			"InstanceType": string(role) + "InstanceType", "MinSize": string(role) + "MinSize", "DesiredCapacity": string(role) + "DesiredCapacity",
 			"MaxSize": string(role) + "MaxSize", "CPUTargetPercent": string(role) + "CpuTargetPercent", "ImageID": "amsImageId",
 			"FollowLatestImage":       "amsFollowLatestImage",
@@ -248,11 +250,18 @@ func (c *Config) validateComponents(r *reader) {
 		}})
 	}
 	checks = append(checks,
-		check{c.logsArgs().Validate, monitoringKeys},
-		check{c.accessLogArgs().Validate, map[string]string{"RetentionDays": "accessLogRetentionDays"}},
-		check{c.monitoringArgs(pendingMonitoring()).Validate, monitoringKeys})
+		check{c.loadBalancerArgs(w), map[string]string{
+			"CertificateArn": "certificateArn", "TLSPolicy": "tlsPolicy", "IdleTimeoutSeconds": "idleTimeoutSeconds",
+			"HealthCheckIntervalSeconds": "healthCheckIntervalSeconds", "HealthCheckTimeoutSeconds": "healthCheckIntervalSeconds",
+			"HealthyThreshold": "healthyThreshold", "UnhealthyThreshold": "unhealthyThreshold",
+			"DeregistrationDelaySeconds": "drainSeconds", "IngressCIDRs": "ingressCidrs",
+			"AdminCIDRs": "adminCidrs", "Applications": "streamingApps",
+		}},
+		check{c.logsArgs(), monitoringKeys},
+		check{c.accessLogArgs(), map[string]string{"RetentionDays": "accessLogRetentionDays"}},
+		check{c.monitoringArgs(pendingMonitoring()), monitoringKeys})
 	for _, check := range checks {
-		for _, err := range leafErrors(check.validate()) {
+		for _, err := range leafErrors(check.args.Validate()) {
 			var argErr *components.ArgError
 			if !errors.As(err, &argErr) {
 				r.errs = append(r.errs, err)
@@ -262,8 +271,46 @@ func (c *Config) validateComponents(r *reader) {
 			if !ok {
 				key = argErr.Field
 			}
-			r.fail(key, argErr.Value, argErr.Accepted)
+			r.fail(key, argErr.Value, inKeys(argErr.Accepted, check.keys))
 		}
+		r.refuseZeros(check.args, check.keys)
+	}
+}
+
+// inKeys rewrites the component fields that accepted names (such as
+// "at least MinSize (2)") as the configuration keys behind them.
+func inKeys(accepted string, keys map[string]string) string {
+	for field, key := range keys {
+		accepted = regexp.MustCompile(`\b`+field+`\b`).ReplaceAllString(accepted, key)
+	}
+	return accepted
+}
+
+// validator is a component's arguments, which check themselves.
+type validator interface{ Validate() error }
+
+// refuseZeros reports every key set to 0 whose component field takes 0 as
+// "use the default": a present 0 is a value, and not one the component
+// accepts; only an absent key means the default. The accepted values are
+// the component's own, learnt by checking the field at -1.
+func (r *reader) refuseZeros(args validator, keys map[string]string) {
+	for _, field := range components.DefaultedFields(args) {
+		key, ok := keys[field]
+		if !ok || !r.zeros[key] {
+			continue
+		}
+		accepted := "a whole number other than 0"
+		v := reflect.New(reflect.TypeOf(args).Elem())
+		v.Elem().Set(reflect.ValueOf(args).Elem())
+		v.Elem().FieldByName(field).SetInt(-1)
+		for _, err := range leafErrors(v.Interface().(validator).Validate()) {
+			var argErr *components.ArgError
+			if errors.As(err, &argErr) && argErr.Field == field {
+				accepted = argErr.Accepted
+				break
+			}
+		}
+		r.fail(key, 0, inKeys(accepted, keys)+" (0 is not the default: leave "+key+" out for that)")
 	}
 }
 
@@ -287,26 +334,31 @@ func leafErrors(err error) []error {
 type reader struct {
 	cfg      *config.Config
 	project  string
+	stack    string
 	errs     []error
 	warnings []string
 	// read, when not nil, collects every key read (the tests compare it
 	// with Pulumi.yaml's schema).
 	read map[string]bool
+	// failed are the keys already reported; zeros the keys set to 0.
+	failed, zeros map[string]bool
 }
 
-// fail records that key holds a value that is not accepted, once: a key
-// feeding two components (drainSeconds, adminCidr) is reported once.
+// fail records that key holds a value that is not accepted, once per key:
+// a key feeding two components (drainSeconds, adminCidr) or failing two
+// checks is reported by the first.
 func (r *reader) fail(key string, value any, accepted string) {
+	if r.failed[key] {
+		return
+	}
+	if r.failed == nil {
+		r.failed = map[string]bool{}
+	}
+	r.failed[key] = true
 	if s, ok := value.(string); ok {
 		value = strconv.Quote(s)
 	}
-	err := fmt.Errorf("%s:%s = %v is not valid; accepted: %s", r.project, key, value, accepted)
-	for _, e := range r.errs {
-		if e.Error() == err.Error() {
-			return
-		}
-	}
-	r.errs = append(r.errs, err)
+	r.errs = append(r.errs, fmt.Errorf("%s:%s = %v is not valid; accepted: %s", r.project, key, value, accepted))
 }
 
 // try returns the raw value of key and whether it is set, recording that
@@ -325,7 +377,8 @@ func (r *reader) str(key string) string {
 }
 
 // integer reads a whole number; an absent key reads as 0, the component's
-// default. Its range is the component's to check.
+// default, and a present 0 is noted (refuseZeros). Its range is the
+// component's to check.
 func (r *reader) integer(key string) int {
 	raw, ok := r.try(key)
 	if !ok {
@@ -335,6 +388,12 @@ func (r *reader) integer(key string) int {
 	if err != nil {
 		r.fail(key, raw, "a whole number")
 		return 0
+	}
+	if n == 0 {
+		if r.zeros == nil {
+			r.zeros = map[string]bool{}
+		}
+		r.zeros[key] = true
 	}
 	return n
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // adminPrefixBound is the widest admin network (adminCidr, adminCidrs)
@@ -13,7 +16,9 @@ const adminPrefixBound = 16
 
 // guardrails reports settings that AWS would accept but that open the
 // cluster further than anybody means to: admin networks wider than
-// adminPrefixBound.
+// adminPrefixBound. The components hold the other guardrails (WebRTC
+// range, instance types, warm pool); databaseUrlParameter's is in
+// externalDatabase.
 func (c *Config) guardrails(r *reader) {
 	if c.AllowWideAdminCIDRs {
 		return
@@ -32,4 +37,30 @@ func (c *Config) guardrails(r *reader) {
 			break
 		}
 	}
+}
+
+// regionChecks compares the settings with the region the stack deploys to:
+// a certificate from another region, or more zones than the region has,
+// would fail only at deployment. A look-up that answers nothing (no
+// region, no zones) checks nothing.
+func (c *Config) regionChecks(ctx *pulumi.Context, r *reader) error {
+	region, err := aws.GetRegion(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("configuration: region: %w", err)
+	}
+	if parts := strings.Split(c.CertificateArn, ":"); region.Name != "" && len(parts) > 3 && parts[2] == "acm" && parts[3] != region.Name {
+		r.fail("certificateArn", c.CertificateArn, "an ACM certificate of this stack's region, "+region.Name+
+			" (a load balancer takes certificates of its own region only)")
+	}
+	if c.ExistingVpcID != "" || c.ZoneCount < 2 || c.ZoneCount > 6 {
+		return nil
+	}
+	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")})
+	if err != nil {
+		return fmt.Errorf("configuration: availability zones: %w", err)
+	}
+	if n := len(zones.Names); n > 0 && c.ZoneCount > n {
+		r.fail("zoneCount", c.ZoneCount, fmt.Sprintf("2 to %d, the availability zones of %s", n, region.Name))
+	}
+	return nil
 }
