@@ -162,7 +162,7 @@ func TestBadSettingPrintsTheConfigurationError(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("a bad setting exits 0:\n%s", out)
 	}
-	for _, want := range []string{"ams-cluster:originMaxSize", "5000", "1 to 1000 and at least MinSize"} {
+	for _, want := range []string{"ams-cluster:originMaxSize", "5000", "1 to 1000 and at least originMinSize"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the error lacks %q:\n%s", want, errs)
 		}
