@@ -211,8 +211,8 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	if (out.PanelAdminPasswordParameterName == nil) != (out.PanelAdminPasswordParameterArn == nil) {
 		bad.reject("PanelAdminPasswordParameterArn", "", "set together with PanelAdminPasswordParameterName")
 	}
-	if !strings.Contains(out.PanelAdminEmail, "@") {
-		bad.reject("PanelAdminEmail", out.PanelAdminEmail, "an e-mail address, the panel's login name")
+	if !isEmail(out.PanelAdminEmail) {
+		bad.reject("PanelAdminEmail", out.PanelAdminEmail, "an e-mail address such as ops@example.com (letters, digits and . _ % + - before the @), the panel's login name")
 	}
 	if !isInstanceType(out.InstanceType) {
 		bad.reject("InstanceType", out.InstanceType, "an EC2 instance type such as m5.2xlarge")

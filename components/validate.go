@@ -149,11 +149,16 @@ var (
 	// namespace (PutMetricData, Namespace); AWS/ is reserved.
 	metricNamespacePattern = regexp.MustCompile(`^[A-Za-z0-9._/#:-]{1,255}$`)
 	logGroupPrefixPattern  = regexp.MustCompile(`^(/[A-Za-z0-9_.#-]+)+$`)
-	emailPattern           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
+	// emailPattern is an address as people have them: a local part of
+	// letters, digits and . _ % + -, a domain of labels and a top-level
+	// domain of letters. No quotes, spaces, $ or backquotes: the address
+	// reaches boot scripts and JSON bodies.
+	emailPattern = regexp.MustCompile(`^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$`)
 )
 
-// isEmail reports whether s looks like an e-mail address (name@domain.tld).
-func isEmail(s string) bool { return emailPattern.MatchString(s) }
+// isEmail reports whether s is an e-mail address (name@domain.tld) of at
+// most 254 characters, the most SMTP carries.
+func isEmail(s string) bool { return len(s) <= 254 && emailPattern.MatchString(s) }
 
 // targetHealth are the health check and deregistration settings a load
 // balancer's target groups share.

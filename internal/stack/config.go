@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/ams-cluster/ams-aws/components"
 	"github.com/ams-cluster/ams-aws/internal/zones"
@@ -175,7 +176,8 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 			c.Origin = s
 		}
 	}
-	if key := r.str("sshPrivateKey"); key != "" {
+	// A private key is several lines: only its presence is read here.
+	if key, _ := r.try("sshPrivateKey"); strings.TrimSpace(key) != "" {
 		if !ctx.IsConfigSecret(ctx.Project() + ":sshPrivateKey") {
 			r.fail("sshPrivateKey", "(plain text, not shown)", "a secret: set it with `pulumi config set --secret sshPrivateKey < key`")
 		}
@@ -356,6 +358,9 @@ func (r *reader) fail(key string, value any, accepted string) {
 	}
 	r.failed[key] = true
 	if s, ok := value.(string); ok {
+		if len(s) > 80 {
+			s = fmt.Sprintf("%s… (%d characters)", s[:60], len(s))
+		}
 		value = strconv.Quote(s)
 	}
 	r.errs = append(r.errs, fmt.Errorf("%s:%s = %v is not valid; accepted: %s", r.project, key, value, accepted))
@@ -371,9 +376,27 @@ func (r *reader) try(key string) (string, bool) {
 	return raw, err == nil
 }
 
+// maxSettingLength bounds every text setting: the longest one (an SSH
+// public key) takes about 750 characters.
+const maxSettingLength = 4096
+
+// str reads a text setting: one line of printable text, at most
+// maxSettingLength characters. A value with a control character (a
+// newline, NUL, a tab) is refused here, before any component or boot
+// script sees it.
 func (r *reader) str(key string) string {
 	raw, _ := r.try(key)
-	return strings.TrimSpace(raw)
+	return r.text(key, strings.TrimSpace(raw))
+}
+
+// text refuses s, the value of key, unless it is plain text of at most
+// maxSettingLength characters; a refused value reads as empty.
+func (r *reader) text(key, s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 || len(s) > maxSettingLength {
+		r.fail(key, s, fmt.Sprintf("one line of text, at most %d characters, without control characters (newline, tab, NUL)", maxSettingLength))
+		return ""
+	}
+	return s
 }
 
 // integer reads a whole number; an absent key reads as 0, the component's
@@ -420,6 +443,11 @@ func (r *reader) list(key string) []string {
 	if err := json.Unmarshal([]byte(raw), &out); err != nil {
 		r.fail(key, raw, `a list of strings, e.g. ["a", "b"]`)
 		return nil
+	}
+	for _, v := range out {
+		if r.text(key, v) != v {
+			return nil
+		}
 	}
 	return out
 }
