@@ -241,3 +241,35 @@ func TestREADMEDiagramIsTheProgramsGraph(t *testing.T) {
 	}
 	t.Errorf("README.md's architecture diagram differs from what the program draws; run `go test ./cmd/plan -run TestREADMEDiagram -update` (or paste `go run ./cmd/plan -mermaid`)")
 }
+
+// TestPlanRefusesIssue17sHostileRowsByKey: each setting issue 17 found
+// accepted, tried with -set, stops the plan with a message naming its key.
+func TestPlanRefusesIssue17sHostileRowsByKey(t *testing.T) {
+	otherRegion := "certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0f3c2d1e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+	for _, tc := range []struct {
+		set []string
+		key string
+	}{
+		{[]string{"adminCidr=0.0.0.0/1"}, "adminCidr"},
+		{[]string{`adminCidrs=["0.0.0.0/0"]`}, "adminCidrs"},
+		{[]string{"webrtcPortMin=1024", "webrtcPortMax=65535"}, "webrtcPortMax"},
+		{[]string{"databaseUrlParameter=/ams-cluster/prod/mongo/admin-password"}, "databaseUrlParameter"},
+		{[]string{"edgeInstanceType=foo.bar"}, "edgeInstanceType"},
+		{[]string{"originWarmPoolSize=5"}, "originWarmPoolSize"},
+		{[]string{otherRegion}, "certificateArn"},
+		{[]string{"originCpuTargetPercent=0"}, "originCpuTargetPercent"},
+		{[]string{"panelAdminEmail=a@example.com\nNODE\nreboot"}, "panelAdminEmail"},
+		{[]string{"panelAdminEmail=$(reboot)@example.com"}, "panelAdminEmail"},
+		{[]string{"zoneCount=6"}, "zoneCount"},
+		{[]string{"drainSeconds=-1"}, "drainSeconds"},
+	} {
+		var args []string
+		for _, s := range tc.set {
+			args = append(args, "-set", s)
+		}
+		code, _, errs := runPlan(t, args...)
+		if code == 0 || !strings.Contains(errs, "ams-cluster:"+tc.key+" = ") || strings.Count(errs, " is not valid; ") != 1 {
+			t.Errorf("plan %q: status %d, want one refusal by %s:\n%s", tc.set, code, tc.key, errs)
+		}
+	}
+}
