@@ -58,8 +58,9 @@ func Listeners(https bool) []Listener {
 	return out
 }
 
-// DenyRulePriority is the priority of the rule that refuses the panel's
-// initial-user endpoint: the highest (ALB evaluates the lowest number first).
+// DenyRulePriority is the priority of the first rule that refuses the
+// panel's initial-user endpoint: the highest (ALB evaluates the lowest
+// number first); its patterns take the next priorities too (PatternRules).
 const DenyRulePriority = 1
 
 // InitialUserPathPatterns are the ALB path patterns of the rule that refuses
@@ -68,7 +69,7 @@ const DenyRulePriority = 1
 // percent-encoding and ignores the query string); * matches any run of
 // characters, slashes included, and ? exactly one. A pattern may not contain
 // "%", so percent-encoded letters are covered by wildcards around what stays
-// literal. Five values, the most one condition takes:
+// literal. A rule takes five wildcards, so they fill several rules:
 //
 //   - *users*itial*: the endpoint behind any prefix, with doubled or encoded
 //     (%2F) slashes, a trailing slash or ;path parameters, or with its first
@@ -361,18 +362,21 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 		}
 		// Whoever reaches users/initial while the cluster has no user owns
 		// the panel; the nodes claim it on localhost, nobody else needs it.
-		if _, err := lb.NewListenerRule(ctx, fmt.Sprintf("%s-%d-deny-initial-user", name, l.Port), &lb.ListenerRuleArgs{
-			ListenerArn: listener.Arn,
-			Priority:    pulumi.Int(DenyRulePriority),
-			Conditions: lb.ListenerRuleConditionArray{
-				&lb.ListenerRuleConditionArgs{
-					PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(InitialUserPathPatterns())},
-				},
-			},
-			Actions: forbidden(),
-			Tags:    tagMap(a.Tags),
-		}, parent); err != nil {
-			return nil, fmt.Errorf("load balancer %s: listener %d rule refusing users/initial: %w", name, l.Port, err)
+		// The first rule keeps its name; the patterns take several rules.
+		for i, patterns := range PatternRules(InitialUserPathPatterns()) {
+			ruleName := fmt.Sprintf("%s-%d-deny-initial-user", name, l.Port)
+			if i > 0 {
+				ruleName = fmt.Sprintf("%s-%d", ruleName, i+1)
+			}
+			if _, err := lb.NewListenerRule(ctx, ruleName, &lb.ListenerRuleArgs{
+				ListenerArn: listener.Arn,
+				Priority:    pulumi.Int(DenyRulePriority + i),
+				Conditions:  lb.ListenerRuleConditionArray{pathCondition(patterns)},
+				Actions:     forbidden(),
+				Tags:        tagMap(a.Tags),
+			}, parent); err != nil {
+				return nil, fmt.Errorf("load balancer %s: listener %d rule refusing users/initial: %w", name, l.Port, err)
+			}
 		}
 		if redirects {
 			continue

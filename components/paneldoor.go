@@ -18,24 +18,50 @@ import (
 // only to AdminCIDRs; the default action refuses. ALB evaluates rules by
 // priority, lowest first:
 //
-//	1      users/initial: 403, for everybody (DenyRulePriority)
-//	2, 3   dot-dot segments, plain or percent-encoded: 403, for everybody
-//	10, 20 ?target=edge / ?target=origin on an application path (publish listeners)
+//	1-9    users/initial: 403, for everybody (from DenyRulePriority)
+//	10-19  dot-dot segments, plain or percent-encoded: 403, for everybody
+//	20, 21 ?target=edge / ?target=origin on an application path (publish listeners)
 //	30     an application path: forward
 //	40-43  from AdminCIDRs: forward (the panel, /rest/...)
 //	default 403, or on a plain-HTTP listener beside a certificate the
 //	        redirect to HTTPS: the panel is never served over plain HTTP
 //	        when there is a certificate.
 const (
-	dotSegmentRulePriority  = 2
-	targetRulePriority      = 10
+	dotSegmentRulePriority  = 10
+	targetRulePriority      = 20
 	applicationRulePriority = 30
 	adminRulePriority       = 40
 )
 
 // albValuesPerRule is the most match evaluations (values over all
-// conditions) one ALB listener rule takes.
-const albValuesPerRule = 5
+// conditions) one ALB listener rule takes, and albWildcardsPerRule the most
+// wildcards (* and ?) over all its values (Elastic Load Balancing quotas,
+// "Rules").
+const (
+	albValuesPerRule    = 5
+	albWildcardsPerRule = 5
+)
+
+// PatternRules splits path patterns, in order, into the fewest runs that
+// each fit in one rule: at most albValuesPerRule values and
+// albWildcardsPerRule wildcards. A pattern with more wildcards than a rule
+// takes is a run of its own (and refused by AWS).
+func PatternRules(patterns []string) [][]string {
+	var out [][]string
+	var run []string
+	wild := 0
+	for _, p := range patterns {
+		n := strings.Count(p, "*") + strings.Count(p, "?")
+		if len(run) > 0 && (len(run) == albValuesPerRule || wild+n > albWildcardsPerRule) {
+			out, run, wild = append(out, run), nil, 0
+		}
+		run, wild = append(run, p), wild+n
+	}
+	if len(run) > 0 {
+		out = append(out, run)
+	}
+	return out
+}
 
 // MaxAdminCIDRs is how many networks AdminCIDRs may list: four rules of
 // five source-IP values.
@@ -141,9 +167,7 @@ func (d *panelDoor) rule(what string, priority int, actions lb.ListenerRuleActio
 // the ?target rules (publish listeners), the applications' forward and,
 // when panel is true, the administrators' forward.
 func (d *panelDoor) rules(panel bool) error {
-	dots := DotSegmentPathPatterns()
-	for i := 0; i*albValuesPerRule < len(dots); i++ {
-		chunk := dots[i*albValuesPerRule : min(len(dots), (i+1)*albValuesPerRule)]
+	for i, chunk := range PatternRules(DotSegmentPathPatterns()) {
 		if err := d.rule(fmt.Sprintf("deny-dot-segments-%d", i+1), dotSegmentRulePriority+i, forbidden(), pathCondition(chunk)); err != nil {
 			return err
 		}
@@ -156,7 +180,7 @@ func (d *panelDoor) rules(panel bool) error {
 			query := &lb.ListenerRuleConditionArgs{QueryStrings: lb.ListenerRuleConditionQueryStringArray{
 				&lb.ListenerRuleConditionQueryStringArgs{Key: pulumi.String("target"), Value: pulumi.String(string(role))},
 			}}
-			if err := d.rule("target-"+string(role), targetRulePriority*(i+1), d.forward(role), query, pathCondition(apps)); err != nil {
+			if err := d.rule("target-"+string(role), targetRulePriority+i, d.forward(role), query, pathCondition(apps)); err != nil {
 				return err
 			}
 		}

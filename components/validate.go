@@ -15,8 +15,8 @@ var (
 	// metal-24xl).
 	instanceTypePattern = regexp.MustCompile(`^(?:[a-z]{1,3}[1-9][0-9]?[a-z]{0,6}(?:-flex)?|u-[0-9]+tb[0-9]|u7i[a-z]?-[0-9]+tb|mac[1-9](?:-m[1-9](?:pro)?)?)` +
 		`\.(?:nano|micro|small|medium|large|xlarge|[1-9][0-9]?xlarge|metal|metal-[1-9][0-9]?xl)$`)
-	amiIDPattern        = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	armFamilyPattern    = regexp.MustCompile(`^(?:[a-z]+[0-9]+g[a-z]*|a1|mac2(?:-m[1-9](?:pro)?)?)\.`)
+	amiIDPattern     = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	armFamilyPattern = regexp.MustCompile(`^(?:[a-z]+[0-9]+g[a-z]*|a1|mac2(?:-m[1-9](?:pro)?)?)\.`)
 )
 
 // ArgError reports a component argument that was rejected, naming the

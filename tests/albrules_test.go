@@ -114,12 +114,23 @@ func albListeners(t *testing.T, r *run) map[string]*albListener {
 		if evaluations > 5 {
 			t.Errorf("rule %s has %d match evaluations; ALB accepts 5 per rule", rule.Name, evaluations)
 		}
+		// ALB: at most five wildcards (* and ?) per rule.
+		wildcards := 0
+		for _, p := range ar.paths {
+			wildcards += strings.Count(p, "*") + strings.Count(p, "?")
+		}
+		if wildcards > 5 {
+			t.Errorf("rule %s has %d wildcards %q; ALB accepts 5 per rule", rule.Name, wildcards, ar.paths)
+		}
 		for _, p := range ar.paths {
 			if len(p) > 128 || !albPathCharset.MatchString(p) {
 				t.Errorf("rule %s: path pattern %q is not one ALB accepts (128 characters of A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & * ?)", rule.Name, p)
 			}
 		}
 		l.rules = append(l.rules, ar)
+	}
+	if n := len(r.ofType("aws:lb/listenerRule:ListenerRule")); n > 100 {
+		t.Errorf("%d listener rules; an Application Load Balancer takes 100", n)
 	}
 	for _, l := range out {
 		sort.Slice(l.rules, func(i, j int) bool { return l.rules[i].priority < l.rules[j].priority })

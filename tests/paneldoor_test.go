@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -44,8 +45,14 @@ func TestPanelAnswersOnlyAdminNetworks(t *testing.T) {
 		{"certificate, redirects", map[string]string{"certificateArn": testCertificate}},
 		{"certificate, plainHttp", map[string]string{"certificateArn": testCertificate, "plainHttp": "true"}},
 	} {
-		for _, admins := range []string{"", `["198.51.100.0/24", "192.0.2.1/32"]`} {
-			t.Run(tc.name+" adminCidrs="+admins, func(t *testing.T) {
+		// The most networks adminCidrs takes: four rules of five per listener.
+		most := `["198.51.100.0/24"`
+		for i := 1; i < 20; i++ {
+			most += fmt.Sprintf(`, "192.0.2.%d/32"`, i)
+		}
+		most += "]"
+		for _, admins := range []string{"", `["198.51.100.0/24", "192.0.2.1/32"]`, most} {
+			t.Run(fmt.Sprintf("%s, %d admin networks", tc.name, strings.Count(admins, "/")), func(t *testing.T) {
 				config := map[string]string{"adminCidrs": admins}
 				for k, v := range tc.config {
 					config[k] = v
