@@ -116,7 +116,10 @@ func (a *NetworkArgs) withDefaults() (NetworkArgs, error) {
 	}
 	if out.ZoneCount < 2 || out.ZoneCount > 6 {
 		bad.reject("ZoneCount", out.ZoneCount, "2 to 6 availability zones")
-	} else if _, err := subnetCIDRs(out.CidrBlock, out.ZoneCount); err != nil {
+	}
+	// A bad zone count does not hide a bad range: the range is checked
+	// with the nearest accepted count.
+	if _, err := subnetCIDRs(out.CidrBlock, min(max(out.ZoneCount, 2), 6)); err != nil {
 		bad.reject("CidrBlock", out.CidrBlock, "an IPv4 network between /16 and /24, e.g. 10.20.0.0/16 ("+err.Error()+")")
 	}
 	return out, bad.err()

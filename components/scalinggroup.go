@@ -93,7 +93,7 @@ type ScalingGroupArgs struct {
 	// 3600. Defaults to 300. Match the target group's deregistration delay.
 	DrainSeconds int
 	// WarmPoolSize is how many installed, stopped nodes the group keeps in a
-	// warm pool, 0 to 1000: a surge then starts a stopped node (tens of
+	// warm pool, 0 to MaxSize - MinSize: a surge then starts a stopped node (tens of
 	// seconds) instead of launching one. Warm nodes do not join the cluster
 	// until they leave the pool. Defaults to 0: no warm pool.
 	WarmPoolSize int
@@ -211,8 +211,8 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	if (out.PanelAdminPasswordParameterName == nil) != (out.PanelAdminPasswordParameterArn == nil) {
 		bad.reject("PanelAdminPasswordParameterArn", "", "set together with PanelAdminPasswordParameterName")
 	}
-	if !strings.Contains(out.PanelAdminEmail, "@") {
-		bad.reject("PanelAdminEmail", out.PanelAdminEmail, "an e-mail address, the panel's login name")
+	if !isEmail(out.PanelAdminEmail) {
+		bad.reject("PanelAdminEmail", out.PanelAdminEmail, "an e-mail address such as ops@example.com (letters, digits and . _ % + - before the @), the panel's login name")
 	}
 	if !isInstanceType(out.InstanceType) {
 		bad.reject("InstanceType", out.InstanceType, "an EC2 instance type such as m5.2xlarge")
@@ -241,7 +241,9 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	bad.within("HealthCheckGraceSeconds", out.HealthCheckGraceSeconds, 60, 3600, "seconds (AMS needs a minute or more to start)")
 	bad.within("DrainSeconds", out.DrainSeconds, 30, 3600, "seconds")
 	bad.within("RootVolumeSizeGiB", out.RootVolumeSizeGiB, 20, 16384, "GiB")
-	bad.within("WarmPoolSize", out.WarmPoolSize, 0, 1000, "(0 is no warm pool)")
+	// A warm node enters service only when the group may still grow.
+	bad.within("WarmPoolSize", out.WarmPoolSize, 0, max(0, out.MaxSize-out.MinSize),
+		fmt.Sprintf("(0 is no warm pool; at most MaxSize %d minus MinSize %d: a warm node enters service only when the group may grow)", out.MaxSize, out.MinSize))
 	if out.MetricNamespace != "" && !metricNamespacePattern.MatchString(out.MetricNamespace) {
 		bad.reject("MetricNamespace", out.MetricNamespace, "a CloudWatch namespace of letters, digits and . - _ / # : (not starting with AWS/)")
 	}

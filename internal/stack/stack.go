@@ -188,6 +188,8 @@ func (c *Config) loadBalancerArgs(w wiring) *components.StreamingLoadBalancerArg
 		// A leaving node keeps its open connections for as long as its drain hook holds it.
 		DeregistrationDelaySeconds: c.DrainSeconds,
 		IngressCIDRs:               c.IngressCIDRs,
+		AdminCIDRs:                 c.AdminCIDRs,
+		Applications:               c.StreamingApps,
 		Tags:                       c.tags(),
 	}, w)
 }
