@@ -458,6 +458,15 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 				MaxHealthyPercentage: pulumi.Int(200),
 				InstanceWarmup:       pulumi.String(strconv.Itoa(a.HealthCheckGraceSeconds)),
 				SkipMatching:         pulumi.Bool(true),
+				// The agent protects every origin that carries a publisher.
+				// The provider's default, Ignore, would leave those origins on
+				// the old template for good; Wait would fail the refresh after
+				// an hour of protection. Refresh replaces them too, and a
+				// replaced instance goes through the terminating hook like any
+				// other (instance refresh runs termination lifecycle hooks:
+				// "Lifecycle hook availability", EC2 Auto Scaling user guide),
+				// where the agent drains it for at most DrainSeconds.
+				ScaleInProtectedInstances: pulumi.String(RefreshProtectedInstances),
 			},
 		},
 		EnabledMetrics: pulumi.ToStringArray([]string{
@@ -629,6 +638,11 @@ func panelClaim(passwordParameter string) string {
 	}
 	return passwordParameter + panelClaimSuffix
 }
+
+// RefreshProtectedInstances is what an instance refresh does with nodes
+// protected from scale-in (RefreshPreferences.ScaleInProtectedInstances):
+// it replaces them, through the drain hook.
+const RefreshProtectedInstances = "Refresh"
 
 // DefaultMetricNamespace is the CloudWatch namespace of a stack's streaming
 // metrics, where ScalingGroup's agent publishes unless told otherwise.
