@@ -274,7 +274,14 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		a.ParameterPrefix = fmt.Sprintf("/%s/%s/%s", ctx.Project(), ctx.Stack(), name)
 	}
 	if a.MetricNamespace == "" {
-		a.MetricNamespace = DefaultMetricNamespace(ctx.Project(), ctx.Stack())
+		a.MetricNamespace = HostMetricNamespace(DefaultMetricNamespace(ctx.Project(), ctx.Stack()), string(a.Role))
+	}
+	if a.Logs != nil {
+		// Each role's agent publishes memory and disk usage under its own
+		// namespace, so that one role's node cannot forge the other's.
+		logs := *a.Logs
+		logs.MetricsNamespace = HostMetricNamespace(logs.MetricsNamespace, string(a.Role))
+		a.Logs = &logs
 	}
 	g := &ScalingGroup{}
 	if err := ctx.RegisterComponentResource(typePrefix+"ScalingGroup", name, g, opts...); err != nil {
@@ -326,6 +333,8 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	groupArns := fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", partition, region.Name, caller.AccountId)
 	profile, err := instanceProfile(ctx, name, instanceAccess{
 		Read: readable, Write: writable, LifecycleGroup: groupTag, LifecycleGroupArns: groupArns,
+		// Only origins protect themselves from scale-in (while publishing).
+		Protect:         a.Role == RoleOrigin,
 		MetricNamespace: a.MetricNamespace, Logs: a.Logs,
 	}, a.Tags, parent)
 	if err != nil {
@@ -644,8 +653,19 @@ func panelClaim(passwordParameter string) string {
 // it replaces them, through the drain hook.
 const RefreshProtectedInstances = "Refresh"
 
-// DefaultMetricNamespace is the CloudWatch namespace of a stack's streaming
-// metrics, where ScalingGroup's agent publishes unless told otherwise.
+// DefaultMetricNamespace is the prefix of a stack's streaming metric
+// namespaces: each role's agent publishes under
+// HostMetricNamespace(DefaultMetricNamespace(project, stack), role) unless
+// told otherwise.
 func DefaultMetricNamespace(project, stack string) string {
 	return project + "/" + stack
+}
+
+// HostMetricNamespace is the namespace of one kind of host (a role,
+// "origin" or "edge", or "mongodb") under a stack's namespace prefix: each
+// kind's instance role may put metric data into its own namespace only
+// (cloudwatch:namespace), so a node cannot forge the metrics that scale or
+// alarm on another kind.
+func HostMetricNamespace(prefix, host string) string {
+	return prefix + "/" + host
 }
