@@ -276,7 +276,14 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		a.ParameterPrefix = fmt.Sprintf("/%s/%s/%s", ctx.Project(), ctx.Stack(), name)
 	}
 	if a.MetricNamespace == "" {
-		a.MetricNamespace = DefaultMetricNamespace(ctx.Project(), ctx.Stack())
+		a.MetricNamespace = HostMetricNamespace(DefaultMetricNamespace(ctx.Project(), ctx.Stack()), string(a.Role))
+	}
+	if a.Logs != nil {
+		// Each role's agent publishes memory and disk usage under its own
+		// namespace, so that one role's node cannot forge the other's.
+		logs := *a.Logs
+		logs.MetricsNamespace = HostMetricNamespace(logs.MetricsNamespace, string(a.Role))
+		a.Logs = &logs
 	}
 	g := &ScalingGroup{}
 	if err := ctx.RegisterComponentResource(typePrefix+"ScalingGroup", name, g, opts...); err != nil {
@@ -328,6 +335,8 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	groupArns := fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", partition, region.Name, caller.AccountId)
 	profile, err := instanceProfile(ctx, name, instanceAccess{
 		Read: readable, Write: writable, LifecycleGroup: groupTag, LifecycleGroupArns: groupArns,
+		// Only origins protect themselves from scale-in (while publishing).
+		Protect:         a.Role == RoleOrigin,
 		MetricNamespace: a.MetricNamespace, Logs: a.Logs,
 	}, a.Tags, parent)
 	if err != nil {
@@ -460,6 +469,15 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 				MaxHealthyPercentage: pulumi.Int(200),
 				InstanceWarmup:       pulumi.String(strconv.Itoa(a.HealthCheckGraceSeconds)),
 				SkipMatching:         pulumi.Bool(true),
+				// The agent protects every origin that carries a publisher.
+				// The provider's default, Ignore, would leave those origins on
+				// the old template for good; Wait would fail the refresh after
+				// an hour of protection. Refresh replaces them too, and a
+				// replaced instance goes through the terminating hook like any
+				// other (instance refresh runs termination lifecycle hooks:
+				// "Lifecycle hook availability", EC2 Auto Scaling user guide),
+				// where the agent drains it for at most DrainSeconds.
+				ScaleInProtectedInstances: pulumi.String(RefreshProtectedInstances),
 			},
 		},
 		EnabledMetrics: pulumi.ToStringArray([]string{
@@ -632,8 +650,24 @@ func panelClaim(passwordParameter string) string {
 	return passwordParameter + panelClaimSuffix
 }
 
-// DefaultMetricNamespace is the CloudWatch namespace of a stack's streaming
-// metrics, where ScalingGroup's agent publishes unless told otherwise.
+// RefreshProtectedInstances is what an instance refresh does with nodes
+// protected from scale-in (RefreshPreferences.ScaleInProtectedInstances):
+// it replaces them, through the drain hook.
+const RefreshProtectedInstances = "Refresh"
+
+// DefaultMetricNamespace is the prefix of a stack's streaming metric
+// namespaces: each role's agent publishes under
+// HostMetricNamespace(DefaultMetricNamespace(project, stack), role) unless
+// told otherwise.
 func DefaultMetricNamespace(project, stack string) string {
 	return project + "/" + stack
+}
+
+// HostMetricNamespace is the namespace of one kind of host (a role,
+// "origin" or "edge", or "mongodb") under a stack's namespace prefix: each
+// kind's instance role may put metric data into its own namespace only
+// (cloudwatch:namespace), so a node cannot forge the metrics that scale or
+// alarm on another kind.
+func HostMetricNamespace(prefix, host string) string {
+	return prefix + "/" + host
 }

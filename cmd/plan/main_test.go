@@ -291,3 +291,18 @@ func TestPlanRefusesIssue17sHostileRowsByKey(t *testing.T) {
 		}
 	}
 }
+
+// -diff prints what a change does before anyone runs `pulumi up`, and
+// fails (status 3) when it takes a stateful resource down.
+func TestDiffShowsWhatAChangeRestarts(t *testing.T) {
+	var out, errs strings.Builder
+	code := run([]string{"-dir", "../..", "-diff", "-set", "mongoInstanceType=m5.2xlarge"}, &out, &errs)
+	if code != 3 || !strings.Contains(out.String(), "! restarts MongoDB member ams-cluster-dev-mongo (instanceType)") {
+		t.Errorf("status %d, output:\n%s%s\nwant status 3 and the member's restart", code, out.String(), errs.String())
+	}
+	out.Reset()
+	code = run([]string{"-dir", "../..", "-diff-against", "../../Pulumi.dev.yaml", "-set", "logRetentionDays=30"}, &out, &errs)
+	if code != 0 || !strings.Contains(out.String(), "updates aws:cloudwatch/logGroup:LogGroup") || strings.Contains(out.String(), "!") {
+		t.Errorf("status %d, output:\n%s%s\nwant status 0 and log groups updated", code, out.String(), errs.String())
+	}
+}

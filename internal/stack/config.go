@@ -40,6 +40,10 @@ type Config struct {
 	ZoneCount         int
 	ExistingVpcID     string
 	ExistingSubnetIDs []string
+
+	// SubnetPrefixLength sizes every zone's subnet (key subnetPrefixLength).
+	SubnetPrefixLength int
+
 	// ZoneLayout places the origin and edge groups (key zoneLayout, or the
 	// deprecated spreadAcrossZones).
 	ZoneLayout zones.Layout
@@ -119,6 +123,8 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		ZoneCount:         r.integer("zoneCount"),
 		ExistingVpcID:     r.str("existingVpcId"),
 		ExistingSubnetIDs: r.list("existingSubnetIds"),
+
+		SubnetPrefixLength: r.integer("subnetPrefixLength"),
 
 		AdminCIDR:           r.str("adminCidr"),
 		AdminCIDRs:          r.list("adminCidrs"),
@@ -226,6 +232,7 @@ func (c *Config) validateComponents(r *reader) {
 	checks := []check{
 		{c.networkArgs(), map[string]string{
 			"CidrBlock": "vpcCidr", "ZoneCount": "zoneCount", "ExistingVpcID": "existingVpcId", "ExistingSubnetIDs": "existingSubnetIds",
+			"SubnetPrefixLength": "subnetPrefixLength",
 		}},
 	}
 	if c.DatabaseURLParameter == "" {

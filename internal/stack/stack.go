@@ -167,11 +167,12 @@ func (c *Config) tags() map[string]string {
 
 func (c *Config) networkArgs() *components.NetworkArgs {
 	return &components.NetworkArgs{
-		CidrBlock:         c.VpcCIDR,
-		ZoneCount:         c.ZoneCount,
-		ExistingVpcID:     c.ExistingVpcID,
-		ExistingSubnetIDs: c.ExistingSubnetIDs,
-		Tags:              c.tags(),
+		CidrBlock:          c.VpcCIDR,
+		ZoneCount:          c.ZoneCount,
+		SubnetPrefixLength: c.SubnetPrefixLength,
+		ExistingVpcID:      c.ExistingVpcID,
+		ExistingSubnetIDs:  c.ExistingSubnetIDs,
+		Tags:               c.tags(),
 	}
 }
 
