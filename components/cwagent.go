@@ -65,7 +65,24 @@ type AgentLogFile struct {
 	LogGroupName  string `json:"log_group_name"`
 	LogStreamName string `json:"log_stream_name"`
 	Timezone      string `json:"timezone"`
+	// Filters drop lines before they leave the node (the agent's
+	// "filters" of a collect_list entry: type include or exclude, a regular
+	// expression).
+	Filters []AgentLogFilter `json:"filters,omitempty"`
 }
+
+// AgentLogFilter is one filter of a collect list entry.
+type AgentLogFilter struct {
+	Type       string `json:"type"`
+	Expression string `json:"expression"`
+}
+
+// CredentialURLPattern matches a log line that carries a database URL with
+// credentials; the agent drops such lines from every file it ships. Ant
+// Media logs the create_app.sh command line, `-m mongodb://user:password@…`
+// included, at every application's creation
+// (AdminApplication.runCreateAppScript, 3.0.x), and create_app.sh echoes it.
+const CredentialURLPattern = `(mongodb(\+srv)?|redis)://[^\s/@]*@`
 
 // AgentMetrics are the metrics the agent publishes.
 type AgentMetrics struct {
@@ -111,6 +128,7 @@ func NewAgentConfig(namespace string, files []LogFile, diskPaths []string) Agent
 	for _, f := range files {
 		c.Logs.LogsCollected.Files.CollectList = append(c.Logs.LogsCollected.Files.CollectList, AgentLogFile{
 			FilePath: f.Path, LogGroupName: f.LogGroupName, LogStreamName: "{instance_id}", Timezone: "UTC",
+			Filters: []AgentLogFilter{{Type: "exclude", Expression: CredentialURLPattern}},
 		})
 	}
 	c.Metrics.MetricsCollected.Mem.Measurement = []string{"mem_used_percent"}
