@@ -46,9 +46,12 @@ func TestSandboxCatchesV14MongoDefects(t *testing.T) {
 			c := newReplicaCluster(t)
 			c.v14MemberScripts()
 			got := tc.scenario(c)
-			if !slices.ContainsFunc(got, func(f string) bool { return strings.Contains(f, tc.want) }) {
+			i := slices.IndexFunc(got, func(f string) bool { return strings.Contains(f, tc.want) })
+			if i < 0 {
 				t.Errorf("the sandbox did not catch %q on stop 14's scripts: no failure mentions %q; failures:\n  %s", tc.defect, tc.want, strings.Join(got, "\n  "))
+				return
 			}
+			t.Logf("caught on stop 14's scripts: %s", got[i])
 		})
 		t.Run(tc.defect+" (fixed)", func(t *testing.T) {
 			t.Parallel()
