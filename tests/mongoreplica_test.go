@@ -12,7 +12,9 @@ import (
 
 // replicaConfig is a stack with a three-member replica set.
 func replicaConfig() map[string]string {
-	return map[string]string{"mongoMembers": "3", "zoneCount": "3"}
+	// subnetPrefixLength 19 is prod's addressing (Pulumi.prod.yaml), which
+	// the stop-14 scripts in testdata/v14 name their members by.
+	return map[string]string{"mongoMembers": "3", "zoneCount": "3", "subnetPrefixLength": "19"}
 }
 
 // mongoMembers are the registered instances of the MongoDB members, in
