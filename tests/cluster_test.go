@@ -306,14 +306,3 @@ func TestOriginAndEdgeDifferOnlyWhereIntended(t *testing.T) {
 		t.Errorf("origin and edge differ in:\n  %s\nwant only:\n  %s", strings.Join(differ, "\n  "), strings.Join(want, "\n  "))
 	}
 }
-
-func stateString(res *registered, key string) string {
-	if v := unsecret(res.State[resource.PropertyKey(key)]); v.IsString() {
-		return v.StringValue()
-	}
-	return ""
-}
-
-func redact(s string) string {
-	return regexp.MustCompile(`:[^:@/]+@`).ReplaceAllString(s, ":***@")
-}

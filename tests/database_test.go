@@ -8,21 +8,6 @@ import (
 	"testing"
 )
 
-const atlasParameter = "/ams-cluster/dev/external/atlas-url"
-
-// externalDatabase is the dev stack on an external database: the MongoDB
-// keys the dev stack file sets are removed, as docs/external-database.md says to.
-func externalDatabase(extra map[string]string) map[string]string {
-	cfg := map[string]string{
-		"databaseUrlParameter": atlasParameter,
-		"mongoInstanceType":    "<unset>", "mongoDataVolumeGiB": "<unset>", "snapshotRetentionCount": "<unset>",
-	}
-	for k, v := range extra {
-		cfg[k] = v
-	}
-	return cfg
-}
-
 // TestExternalDatabaseRunsNoMongoDB: with databaseUrlParameter the stack
 // registers no MongoNode and nothing of MongoDB's (instance, volume,
 // passwords, snapshots, alarms, log group, graphs), and says so in its outputs.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -250,3 +251,47 @@ func userData(t *testing.T, res *registered) string {
 	}
 	return string(b)
 }
+
+func stateString(res *registered, key string) string {
+	if v := unsecret(res.State[resource.PropertyKey(key)]); v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}
+
+func redact(s string) string {
+	return regexp.MustCompile(`:[^:@/]+@`).ReplaceAllString(s, ":***@")
+}
+
+// externalDatabase is the dev stack on an external database: the MongoDB
+// keys the dev stack file sets are removed, as docs/external-database.md says to.
+func externalDatabase(extra map[string]string) map[string]string {
+	cfg := map[string]string{
+		"databaseUrlParameter": atlasParameter,
+		"mongoInstanceType":    "<unset>", "mongoDataVolumeGiB": "<unset>", "snapshotRetentionCount": "<unset>",
+	}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	return cfg
+}
+
+// replicaConfig is a stack with a three-member replica set.
+func replicaConfig() map[string]string {
+	// subnetPrefixLength 19 is prod's addressing (Pulumi.prod.yaml), which
+	// the stop-14 scripts in testdata/v14 name their members by.
+	return map[string]string{"mongoMembers": "3", "zoneCount": "3", "subnetPrefixLength": "19"}
+}
+
+// mongoMembers are the registered instances of the MongoDB members, in
+// member order: member 0 keeps the single node's name.
+func mongoMembers(t *testing.T, r *run) []*registered {
+	t.Helper()
+	var out []*registered
+	for _, suffix := range []string{"-mongo", "-mongo-1", "-mongo-2"} {
+		out = append(out, r.one(t, "aws:ec2/instance:Instance", suffix))
+	}
+	return out
+}
+
+const atlasParameter = "/ams-cluster/dev/external/atlas-url"

@@ -10,24 +10,6 @@ import (
 	"github.com/ams-cluster/ams-aws/components"
 )
 
-// replicaConfig is a stack with a three-member replica set.
-func replicaConfig() map[string]string {
-	// subnetPrefixLength 19 is prod's addressing (Pulumi.prod.yaml), which
-	// the stop-14 scripts in testdata/v14 name their members by.
-	return map[string]string{"mongoMembers": "3", "zoneCount": "3", "subnetPrefixLength": "19"}
-}
-
-// mongoMembers are the registered instances of the MongoDB members, in
-// member order: member 0 keeps the single node's name.
-func mongoMembers(t *testing.T, r *run) []*registered {
-	t.Helper()
-	var out []*registered
-	for _, suffix := range []string{"-mongo", "-mongo-1", "-mongo-2"} {
-		out = append(out, r.one(t, "aws:ec2/instance:Instance", suffix))
-	}
-	return out
-}
-
 func TestReplicaMembersEachHaveAZoneVolumeInterfaceAndAlarm(t *testing.T) {
 	r := deploy(t, replicaConfig())
 	members := mongoMembers(t, r)

@@ -314,3 +314,59 @@ func (c *bootCluster) continued(f *failures, n *sandbox.Node, who string) {
 	f.check(c.w.AWS.LifecycleResult(n.ID) == "CONTINUE" && c.inService(n.ID),
 		"%s's launch ended %q in state %s, want CONTINUE and InService", who, c.w.AWS.LifecycleResult(n.ID), c.w.AWS.LifecycleState(n.ID))
 }
+
+// joins counts the node's switches to cluster mode.
+func joins(n *sandbox.Node) int {
+	count := 0
+	for _, e := range n.Execs() {
+		if strings.HasSuffix(e.Argv[0], "change_server_mode.sh") {
+			count++
+		}
+	}
+	return count
+}
+
+// bootMongo runs the MongoDB node's user data, as cloud-init does in its
+// first boot.
+func (c *bootCluster) bootMongo(n *sandbox.Node) *sandbox.Result {
+	return n.RunUserData("mongo-bootstrap.sh", c.scripts.mongo(c))
+}
+
+// checkBoot waits for the node's boot to finish and fails on a deadlock or
+// a boot that never ends.
+func checkBoot(f *failures, n *sandbox.Node, what string) {
+	err := n.WaitBoot()
+	f.check(err == nil, "%s: %v", what, err)
+}
+
+func (c *bootCluster) checkRun(f *failures, res *sandbox.Result, what string) {
+	f.check(res.Err == nil, "%s exited %d%s:\n%s", what, res.ExitCode, map[bool]string{true: " (timed out)"}[res.TimedOut], tail(res.Output, 25))
+}
+
+func (c *bootCluster) bootAMS(n *sandbox.Node, role string) *sandbox.Running {
+	return n.StartUserData("ams-bootstrap.sh", c.scripts.ams(c, role))
+}
+
+// panelIsOurs checks that the cluster's panel has exactly the stack's
+// administrator, stored as AMS stores what the stack sends (MD5 of the MD5).
+func (c *bootCluster) panelIsOurs(f *failures, n *sandbox.Node, when string) {
+	users, err := n.AMS().Users()
+	f.check(err == nil, "%s: the panel's user store does not answer: %v", when, err)
+	f.check(len(users) == 1, "%s: the panel has %d users, want exactly the stack's administrator: %+v", when, len(users), users)
+	for _, u := range users {
+		f.check(u.Email == c.panelEmail && u.Password == md5hex(md5hex(c.panelPassword())) && u.UserType == "ADMIN",
+			"%s: panel user %s (%s) is not the stack's administrator", when, u.Email, u.UserType)
+	}
+}
+
+func (c *bootCluster) inService(id string) bool {
+	return c.w.AWS.LifecycleState(id) == "InService"
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "    " + strings.Join(lines, "\n    ")
+}

@@ -400,3 +400,9 @@ func replicaFromOneMember(c *replicaCluster) []string {
 	}
 	return f.list
 }
+
+// timed sets the world's timing, before any member launches.
+func (c *replicaCluster) timed(timing sandbox.Timing) *replicaCluster {
+	c.w.SetTiming(timing)
+	return c
+}

@@ -24,9 +24,3 @@ func (c *bootCluster) timed(timing sandbox.Timing) *bootCluster {
 	c.w.SetTiming(timing)
 	return c
 }
-
-// timed sets the world's timing, before any member launches.
-func (c *replicaCluster) timed(timing sandbox.Timing) *replicaCluster {
-	c.w.SetTiming(timing)
-	return c
-}

@@ -15,17 +15,6 @@ import (
 // node and agent programs run against IMDSv2 lifecycle states, Ant Media's
 // application REST API with streams over time, and the AWS stand-in.
 
-// joins counts the node's switches to cluster mode.
-func joins(n *sandbox.Node) int {
-	count := 0
-	for _, e := range n.Execs() {
-		if strings.HasSuffix(e.Argv[0], "change_server_mode.sh") {
-			count++
-		}
-	}
-	return count
-}
-
 // warmNode launches a node of role into the warm pool and runs its user
 // data. Nobody else completes its launch: if the node left it open, the
 // hook's heartbeat timeout passes and its default result applies.

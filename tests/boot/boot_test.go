@@ -107,19 +107,6 @@ func TestSandboxCatchesSeedDefects(t *testing.T) {
 
 // ----- MongoDB ----------------------------------------------------------------
 
-// bootMongo runs the MongoDB node's user data, as cloud-init does in its
-// first boot.
-func (c *bootCluster) bootMongo(n *sandbox.Node) *sandbox.Result {
-	return n.RunUserData("mongo-bootstrap.sh", c.scripts.mongo(c))
-}
-
-// checkBoot waits for the node's boot to finish and fails on a deadlock or
-// a boot that never ends.
-func checkBoot(f *failures, n *sandbox.Node, what string) {
-	err := n.WaitBoot()
-	f.check(err == nil, "%s: %v", what, err)
-}
-
 // checkUnit waits for a unit of the node and checks that it is active.
 func (c *bootCluster) checkUnit(f *failures, n *sandbox.Node, unit, what string) {
 	st := n.WaitUnit(unit)
@@ -152,10 +139,6 @@ func (c *bootCluster) checkReady(f *failures, when string) {
 	}
 	got, _ := c.w.AWS.Parameter(c.readyParam)
 	f.check(got == c.readyValue(), "%s: %s = %q, want the fingerprint of the application credentials", when, c.readyParam, got)
-}
-
-func (c *bootCluster) checkRun(f *failures, res *sandbox.Result, what string) {
-	f.check(res.Err == nil, "%s exited %d%s:\n%s", what, res.ExitCode, map[bool]string{true: " (timed out)"}[res.TimedOut], tail(res.Output, 25))
 }
 
 func mongoFirstBoot(c *bootCluster) []string {
@@ -289,31 +272,11 @@ func (c *bootCluster) userDataRanOnce(f *failures, n *sandbox.Node, when string)
 
 // ----- Ant Media Server nodes -----------------------------------------------
 
-func (c *bootCluster) bootAMS(n *sandbox.Node, role string) *sandbox.Running {
-	return n.StartUserData("ams-bootstrap.sh", c.scripts.ams(c, role))
-}
-
 func (c *bootCluster) amsNodeFor(role, id, ip string) *sandbox.Node {
 	if c.seedAWSCLI {
 		return c.amsNode(role, id, ip, withAWSCLI)
 	}
 	return c.amsNode(role, id, ip)
-}
-
-// panelIsOurs checks that the cluster's panel has exactly the stack's
-// administrator, stored as AMS stores what the stack sends (MD5 of the MD5).
-func (c *bootCluster) panelIsOurs(f *failures, n *sandbox.Node, when string) {
-	users, err := n.AMS().Users()
-	f.check(err == nil, "%s: the panel's user store does not answer: %v", when, err)
-	f.check(len(users) == 1, "%s: the panel has %d users, want exactly the stack's administrator: %+v", when, len(users), users)
-	for _, u := range users {
-		f.check(u.Email == c.panelEmail && u.Password == md5hex(md5hex(c.panelPassword())) && u.UserType == "ADMIN",
-			"%s: panel user %s (%s) is not the stack's administrator", when, u.Email, u.UserType)
-	}
-}
-
-func (c *bootCluster) inService(id string) bool {
-	return c.w.AWS.LifecycleState(id) == "InService"
 }
 
 func amsWaitsForDatabase(c *bootCluster) []string {
@@ -467,14 +430,6 @@ func amsInstallsNothingAndRetries(c *bootCluster) []string {
 	}
 	c.checkRun(f, res, "the origin's boot script while SSM throttles")
 	return f.list
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "    " + strings.Join(lines, "\n    ")
 }
 
 // agentConfigOn parses the configuration a node's CloudWatch agent was
