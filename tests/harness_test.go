@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -103,7 +104,7 @@ func stackConfig(t *testing.T, stackFile string, overrides map[string]string) ma
 	if stackFile != "" {
 		stackName = strings.TrimSuffix(strings.TrimPrefix(stackFile, "Pulumi."), ".yaml")
 	}
-	cfg, _, err := mockaws.StackConfig("..", stackName, overrides)
+	cfg, _, err := mockaws.StackConfig(repoRoot(t), stackName, overrides)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,3 +296,24 @@ func mongoMembers(t *testing.T, r *run) []*registered {
 }
 
 const atlasParameter = "/ams-cluster/dev/external/atlas-url"
+
+// repoRoot is the module's root directory (where go.mod is), found from the
+// test's directory: tests/ and the sandbox packages below it share this
+// harness.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
