@@ -279,6 +279,15 @@ func TestOriginAndEdgeDifferOnlyWhereIntended(t *testing.T) {
 	if len(origin) < 40 {
 		t.Fatalf("only %d origin fields found", len(origin))
 	}
+	// Only origins protect themselves from scale-in (while publishing): their
+	// instance policy grants exactly that one more action, and no other.
+	const protect = `,"autoscaling:SetInstanceProtection"`
+	policy := "aws:iam/rolePolicy:RolePolicy ams-cluster-dev-ROLE policy"
+	if strings.Count(origin[policy], protect) != 1 || strings.Contains(edge[policy], protect) {
+		t.Errorf("origin policy grants %s %d times, edge policy %d times; want only origins, once",
+			protect[1:], strings.Count(origin[policy], protect), strings.Count(edge[policy], protect))
+	}
+	origin[policy] = strings.Replace(origin[policy], protect, "", 1)
 	var differ []string
 	for k := range origin {
 		if origin[k] != edge[k] {

@@ -56,7 +56,21 @@ func TestComponentsRejectBadArgumentsByFieldAndAcceptedValues(t *testing.T) {
 		{"node group WebRTC range", func(ctx *pulumi.Context) error {
 			_, err := components.NewNodeSecurityGroup(ctx, "x", &components.NodeSecurityGroupArgs{VpcID: vpc, WebRTCPortMin: 60000, WebRTCPortMax: 50000})
 			return err
-		}, "NodeSecurityGroup: WebRTCPortMax = 50000 is not valid; accepted: a UDP port from WebRTCPortMin (60000) to 65535"},
+		}, "NodeSecurityGroup: WebRTCPortMax = 50000 is not valid; accepted: a UDP port up to 65535 giving a range of 1000 to 20001 ports " +
+			"from WebRTCPortMin (60000), covering none of the ports the stack serves or uses (1935, 4200, 5000, 5080, 5443, 27017)"},
+		{"node group WebRTC range too narrow", func(ctx *pulumi.Context) error {
+			_, err := components.NewNodeSecurityGroup(ctx, "x", &components.NodeSecurityGroupArgs{VpcID: vpc, WebRTCPortMin: 50000, WebRTCPortMax: 50998})
+			return err
+		}, "NodeSecurityGroup: WebRTCPortMax = 50998 is not valid; accepted: a UDP port up to 65535 giving a range of 1000 to 20001 ports"},
+		{"node group WebRTC range too wide", func(ctx *pulumi.Context) error {
+			_, err := components.NewNodeSecurityGroup(ctx, "x", &components.NodeSecurityGroupArgs{VpcID: vpc, WebRTCPortMin: 40000, WebRTCPortMax: 60001})
+			return err
+		}, "NodeSecurityGroup: WebRTCPortMax = 60001 is not valid; accepted: a UDP port up to 65535 giving a range of 1000 to 20001 ports"},
+		{"node group WebRTC range over a stack port", func(ctx *pulumi.Context) error {
+			_, err := components.NewNodeSecurityGroup(ctx, "x", &components.NodeSecurityGroupArgs{VpcID: vpc, WebRTCPortMin: 4500, WebRTCPortMax: 6000})
+			return err
+		}, "NodeSecurityGroup: WebRTCPortMax = 6000 is not valid; accepted: a UDP port up to 65535 giving a range of 1000 to 20001 ports " +
+			"from WebRTCPortMin (4500), covering none of the ports the stack serves or uses"},
 		{"network with one zone", func(ctx *pulumi.Context) error {
 			_, err := components.NewNetwork(ctx, "x", &components.NetworkArgs{ZoneCount: 1})
 			return err

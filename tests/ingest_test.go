@@ -9,8 +9,11 @@ import (
 )
 
 // listenerTable describes every listener of both load balancers as
-// "<alb|nlb> <port> <protocol> -> <role>" or "... -> 301 https:<port>",
-// and checks on the way that HTTPS listeners carry wantCert.
+// "<alb|nlb> <port> <protocol> -> <default action>", the default action being
+// a role (forward), "301 https:<port>" (redirect) or "403" (refusal), followed
+// on an ALB listener by ", apps -> <role>" when its applications rule
+// forwards the streaming applications' paths to a role. It checks on the way
+// that HTTPS listeners carry wantCert.
 func listenerTable(t *testing.T, r *run, wantCert string) []string {
 	t.Helper()
 	var got []string
@@ -31,8 +34,20 @@ func listenerTable(t *testing.T, r *run, wantCert string) []string {
 			if redirect("host") != "#{host}" || redirect("path") != "/#{path}" || redirect("query") != "#{query}" {
 				t.Errorf("listener %s redirects to host %q path %q query %q, want the request's own", l.Name, redirect("host"), redirect("path"), redirect("query"))
 			}
+		case "fixed-response":
+			to = lookup(action, "fixedResponse.statusCode").StringValue()
 		default:
 			t.Errorf("listener %s default action %q", l.Name, typ)
+		}
+		for _, rule := range r.ofType("aws:lb/listenerRule:ListenerRule") {
+			if rule.Name != l.Name+"-applications" {
+				continue
+			}
+			if r.byID(rule.str("listenerArn")) != l || rule.str("actions.0.type") != "forward" {
+				t.Errorf("applications rule %s is not a forward on listener %s", rule.Name, l.Name)
+				continue
+			}
+			to += ", apps -> " + roleOfTargetGroup(t, r, rule.str("actions.0.targetGroupArn"))
 		}
 		got = append(got, fmt.Sprintf("%s %s %s -> %s", kind, l.str("port"), l.str("protocol"), to))
 		if l.str("protocol") == "HTTPS" && l.str("certificateArn") != wantCert {
@@ -53,9 +68,15 @@ func validatedCertificate(t *testing.T, r *run) string {
 }
 
 func TestListenerTableOfBothLoadBalancers(t *testing.T) {
+	// ALB listeners refuse by default and forward only the streaming
+	// applications' paths, each to its role; beside a certificate, plain
+	// HTTP redirects everything else (the panel never goes over plain HTTP)
+	// and, with plainHttp, still forwards the applications' paths.
 	ingest := []string{"nlb 1935 TCP -> origin", "nlb 4200 UDP -> origin"}
-	redirected := []string{"alb 443 HTTPS -> origin", "alb 5080 HTTP -> 301 https:5443", "alb 5443 HTTPS -> edge", "alb 80 HTTP -> 301 https:443"}
-	plain := []string{"alb 443 HTTPS -> origin", "alb 5080 HTTP -> edge", "alb 5443 HTTPS -> edge", "alb 80 HTTP -> origin"}
+	unencrypted := []string{"alb 5080 HTTP -> 403, apps -> edge", "alb 80 HTTP -> 403, apps -> origin"}
+	redirected := []string{"alb 443 HTTPS -> 403, apps -> origin", "alb 5080 HTTP -> 301 https:5443", "alb 5443 HTTPS -> 403, apps -> edge", "alb 80 HTTP -> 301 https:443"}
+	plain := []string{"alb 443 HTTPS -> 403, apps -> origin", "alb 5080 HTTP -> 301 https:5443, apps -> edge",
+		"alb 5443 HTTPS -> 403, apps -> edge", "alb 80 HTTP -> 301 https:443, apps -> origin"}
 	domain := map[string]string{"domainName": testDomain, "hostedZoneId": testZoneID}
 	with := func(a map[string]string, kv ...string) map[string]string {
 		out := map[string]string{}
@@ -73,9 +94,9 @@ func TestListenerTableOfBothLoadBalancers(t *testing.T) {
 		cert   string // "" none, "arn" the configured one, "acm" the validated one
 		want   []string
 	}{
-		{"no certificate", nil, "", append([]string{"alb 5080 HTTP -> edge", "alb 80 HTTP -> origin"}, ingest...)},
-		{"no certificate, plainHttp changes nothing", map[string]string{"plainHttp": "true"}, "", append([]string{"alb 5080 HTTP -> edge", "alb 80 HTTP -> origin"}, ingest...)},
-		{"no certificate, no ingest", map[string]string{"ingest": "false"}, "", []string{"alb 5080 HTTP -> edge", "alb 80 HTTP -> origin"}},
+		{"no certificate", nil, "", append(unencrypted, ingest...)},
+		{"no certificate, plainHttp changes nothing", map[string]string{"plainHttp": "true"}, "", append(unencrypted, ingest...)},
+		{"no certificate, no ingest", map[string]string{"ingest": "false"}, "", unencrypted},
 		{"certificateArn redirects", map[string]string{"certificateArn": testCertificate}, "arn", append(redirected, ingest...)},
 		{"certificateArn with plainHttp", map[string]string{"certificateArn": testCertificate, "plainHttp": "true"}, "arn", append(plain, ingest...)},
 		{"domain redirects", domain, "acm", append(redirected, ingest...)},
@@ -93,14 +114,31 @@ func TestListenerTableOfBothLoadBalancers(t *testing.T) {
 			if got := listenerTable(t, r, cert); strings.Join(got, "; ") != strings.Join(want, "; ") {
 				t.Errorf("listeners:\n got %v\nwant %v", got, want)
 			}
-			// ?target= rules live on the publish listeners that forward, never on a redirect.
-			for _, rule := range r.ofType("aws:lb/listenerRule:ListenerRule") {
-				if strings.HasSuffix(rule.Name, "-deny-initial-user") {
-					continue // on every listener (albrules_test.go)
+			// Beyond the users/initial refusal (on every listener,
+			// albrules_test.go), rules live only on listeners that forward
+			// the applications, never on one that only redirects; ?target=
+			// rules only on the publish listeners among them.
+			rules := r.ofType("aws:lb/listenerRule:ListenerRule")
+			forwardsApps := map[string]bool{}
+			for _, rule := range rules {
+				if name, ok := strings.CutSuffix(rule.Name, "-applications"); ok {
+					forwardsApps[name] = true
+				}
+			}
+			for _, rule := range rules {
+				if strings.Contains(rule.Name, "-deny-initial-user") {
+					continue
 				}
 				l := r.byID(rule.str("listenerArn"))
-				if l == nil || l.str("defaultActions.0.type") != "forward" || (l.str("port") != "80" && l.str("port") != "443") {
-					t.Errorf("rule %s sits on listener %v, want a forwarding publish listener", rule.Name, l)
+				if l == nil {
+					t.Errorf("rule %s sits on no listener of the stack", rule.Name)
+					continue
+				}
+				if !strings.HasPrefix(rule.Name, l.Name+"-") || !forwardsApps[l.Name] {
+					t.Errorf("rule %s sits on listener %s, which forwards no application", rule.Name, l.Name)
+				}
+				if strings.Contains(rule.Name, "-target-") && l.str("port") != "80" && l.str("port") != "443" {
+					t.Errorf("rule %s sits on listener %s, want a publish listener", rule.Name, l.Name)
 				}
 			}
 		})

@@ -402,12 +402,13 @@ func TestNodesShipOnlyToTheirLogGroupsAndNamespace(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"Action": []string{"logs:CreateLogStream", "logs:PutLogEvents"}, "Effect": "Allow", "Resource": groups, "Sid": "ShipOwnLogs"})
 		return string(b)
 	}
-	// AMS nodes also publish their streaming metrics, in the stack's own namespace.
+	// AMS nodes also publish their streaming metrics; each kind of host only
+	// in its own namespaces, so that no node can forge another kind's metrics.
 	metrics := map[string]string{
 		"origin": `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":["ams-cluster/dev/origin","AMSCluster/ams-cluster/dev/origin"]}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
+		"edge":   `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":["ams-cluster/dev/edge","AMSCluster/ams-cluster/dev/edge"]}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
 		"mongo":  `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":"AMSCluster/ams-cluster/dev/mongodb"}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
 	}
-	metrics["edge"] = metrics["origin"]
 	want := map[string]string{
 		"origin": logs(group("boot"), group("ams"), group("ams-error")),
 		"edge":   logs(group("boot"), group("ams"), group("ams-error")),

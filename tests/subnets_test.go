@@ -53,3 +53,23 @@ func TestSubnetsKeepTheirRangesAsZonesAreAdded(t *testing.T) {
 		t.Errorf("five zones of /18 in a /16: err = %v, want an error naming zoneCount", r.err)
 	}
 }
+
+// TestSchemaDefaultSubnetPrefixFollowsVpcCidr: Pulumi passes a typed key's
+// schema default whenever the stack leaves the key out, so subnetPrefixLength
+// is declared 0, meaning vpcCidr's prefix plus 2 whatever vpcCidr is.
+func TestSchemaDefaultSubnetPrefixFollowsVpcCidr(t *testing.T) {
+	cfg := projectDefaults(t)
+	if cfg[project+":subnetPrefixLength"] != "0" {
+		t.Fatalf("schema default of subnetPrefixLength %q, want 0", cfg[project+":subnetPrefixLength"])
+	}
+	cfg[project+":vpcCidr"] = "10.50.0.0/20"
+	cfg["aws:region"] = region
+	r := runProgram(t, cfg)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	want := map[string]string{region + "a": "10.50.0.0/22", region + "b": "10.50.4.0/22"}
+	if got := subnetRanges(r); len(got) != len(want) || got[region+"a"] != want[region+"a"] || got[region+"b"] != want[region+"b"] {
+		t.Errorf("subnets %v in a /20 with the schema default, want %v", got, want)
+	}
+}

@@ -186,8 +186,15 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:ec2/volumeAttachment:VolumeAttachment":
 		id = "vai-" + m.hex(args.Name, 10)
 	case "aws:ec2/keyPair:KeyPair":
+		// key_name, when given, is the pair's name and ID as is; only
+		// without it does the provider generate one (terraform-provider-aws
+		// internal/service/ec2/ec2_key_pair.go, resourceKeyPairCreate:
+		// create.Name(key_name, key_name_prefix)).
 		id = physical
-		set("keyName", physical)
+		if name := str("keyName"); name != "" {
+			id = name
+		}
+		set("keyName", id)
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		id = "lt-" + h
 		set("latestVersion", 1)

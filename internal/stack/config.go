@@ -298,6 +298,14 @@ func inKeys(accepted string, keys map[string]string) string {
 // validator is a component's arguments, which check themselves.
 type validator interface{ Validate() error }
 
+// derivedByZero tells the keys whose Pulumi.yaml default is 0 because the
+// component derives the value from another key (subnetPrefixLength from
+// vpcCidr): the CLI passes that 0 whenever the stack leaves the key out, so
+// there 0 means the default.
+func derivedByZero(key string) bool {
+	return key == "subnetPrefixLength"
+}
+
 // refuseZeros reports every key set to 0 whose component field takes 0 as
 // "use the default": a present 0 is a value, and not one the component
 // accepts; only an absent key means the default. The accepted values are
@@ -305,7 +313,7 @@ type validator interface{ Validate() error }
 func (r *reader) refuseZeros(args validator, keys map[string]string) {
 	for _, field := range components.DefaultedFields(args) {
 		key, ok := keys[field]
-		if !ok || !r.zeros[key] {
+		if !ok || !r.zeros[key] || derivedByZero(key) {
 			continue
 		}
 		accepted := "a whole number other than 0"
