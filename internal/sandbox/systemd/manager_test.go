@@ -85,7 +85,7 @@ func (h *fakeHost) systemctl(unit string, out io.Writer, args ...string) int {
 // ams-agent.service is ordered after it.
 func v14Units(t *testing.T) (node, agent string) {
 	t.Helper()
-	b, err := os.ReadFile("../../../tests/testdata/v14/ams-origin.sh")
+	b, err := os.ReadFile("../../../tests/boot/testdata/v14/ams-origin.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
