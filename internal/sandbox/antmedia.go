@@ -21,7 +21,7 @@ import (
 // AuthenticationFilter. It answers only while antmedia.service runs, with
 // the settings the service read when it started.
 type AMSServer struct {
-	n   *Node
+	env func() *Env
 	srv *httptest.Server
 
 	// store serializes the store methods as the JVM's synchronized methods do.
@@ -66,8 +66,8 @@ const (
 )
 
 // newAMSServer starts the REST server of an AMS node; t.Cleanup closes it.
-func newAMSServer(t testing.TB, n *Node) *AMSServer {
-	s := &AMSServer{n: n}
+func newAMSServer(t testing.TB, env func() *Env) *AMSServer {
+	s := &AMSServer{env: env}
 	s.srv = httptest.NewServer(s)
 	t.Cleanup(s.close)
 	return s
@@ -88,7 +88,7 @@ func (s *AMSServer) Requests() []AMSRequest {
 // Users lists the users of the store the server uses now: the one it was
 // started with, or, before its first start, the one its files name.
 func (s *AMSServer) Users() ([]AMSUser, error) {
-	e := s.n.env()
+	e := s.env()
 	rt, err := loadAMSRuntime(e)
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func (s *AMSServer) record(r AMSRequest) {
 
 // ServeHTTP answers a request as Tomcat on port 5080 would.
 func (s *AMSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e := s.n.env()
+	e := s.env()
 	rt, err := loadAMSRuntime(e)
 	if err != nil || !rt.Running || e.Now() < rt.ReadyAt {
 		s.record(AMSRequest{Method: r.Method, Path: r.URL.Path})

@@ -25,11 +25,13 @@ const (
 	testAccount = "123456789012"
 )
 
-// testInstance is an instance with a metadata service, without a World.
-func testInstance(t *testing.T, a *AWS, id, role, group string) (*Node, *IMDS) {
+// testInstance is an instance with a metadata service, without a World:
+// its root directory and its IMDS.
+func testInstance(t *testing.T, a *AWS, id, role, group string) (string, *IMDS) {
 	t.Helper()
-	n := &Node{NodeSpec: NodeSpec{InstanceID: id, PrivateIP: "10.0.1.5", Role: role, Group: group}, ID: id, root: t.TempDir()}
-	return n, newIMDS(t, a, n)
+	root := t.TempDir()
+	n := imdsInstance{ID: id, PrivateIP: "10.0.1.5", Role: role, Group: group, Clock: func() int { return (&Env{Root: root}).Now() }}
+	return root, newIMDS(t, a, n)
 }
 
 // imdsCredentials fetches the instance's role credentials through IMDSv2.

@@ -47,10 +47,20 @@ type imdsToken struct {
 	ttl         time.Duration
 }
 
-func newIMDS(t testing.TB, a *AWS, n *Node) *IMDS {
+// imdsInstance is what the metadata service knows of its instance.
+type imdsInstance struct {
+	ID, PrivateIP, Role, Group string
+	// Tags and InstanceMetadataTags are as in NodeSpec.
+	Tags                 map[string]string
+	InstanceMetadataTags bool
+	// Clock is the instance's virtual time, in seconds.
+	Clock func() int
+}
+
+func newIMDS(t testing.TB, a *AWS, n imdsInstance) *IMDS {
 	m := &IMDS{aws: a, id: n.ID, ip: n.PrivateIP, role: n.Role, group: n.Group, region: a.Region, tokens: map[string]imdsToken{},
-		tags:  instanceTags(n.NodeSpec),
-		clock: func() int { return (&Env{Root: n.root}).Now() }}
+		tags:  instanceTags(n),
+		clock: n.Clock}
 	m.srv = httptest.NewServer(m)
 	t.Cleanup(m.srv.Close)
 	return m
@@ -187,7 +197,7 @@ func (m *IMDS) item(path string) (string, string, bool) {
 // instances from instance metadata"): only with instance metadata tags
 // enabled; Auto Scaling tags the instances it launches with
 // aws:autoscaling:groupName ("Tag Auto Scaling groups and instances").
-func instanceTags(spec NodeSpec) map[string]string {
+func instanceTags(spec imdsInstance) map[string]string {
 	if !spec.InstanceMetadataTags {
 		return nil
 	}

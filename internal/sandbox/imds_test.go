@@ -44,12 +44,12 @@ func TestIMDSTokenRules(t *testing.T) {
 // the session.
 func TestIMDSTokenExpiresWithNodeTime(t *testing.T) {
 	a := newAWS(t, testRegion, testAccount)
-	n, m := testInstance(t, a, "i-1", "node", "")
+	root, m := testInstance(t, a, "i-1", "node", "")
 	_, tok := imdsDo(t, m, "PUT", "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60"})
-	if err := os.MkdirAll(filepath.Join(n.root, stateDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(root, stateDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(n.root, stateDir, "clock"), []byte("61\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, stateDir, "clock"), []byte("61\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := imdsDo(t, m, "GET", "/latest/meta-data/instance-id", map[string]string{"X-aws-ec2-metadata-token": tok}); got != 401 {

@@ -74,9 +74,10 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 		spec.Image = ImageUbuntu
 	}
 	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root")}
-	n.imds = newIMDS(w.t, w.AWS, n)
+	n.imds = newIMDS(w.t, w.AWS, imdsInstance{ID: n.ID, PrivateIP: n.PrivateIP, Role: n.Role, Group: n.Group,
+		Tags: n.Tags, InstanceMetadataTags: n.InstanceMetadataTags, Clock: func() int { return (&Env{Root: n.root}).Now() }})
 	if n.Image == ImageAMS {
-		n.ams = newAMSServer(w.t, n)
+		n.ams = newAMSServer(w.t, n.env)
 	}
 	if err := n.layOut(); err != nil {
 		w.t.Fatalf("node %s: %v", n.ID, err)
@@ -118,7 +119,7 @@ func (n *Node) AMS() *AMSServer { return n.ams }
 func (n *Node) World() *World { return n.w }
 
 func (n *Node) env() *Env {
-	return &Env{Root: n.root, WorldDir: n.w.dir, Node: n.info(), Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr}
+	return &Env{Root: n.root, WorldDir: n.w.dir, Node: n.info(), Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Models: models()}
 }
 
 func (n *Node) info() NodeInfo {

@@ -67,6 +67,7 @@ func Main() {
 		fmt.Fprintf(os.Stderr, "sandbox: %s: %v\n", name, err)
 		os.Exit(127)
 	}
+	e.Models = models()
 	os.Exit(e.dispatch(name, os.Args[1:]))
 }
 
@@ -82,6 +83,35 @@ type Env struct {
 	// Stdin, Stdout and Stderr are the process's standard streams.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Models are the stand-ins, daemons and packages of the sandbox; nil
+	// in an Env that runs none of them.
+	Models *Models
+}
+
+// Models is what the sandbox wires into every Env, so that a model can
+// reach another without importing it.
+type Models struct {
+	// StandIns are the commands by name.
+	StandIns map[string]StandIn
+	// Services are the daemons systemctl starts and stops, by unit name.
+	Services map[string]service
+	// Packages install the apt packages modelled beyond the base ones.
+	Packages map[string]func(e *Env) error
+}
+
+// service is the model of a daemon that systemctl starts and stops.
+type service struct {
+	start func(e *Env) error
+	stop  func(e *Env) error
+}
+
+// models wires the sandbox's models.
+func models() *Models {
+	return &Models{
+		StandIns: standIns(),
+		Services: services(),
+		Packages: map[string]func(e *Env) error{"mongodb-org": installMongoPackage},
+	}
 }
 
 // NodeInfo is the description of a node that its shim processes read.
@@ -162,7 +192,7 @@ func (e *Env) record(argv []string) {
 
 func (e *Env) dispatch(name string, args []string) int {
 	e.record(append([]string{name}, args...))
-	if s, ok := standIns()[name]; ok {
+	if s, ok := e.Models.StandIns[name]; ok {
 		if !e.installed(name) {
 			e.Errorf("%s: command not found", name)
 			return 127

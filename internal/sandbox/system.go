@@ -49,7 +49,10 @@ func markInstalled(e *Env, pkg string) error {
 		if p != pkg {
 			continue
 		}
-		_, standIn := standIns()[cmd]
+		var standIn bool
+		if e.Models != nil {
+			_, standIn = e.Models.StandIns[cmd]
+		}
 		if _, err := os.Readlink(e.State("real/" + cmd)); !standIn && err != nil {
 			continue // neither a stand-in nor a real tool on this host
 		}
@@ -151,7 +154,7 @@ func (e *Env) aptInstall(pkg string) error {
 		if err != nil || !strings.Contains(string(updated), "repo.mongodb.org/apt/ubuntu") {
 			return fmt.Errorf("Unable to locate package %s", pkg)
 		}
-		return installMongoPackage(e)
+		return e.Models.Packages[pkg](e)
 	default:
 		return fmt.Errorf("Unable to locate package %s", pkg)
 	}
@@ -802,12 +805,6 @@ func mountpointCmd(e *Env, args []string) int {
 
 // ----- systemd --------------------------------------------------------------
 
-// service is the model of a daemon that systemctl starts and stops.
-type service struct {
-	start func(e *Env) error
-	stop  func(e *Env) error
-}
-
 // services are the daemons the sandbox models, by unit name.
 func services() map[string]service {
 	return map[string]service{
@@ -912,7 +909,7 @@ func (e *Env) startUnit(unit string) error {
 			return fmt.Errorf("A dependency job for %s failed. See 'journalctl -xe' for details. (%v)", unit, err)
 		}
 	}
-	svc, modelled := services()[unit]
+	svc, modelled := e.Models.Services[unit]
 	if !modelled {
 		return e.setStatus(unit, "active")
 	}
@@ -927,7 +924,7 @@ func (e *Env) startUnit(unit string) error {
 }
 
 func (e *Env) stopUnit(unit string) error {
-	if svc, ok := services()[unit]; ok && e.status(unit).Active == "active" {
+	if svc, ok := e.Models.Services[unit]; ok && e.status(unit).Active == "active" {
 		if err := svc.stop(e); err != nil {
 			return err
 		}
