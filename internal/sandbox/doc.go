@@ -20,8 +20,25 @@
 // therefore on record with its arguments (Node.Execs), so tests can prove
 // that no secret ever reaches a command line.
 //
-// Each model states beside it the upstream source it follows. What the
-// sandbox cannot show is listed in the README's "Known limits".
+// Each imitated system is a package of its own, its upstream sources in its
+// doc comment and beside each model:
+//
+//   - machine: the base every model imports: Env (what a stand-in sees of
+//     its node: paths, clock, locks, the exec record), block devices,
+//     mounts, fstab and apt;
+//   - systemd: unit files, systemctl, the mounts a unit requires;
+//   - cloudinit: the cloud-init command;
+//   - mongod: mongod, replica sets, mongosh and the drivers' side of a
+//     connection;
+//   - antmedia: Ant Media Server 3.0.x, its REST API and
+//     change_server_mode.sh;
+//   - awsapi: IMDS, SSM Parameter Store, Auto Scaling, IAM, SigV4,
+//     CloudWatch, the AWS CLI and the CloudWatch agent.
+//
+// This package wires them into a World and its Nodes: it registers every
+// stand-in (standIns), daemon and package in each Env, and keeps the API
+// the tests use. What the sandbox cannot show is listed in the README's
+// "Known limits".
 //
 // A test binary that uses the sandbox must call Main first thing in
 // TestMain.

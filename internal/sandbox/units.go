@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ams-cluster/ams-aws/internal/sandbox/systemd"
 )
 
 // StartUnit runs the ExecStart= program of a unit the node's scripts
@@ -13,8 +15,8 @@ import (
 // the node, its paths rooted when the user data that wrote it ran.
 func (n *Node) StartUnit(unit string) *Running {
 	n.w.t.Helper()
-	unit = unitName(unit)
-	file, ok := n.env().unitFile(unit)
+	unit = systemd.UnitName(unit)
+	file, ok := systemd.UnitFile(n.Env(), unit)
 	if !ok {
 		n.w.t.Fatalf("node %s: unit %s not found", n.ID, unit)
 	}
@@ -37,6 +39,6 @@ func (n *Node) StartUnit(unit string) *Running {
 
 // UnitEnabled reports whether a unit is enabled for multi-user.target.
 func (n *Node) UnitEnabled(unit string) bool {
-	_, err := os.Lstat(filepath.Join(n.root, "etc/systemd/system/multi-user.target.wants", unitName(unit)))
+	_, err := os.Lstat(filepath.Join(n.root, "etc/systemd/system/multi-user.target.wants", systemd.UnitName(unit)))
 	return err == nil
 }

@@ -1,0 +1,13 @@
+// Package antmedia is the sandbox's model of Ant Media Server Enterprise
+// 3.0.x, the Marketplace image's: its installation under
+// /usr/local/antmedia and antmedia.service, the REST endpoints of the web
+// panel the boot scripts use behind its AuthenticationFilter, the user
+// store (local, or MongoDB in cluster mode), the stream statistics, and
+// change_server_mode.sh.
+//
+// Upstream sources it follows (ant-media/Ant-Media-Server, tags ams-v3.0.2
+// and ams-v3.0.3), cited beside each model: src/main/server/
+// change_server_mode.sh, io.antmedia.console.rest.CommonRestService,
+// io.antmedia.console.AdminApplication, io.antmedia.filter.
+// AuthenticationFilter, io.antmedia.datastore.db.MongoStore.
+package antmedia

@@ -1,0 +1,14 @@
+package mongod_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/ams-cluster/ams-aws/internal/sandbox"
+)
+
+// TestMain lets the test binary serve as the nodes' stand-ins.
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	os.Exit(m.Run())
+}
