@@ -125,8 +125,8 @@ type MongoNode struct {
 	// PublicIP is member 0's stable public address, used for egress and,
 	// when an admin CIDR is set, for SSH.
 	PublicIP pulumi.StringOutput `pulumi:"publicIp"`
-	// ConnectionURL is the secret mongodb:// URL Ant Media uses; with several
-	// members it names every member and the replica set.
+	// ConnectionURL is the secret mongodb:// URL Ant Media uses: credentials
+	// and every member's address, with no path and no options.
 	ConnectionURL pulumi.StringOutput `pulumi:"connectionUrl"`
 	// ConnectionURLParameterName is the SSM parameter holding ConnectionURL.
 	ConnectionURLParameterName pulumi.StringOutput `pulumi:"connectionUrlParameterName"`
@@ -388,7 +388,7 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 					PrimaryWaitSeconds: mongoPrimaryWaitSeconds,
 				}
 			}
-			return renderScript("mongo-bootstrap.sh", b)
+			return renderScript("mongo-userdata.sh", b)
 		}).(pulumi.StringOutput)
 		if err := m.memberInstance(ctx, name, i, a, mem, imageID, profiles[i], keyName, userData, readyParam); err != nil {
 			return nil, err
@@ -464,17 +464,32 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 	return m, nil
 }
 
-// mongoURL is the connection string of the members at ips: the single
-// node's as before, or every member with the replica set's name.
+// mongoURL is the connection string of the members at ips: the user, the
+// password and the hosts, with no database path and no options. Ant Media
+// 3.0.2 and 3.0.3 refuse create_app.sh when its database URL argument holds
+// any of the characters internal/amsargs lists ("?" and "&" among them), so
+// the URL relies on the MongoDB Java driver's defaults instead:
+//   - without a database path or authSource, credentials authenticate
+//     against "admin" (mongo-java-driver, ConnectionString.createCredentials:
+//     getAuthSourceOrDefault(authSource, database != null ? database : "admin"));
+//   - with several hosts and no replicaSet option the cluster connection
+//     mode is MULTIPLE (ClusterSettings.Builder.applyConnectionString) and
+//     the cluster type is discovered from the first member that answers as
+//     a replica set member (AbstractMultiServerCluster.onChange: UNKNOWN
+//     becomes the description's type unless it is REPLICA_SET_GHOST; then
+//     handleReplicaSetMemberChanged learns the set name and the members),
+//     so the driver finds the set and its primary from the host list.
+//
+// Checked in r4.11.5 and on master; Ant Media 3.0.3 gets the driver through
+// morphia-core 2.4.13 (ant-media-server-parent ams-v3.0.3, morphia.version).
+// The user name is letters, digits and "_" (validated) and generated
+// passwords are letters and digits, so no character needs escaping.
 func mongoURL(a MongoNodeArgs, password string, ips []string) string {
-	if a.Members == 1 {
-		return fmt.Sprintf("mongodb://%s:%s@%s:%d/?authSource=admin", a.AppUser, password, ips[0], MongoDBPort)
-	}
 	hosts := make([]string, len(ips))
 	for i, ip := range ips {
 		hosts[i] = fmt.Sprintf("%s:%d", ip, MongoDBPort)
 	}
-	return fmt.Sprintf("mongodb://%s:%s@%s/?replicaSet=%s&authSource=admin", a.AppUser, password, strings.Join(hosts, ","), a.ReplicaSetName)
+	return fmt.Sprintf("mongodb://%s:%s@%s", a.AppUser, password, strings.Join(hosts, ","))
 }
 
 // mongoMember is one server of the MongoNode and what outlives its instance.

@@ -23,8 +23,8 @@ func TestSingleNodeScriptHasNoReplicaSteps(t *testing.T) {
 			t.Errorf("the single node's script contains %q", s)
 		}
 	}
-	if !strings.HasSuffix(single, "\nmain\n") {
-		t.Errorf("the single node's script does not end by running main")
+	if !strings.HasSuffix(single, "\nmain\nmark_done\n") {
+		t.Errorf("the single node's script does not end by running main, then marking the boot done")
 	}
 	boot.Replica = &MongoReplicaMember{SetName: "ams", MemberIndex: 1, MemberHosts: "10.0.0.1,10.0.0.2,10.0.0.3", KeyFileParameter: "/p/k", MemberWaitSeconds: 60, PrimaryWaitSeconds: 60}
 	member, err := renderScript("mongo-bootstrap.sh", boot)
@@ -36,8 +36,12 @@ func TestSingleNodeScriptHasNoReplicaSteps(t *testing.T) {
 			t.Errorf("a member's script lacks %q", s)
 		}
 	}
-	if _, err := encodeUserData(member); err != nil {
-		t.Errorf("a member's script does not fit in user data: %v", err)
+	userData, err := renderScript("mongo-userdata.sh", boot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := encodeUserData(userData); err != nil {
+		t.Errorf("a member's user data does not fit: %v", err)
 	}
 }
 

@@ -395,7 +395,7 @@ func (al *alarms) mongoMember(a ClusterMonitoringArgs, region, prefix string, in
 	al.add(prefix+"-recover", &cloudwatch.MetricAlarmArgs{
 		AlarmDescription: pulumi.String("The MongoDB host failed its system status check (AWS hardware, power or network) for 2 minutes; " +
 			"EC2 is recovering it onto other hardware with the same instance ID, private address and volumes. " +
-			"First check the instance's status checks and the AWS Health dashboard; if recovery fails, follow \"Lost MongoDB instance\" in the README."),
+			"First check the instance's status checks and the AWS Health dashboard; if recovery fails, follow \"A lost MongoDB instance\" in docs/operating.md."),
 		Namespace:          pulumi.String("AWS/EC2"),
 		MetricName:         pulumi.String("StatusCheckFailed_System"),
 		Dimensions:         inst,

@@ -7,7 +7,7 @@ import (
 
 // Stated assumptions of the surge timeline: what no registered resource
 // says. Each is a typical figure for an AMS Enterprise node on a current
-// x86_64 instance; change them here, not in the README.
+// x86_64 instance; change them here, not in docs/operating.md.
 const (
 	// ScalingActionSeconds is how long Auto Scaling takes from an alarm
 	// state change to starting the scaling activity.

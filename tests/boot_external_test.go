@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ams-cluster/ams-aws/components"
+	"github.com/ams-cluster/ams-aws/internal/sandbox"
 )
 
 // TestBootOnExternalDatabase boots an AMS node of the stack deployed with
@@ -15,7 +16,16 @@ import (
 // the node must wait for it (through its wait for the panel's user store),
 // then join with the URL, claim the panel and go into service.
 func TestBootOnExternalDatabase(t *testing.T) {
-	c := newBootCluster(t, stackScripts())
+	for _, tm := range timings() {
+		t.Run(tm.name, func(t *testing.T) {
+			t.Parallel()
+			bootOnExternalDatabase(t, tm.timing)
+		})
+	}
+}
+
+func bootOnExternalDatabase(t *testing.T, timing sandbox.Timing) {
+	c := newBootCluster(t, stackScripts()).timed(timing)
 	ext := deploy(t, externalDatabase(map[string]string{"panelAdminEmail": "ops@example.com"}))
 	f := &failures{t: t}
 

@@ -199,6 +199,13 @@ func (c *bootCluster) mongoNode(id string, deviceDelay int) *sandbox.Node {
 // amsNode launches an AMS node of a role through its Auto Scaling group.
 func (c *bootCluster) amsNode(role, id, ip string, opts ...func(*sandbox.NodeSpec)) *sandbox.Node {
 	c.t.Helper()
+	spec := c.amsSpec(role, id, ip, opts...)
+	c.w.AWS.Launch(spec.Group, id)
+	return c.w.NewNode(spec)
+}
+
+// amsSpec is the instance an AMS node of a role launches as.
+func (c *bootCluster) amsSpec(role, id, ip string, opts ...func(*sandbox.NodeSpec)) sandbox.NodeSpec {
 	spec := sandbox.NodeSpec{
 		InstanceID: id, PrivateIP: ip, Image: sandbox.ImageAMS, Role: c.amsRoles[role], Group: c.groups[role],
 		InstanceMetadataTags: c.metadataTags[role],
@@ -206,8 +213,7 @@ func (c *bootCluster) amsNode(role, id, ip string, opts ...func(*sandbox.NodeSpe
 	for _, o := range opts {
 		o(&spec)
 	}
-	c.w.AWS.Launch(spec.Group, id)
-	return c.w.NewNode(spec)
+	return spec
 }
 
 // withAWSCLI gives the node's image the AWS CLI, as the seed scripts assume.

@@ -90,7 +90,7 @@ func (c *replicaCluster) node(i int, id string) *sandbox.Node {
 }
 
 func (c *replicaCluster) boot(i int, n *sandbox.Node) *sandbox.Running {
-	return n.Start("mongo-bootstrap.sh", c.members[i].script)
+	return n.StartUserData("mongo-bootstrap.sh", c.members[i].script)
 }
 
 func (c *replicaCluster) readyValue() string {
@@ -103,6 +103,7 @@ func (c *replicaCluster) readyValue() string {
 // every member, the application user through the stack's URL, readiness
 // published, and no secret in any process's arguments.
 func (c *replicaCluster) checkSet(f *failures, nodes []*sandbox.Node, when string) {
+	settle(nodes)
 	primaries := 0
 	for i, n := range nodes {
 		st := n.MongoReplicaStatus()
@@ -137,6 +138,24 @@ func (c *replicaCluster) checkSet(f *failures, nodes []*sandbox.Node, when strin
 	f.check(got == c.readyValue(), "%s: %s = %q, want the fingerprint of the application credentials", when, c.readyParam, got)
 }
 
+// settle lets up to two minutes pass while a member is not yet primary or
+// secondary: a member restarted on a stored configuration loads it first
+// (STARTUP), as a real one does before it serves.
+func settle(nodes []*sandbox.Node) {
+	for waited := 0; waited < 120; waited += 5 {
+		ready := true
+		for _, n := range nodes {
+			if st := n.MongoReplicaStatus().State; st != "PRIMARY" && st != "SECONDARY" {
+				ready = false
+			}
+		}
+		if ready {
+			return
+		}
+		nodes[0].Idle(5)
+	}
+}
+
 // initiations counts the boots that initiated the set.
 func initiations(outputs ...string) int {
 	n := 0
@@ -165,11 +184,15 @@ func replicaScenarios() map[string]func(c *replicaCluster) []string {
 }
 
 func TestReplicaBootScenarios(t *testing.T) {
-	for name, run := range replicaScenarios() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			for _, f := range run(newReplicaCluster(t)) {
-				t.Error(f)
+	for _, tm := range timings() {
+		t.Run(tm.name, func(t *testing.T) {
+			for name, run := range replicaScenarios() {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					for _, f := range run(newReplicaCluster(t).timed(tm.timing)) {
+						t.Error(f)
+					}
+				})
 			}
 		})
 	}
@@ -268,6 +291,7 @@ func replicaReplacedMembers(c *replicaCluster) []string {
 		f.check(!strings.Contains(out, "updated admin") && !strings.Contains(out, "created admin"),
 			"member %d's replacement wrote users outside the set:\n%s", i, tail(out, 10))
 		f.check(c.members[i].volume.FileSystemUUID() == uuid, "member %d's replacement reformatted its volume", i)
+		settle(nodes) // the replacement loads its stored configuration
 		docs, _ := nodes[i].MongoDocs("clusterdb", "clusternode")
 		f.check(slices.ContainsFunc(docs, func(d map[string]any) bool { return d["_id"] == doc["_id"] }), "member %d's replacement lacks the write made while it was gone: %v", i, docs)
 	}
@@ -283,7 +307,7 @@ func replicaInterruptedInitiator(c *replicaCluster) []string {
 	for _, marker := range []string{"created admin", "created ams", "initiated replica set", "kept admin"} {
 		fresh := c
 		if marker != "created admin" {
-			fresh = newReplicaCluster(c.t)
+			fresh = newReplicaCluster(c.t).timed(c.w.Timing())
 		}
 		nodes := []*sandbox.Node{fresh.node(0, ""), fresh.node(1, ""), fresh.node(2, "")}
 		fresh.wait(f, fresh.boot(1, nodes[1]), "member 1's boot")
@@ -293,9 +317,11 @@ func replicaInterruptedInitiator(c *replicaCluster) []string {
 			f.check(false, "the initiator never printed %q:\n%s", marker, tail(run.Stop().Output, 15))
 			continue
 		}
-		first := run.Stop().Output
+		nodes[0].PowerOff()
+		first := run.Wait().Output
 		nodes[0].Reboot(5)
-		out := fresh.wait(f, fresh.boot(0, nodes[0]), "the initiator's boot after a cut at "+marker)
+		checkBoot(f, nodes[0], "the initiator's start after a cut at "+marker)
+		out := strings.TrimPrefix(nodes[0].BootLog(), first)
 		f.check(initiations(first, out) == 1, "cut at %q: the set was initiated %d times, want once", marker, initiations(first, out))
 		fresh.checkSet(f, nodes, "after a cut at "+marker)
 	}
@@ -312,7 +338,7 @@ func replicaInterruptedMember(c *replicaCluster) []string {
 	for _, marker := range []string{"mounted at", "runs on"} {
 		fresh := c
 		if marker != "mounted at" {
-			fresh = newReplicaCluster(c.t)
+			fresh = newReplicaCluster(c.t).timed(c.w.Timing())
 		}
 		nodes := []*sandbox.Node{fresh.node(0, ""), fresh.node(1, ""), fresh.node(2, "")}
 		run := fresh.boot(1, nodes[1])
@@ -320,9 +346,10 @@ func replicaInterruptedMember(c *replicaCluster) []string {
 			f.check(false, "member 1 never printed %q:\n%s", marker, tail(run.Stop().Output, 15))
 			continue
 		}
-		run.Stop()
+		nodes[1].PowerOff()
+		run.Wait()
 		nodes[1].Reboot(5)
-		fresh.wait(f, fresh.boot(1, nodes[1]), "member 1's boot after a cut at "+marker)
+		checkBoot(f, nodes[1], "member 1's start after a cut at "+marker)
 		fresh.wait(f, fresh.boot(2, nodes[2]), "member 2's boot")
 		out := fresh.wait(f, fresh.boot(0, nodes[0]), "the initiator's boot")
 		f.check(initiations(out) == 1, "member 1 cut at %q: the set was initiated %d times, want once", marker, initiations(out))
@@ -347,7 +374,7 @@ func replicaFromOneMember(c *replicaCluster) []string {
 	f.check(stateString(single.byID(inst.str("networkInterfaces.0.networkInterfaceId")), "privateIp") == c.members[0].ip,
 		"going to three members changes member 0's address")
 	old := c.node(0, "i-0a0b0c0d0e0f10001")
-	out := c.wait(f, old.Start("mongo-bootstrap.sh", userData(c.t, inst)), "the single node's boot")
+	out := c.wait(f, old.StartUserData("mongo-bootstrap.sh", userData(c.t, inst)), "the single node's boot")
 	f.check(strings.Contains(out, "MongoDB is ready"), "the single node did not get ready:\n%s", tail(out, 10))
 	single1URL := single.one(c.t, "aws:ssm/parameter:Parameter", "-mongo-url").str("value")
 	conn, err := c.w.DialMongo(single1URL, "10.20.0.99")

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +33,7 @@ func scenarios() map[string]scenario {
 		"mongo replacement keeps the volume":          mongoReplacement,
 		"mongo interrupted after the admin user":      mongoInterruptedAfterAdmin,
 		"mongo interrupted at every step":             mongoInterruptedAnywhere,
+		"mongo first boot fails early then converges": mongoFailsEarlyThenConverges,
 		"ams waits for a late database":               amsWaitsForDatabase,
 		"ams interrupted while joining resumes":       amsInterruptedWhileJoining,
 		"ams fails loudly without a database":         amsFailsWithoutDatabase,
@@ -45,6 +45,7 @@ func scenarios() map[string]scenario {
 		// Warm pools, the agent and the drain (boot_lifecycle_test.go).
 		"a warming node never joins the cluster":       warmingNeverJoins,
 		"leaving the warm pool joins once":             leavingThePoolJoinsOnce,
+		"a rebooted node starts its agent":             rebootedNodeStartsItsAgent,
 		"a draining node waits for its viewers":        drainWaitsForViewers,
 		"viewers that never leave end at drainSeconds": drainEndsAtDrainSeconds,
 		"an origin with a publisher is protected":      originWithPublisherIsProtected,
@@ -53,12 +54,16 @@ func scenarios() map[string]scenario {
 }
 
 func TestBootScenarios(t *testing.T) {
-	for name, run := range scenarios() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			c := newBootCluster(t, stackScripts())
-			for _, f := range run(c) {
-				t.Error(f)
+	for _, tm := range timings() {
+		t.Run(tm.name, func(t *testing.T) {
+			for name, run := range scenarios() {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					c := newBootCluster(t, stackScripts()).timed(tm.timing)
+					for _, f := range run(c) {
+						t.Error(f)
+					}
+				})
 			}
 		})
 	}
@@ -77,7 +82,7 @@ func TestSandboxCatchesSeedDefects(t *testing.T) {
 	}{
 		{"MongoDB never gets its users", mongoFirstBoot, true, "not authorized on admin to execute command { usersInfo"},
 		{"mongod starts before its data volume after a reboot", mongoReboot, true, "after the reboot mongod serves"},
-		{"an interrupted first boot never converges", mongoInterruptedAfterAdmin, true, "Command usersInfo requires authentication"},
+		{"an interrupted first boot never converges", mongoInterruptedAfterAdmin, true, "after the interrupted boot was resumed"},
 		{"AMS nodes do not wait for MongoDB", amsWaitsForDatabase, true, "joined the cluster while the database was not ready"},
 		{"a late database skips the panel claim silently", amsFailsWithoutDatabase, true, "exited 0"},
 		{"the node enters service before the claim", amsWaitsForDatabase, true, "in service before"},
@@ -102,8 +107,23 @@ func TestSandboxCatchesSeedDefects(t *testing.T) {
 
 // ----- MongoDB ----------------------------------------------------------------
 
+// bootMongo runs the MongoDB node's user data, as cloud-init does in its
+// first boot.
 func (c *bootCluster) bootMongo(n *sandbox.Node) *sandbox.Result {
-	return n.Run("mongo-bootstrap.sh", c.scripts.mongo(c))
+	return n.RunUserData("mongo-bootstrap.sh", c.scripts.mongo(c))
+}
+
+// checkBoot waits for the node's boot to finish and fails on a deadlock or
+// a boot that never ends.
+func checkBoot(f *failures, n *sandbox.Node, what string) {
+	err := n.WaitBoot()
+	f.check(err == nil, "%s: %v", what, err)
+}
+
+// checkUnit waits for a unit of the node and checks that it is active.
+func (c *bootCluster) checkUnit(f *failures, n *sandbox.Node, unit, what string) {
+	st := n.WaitUnit(unit)
+	f.check(st.Active == "active", "%s: %s is %s (%s):\n%s", what, unit, st.Active, st.Result, tail(n.Journal(unit), 15))
 }
 
 // mongoServes checks what AMS nodes need of MongoDB: authorization on,
@@ -156,11 +176,9 @@ func mongoReboot(c *bootCluster) []string {
 	c.checkRun(f, c.bootMongo(n), "the MongoDB boot script")
 	// On the way back up the volume's device takes half a minute to appear.
 	n.Reboot(30)
+	checkBoot(f, n, "the boot after the reboot")
 	c.mongoServes(f, n, "after the reboot")
-	// cloud-init runs an unfinished script again: it must converge.
-	c.checkRun(f, c.bootMongo(n), "the MongoDB boot script after the reboot")
-	c.mongoServes(f, n, "after the script ran again")
-	c.checkReady(f, "after the script ran again")
+	c.checkReady(f, "after the reboot")
 	return f.list
 }
 
@@ -179,26 +197,24 @@ func mongoReplacement(c *bootCluster) []string {
 	return f.list
 }
 
-// mongoInterruptedAfterAdmin leaves the node as a first boot cut short
-// after the admin user leaves it (the admin user exists, the application
-// user does not, authorization is on, nothing says ready), reboots and runs
-// the script again.
+// mongoInterruptedAfterAdmin cuts the power of a first boot once the admin
+// user exists and the application user does not yet, and starts the
+// instance again: cloud-init does not run the user data again, so the next
+// start alone must converge.
 func mongoInterruptedAfterAdmin(c *bootCluster) []string {
 	f := &failures{t: c.t}
 	n := c.mongoNode(c.mongoID, 15)
-	c.checkRun(f, n.Run("stack-mongo-bootstrap.sh", stackScripts().mongo(c)), "the stack's MongoDB script preparing the state")
-	drop := fmt.Sprintf(`#!/bin/bash
-set -euo pipefail
-ADMIN_PASSWORD=%s mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin" --eval '
-  db.getSiblingDB("admin").auth("admin", process.env.ADMIN_PASSWORD);
-  db.getSiblingDB("admin").dropUser("ams");'
-`, shellQuote(c.adminPassword()))
-	c.checkRun(f, n.Run("drop-app-user.sh", drop), "dropping the application user")
-	c.w.AWS.PutParameter(c.readyParam, "pending", false)
-	users, _ := n.MongoUsers()
-	f.check(slices.Equal(users, []string{"admin.admin"}), "the prepared state has users %v, want the admin user only", users)
+	run := n.StartUserData("mongo-bootstrap.sh", c.scripts.mongo(c))
+	adminOnly := func() bool {
+		users, _ := n.MongoUsers()
+		return slices.Equal(users, []string{"admin.admin"})
+	}
+	waitFor(120*time.Second, func() bool { return adminOnly() || run.Done() })
+	n.PowerOff()
+	run.Wait()
+	f.check(adminOnly(), "the cut did not leave the admin user alone; the test proves nothing")
 	n.Reboot(10)
-	c.checkRun(f, c.bootMongo(n), "the MongoDB boot script after the interruption")
+	checkBoot(f, n, "the start after the interruption")
 	c.mongoServes(f, n, "after the interrupted boot was resumed")
 	c.checkReady(f, "after the interrupted boot was resumed")
 	return f.list
@@ -206,38 +222,75 @@ ADMIN_PASSWORD=%s mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin" --eva
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// interruptStack runs the stack's MongoDB script until its output shows
-// marker, then cuts the power.
-func (c *bootCluster) interruptStack(n *sandbox.Node, marker string) {
+// interruptFirstBoot runs the MongoDB user data until the boot's output
+// shows marker, then cuts the power.
+func (c *bootCluster) interruptFirstBoot(n *sandbox.Node, marker string) {
 	c.t.Helper()
-	run := n.Start("mongo-bootstrap.sh", stackScripts().mongo(c))
-	if !waitFor(60*time.Second, func() bool { return strings.Contains(run.Output(), marker) }) {
-		res := run.Stop()
-		c.t.Fatalf("the stack's MongoDB script never printed %q:\n%s", marker, tail(res.Output, 20))
+	run := n.StartUserData("mongo-bootstrap.sh", c.scripts.mongo(c))
+	found := waitFor(120*time.Second, func() bool { return strings.Contains(run.Output(), marker) || run.Done() })
+	n.PowerOff()
+	res := run.Wait()
+	if !found || !strings.Contains(run.Output(), marker) {
+		c.t.Fatalf("the MongoDB boot never printed %q:\n%s", marker, tail(res.Output, 20))
 	}
-	run.Stop()
 }
 
 // mongoInterruptedAnywhere cuts the power at each step of a first boot,
-// each time on a fresh cluster, and checks that the next boot converges.
+// each time on a fresh cluster, and checks that the next start converges
+// without the user data running again.
 func mongoInterruptedAnywhere(c *bootCluster) []string {
 	f := &failures{t: c.t}
 	for _, marker := range []string{"formatting the blank data volume", "mounted at", "created admin", "created ams"} {
-		fresh := newBootCluster(c.t, c.scripts)
+		fresh := newBootCluster(c.t, c.scripts).timed(c.w.Timing())
 		n := fresh.mongoNode(fresh.mongoID, 5)
-		fresh.interruptStack(n, marker)
+		fresh.interruptFirstBoot(n, marker)
 		n.Reboot(5)
-		fresh.checkRun(f, fresh.bootMongo(n), "the boot after an interruption at "+marker)
+		checkBoot(f, n, "the start after an interruption at "+marker)
 		fresh.mongoServes(f, n, "after an interruption at "+marker)
 		fresh.checkReady(f, "after an interruption at "+marker)
+		fresh.userDataRanOnce(f, n, "after an interruption at "+marker)
 	}
 	return f.list
+}
+
+// mongoFailsEarlyThenConverges boots MongoDB while its instance role is
+// still refused (the first seconds of fresh credentials, as IAM propagates)
+// and its apt mirror fails: the first attempts fail; the boot converges
+// with no human step, readiness published, the user data run once.
+func mongoFailsEarlyThenConverges(c *bootCluster) []string {
+	f := &failures{t: c.t}
+	n := c.mongoNode(c.mongoID, 5)
+	restore := c.w.AWS.RefuseRole(c.mongoRole)
+	run := n.StartUserData("mongo-bootstrap.sh", c.scripts.mongo(c))
+	waitFor(120*time.Second, func() bool { return strings.Contains(run.Output(), "FAILED") || run.Done() })
+	restore()
+	res := run.Wait()
+	progress := run.Output()
+	f.check(strings.Contains(progress, "FAILED"), "the first attempt did not fail on the refused role; the test proves nothing:\n%s", tail(progress, 10))
+	if res.Err != nil {
+		c.t.Logf("the first boot gave up (%d); the next start must converge", res.ExitCode)
+	}
+	// Whether the first boot converged or gave up, the next start serves.
+	n.Reboot(5)
+	checkBoot(f, n, "the start after an early failure")
+	c.mongoServes(f, n, "after an early failure")
+	c.checkReady(f, "after an early failure")
+	c.userDataRanOnce(f, n, "after an early failure")
+	return f.list
+}
+
+// userDataRanOnce checks that the user data's first command ran once: a
+// real machine never runs it again.
+func (c *bootCluster) userDataRanOnce(f *failures, n *sandbox.Node, when string) {
+	code, out := n.CloudInitStatus()
+	f.check(code == 0 || code == 1, "%s: cloud-init status exited %d: %s", when, code, out)
+	f.check(strings.Contains(n.Journal("cloud-final.service"), "already ran"), "%s: cloud-final did not skip the user data at the next start", when)
 }
 
 // ----- Ant Media Server nodes -----------------------------------------------
 
 func (c *bootCluster) bootAMS(n *sandbox.Node, role string) *sandbox.Running {
-	return n.Start("ams-bootstrap.sh", c.scripts.ams(c, role))
+	return n.StartUserData("ams-bootstrap.sh", c.scripts.ams(c, role))
 }
 
 func (c *bootCluster) amsNodeFor(role, id, ip string) *sandbox.Node {
@@ -302,10 +355,13 @@ func amsInterruptedWhileJoining(c *bootCluster) []string {
 		f.check(false, "the origin never reached the join:\n%s", tail(run.Stop().Output, 15))
 		return f.list
 	}
-	run.Stop()
+	origin.PowerOff()
+	run.Wait()
 	f.check(!c.inService(origin.ID), "the interrupted node is in service")
 	origin.Reboot(5)
-	c.checkRun(f, origin.StartUnit("ams-node.service").Wait(), "ams-node.service after the interruption")
+	checkBoot(f, origin, "the start after the interruption")
+	c.checkUnit(f, origin, "ams-node.service", "after the interruption")
+	c.checkUnit(f, origin, "ams-agent.service", "after the interruption")
 	mode, url := origin.AMSMode()
 	f.check(mode == "cluster" && url == c.params[c.urlParam], "after resuming the node runs in mode %q with database %q", mode, redact(url))
 	c.panelIsOurs(f, origin, "after the interrupted node resumed")
@@ -437,7 +493,7 @@ func agentConfigOn(f *failures, n *sandbox.Node) (components.AgentConfig, bool) 
 
 // logShippingNeverStopsABoot boots MongoDB while S3 refuses the CloudWatch
 // agent's package, then an origin after one transient failure, then runs
-// the MongoDB script again with S3 back: the boots succeed regardless, and
+// a replacement MongoDB node with S3 back: the boots succeed regardless, and
 // the agents that start ship files the nodes write to log groups the stack
 // created.
 func logShippingNeverStopsABoot(c *bootCluster) []string {
@@ -484,8 +540,12 @@ func logShippingNeverStopsABoot(c *bootCluster) []string {
 	c.continued(f, origin, "the origin")
 	checkShipping(origin, "on the origin", components.BootLogFile, components.AMSLogFile, components.AMSErrorLogFile)
 
-	c.checkRun(f, c.bootMongo(mongo), "the MongoDB boot script run again with S3 back")
-	c.mongoServes(f, mongo, "after the script ran again with S3 back")
+	// User data runs once per instance: a MongoDB node that replaces the
+	// first, with S3 back, ships its logs.
+	mongo.Terminate()
+	mongo = c.mongoNode("i-0f1e2d3c4b5a69799", 5)
+	c.checkRun(f, c.bootMongo(mongo), "the replacement MongoDB node's boot with S3 back")
+	c.mongoServes(f, mongo, "on the replacement with S3 back")
 	checkShipping(mongo, "on MongoDB", components.BootLogFile, components.MongoLogFile)
 	f.check(c.w.AWS.AgentDownloads() == 2, "the package was downloaded %d times, want once per node", c.w.AWS.AgentDownloads())
 	return f.list

@@ -15,7 +15,9 @@ import (
 // renderedScripts are the boot scripts the dev stack renders, by name.
 func renderedScripts(t *testing.T, r *run) map[string]string {
 	t.Helper()
-	out := map[string]string{"mongo-bootstrap.sh": userData(t, r.one(t, "aws:ec2/instance:Instance", "-mongo"))}
+	mongo := userData(t, r.one(t, "aws:ec2/instance:Instance", "-mongo"))
+	// The MongoDB user data installs its boot program in a here-document.
+	out := map[string]string{"mongo-userdata.sh": mongo, "mongo-bootstrap.sh": heredoc(t, mongo, "BOOT")}
 	for _, lt := range r.ofType("aws:ec2/launchTemplate:LaunchTemplate") {
 		role := strings.TrimPrefix(lt.Name, "ams-cluster-dev-")
 		script := userData(t, lt)
@@ -33,8 +35,8 @@ func renderedScripts(t *testing.T, r *run) map[string]string {
 func TestBootScriptsAreLintedBash(t *testing.T) {
 	r := deploy(t, sshAccess(), "ams-cluster:sshPrivateKey")
 	scripts := renderedScripts(t, r)
-	if len(scripts) != 8 {
-		t.Fatalf("rendered %d scripts (%v), want MongoDB, origin and edge with their node and agent programs, and the SSH check", len(scripts), keys(scripts))
+	if len(scripts) != 9 {
+		t.Fatalf("rendered %d scripts (%v), want MongoDB's user data and boot program, origin and edge with their node and agent programs, and the SSH check", len(scripts), keys(scripts))
 	}
 	for _, name := range keys(scripts) {
 		checkShell(t, name, scripts[name])
@@ -90,6 +92,7 @@ func TestUserDataInstallsTheNodeAndAgentUnits(t *testing.T) {
 			{"ams-agent", agent, "ExecStart", "/usr/local/lib/ams-bootstrap/ams-agent.sh"},
 			{"ams-agent", agent, "Restart", "always"},
 			{"ams-agent", agent, "After", "network-online.target ams-node.service"},
+			{"ams-agent", agent, "ConditionPathExists", "/var/lib/ams-node/joined"},
 			{"ams-agent", agent, "WantedBy", "multi-user.target"},
 		} {
 			if c.got[c.key] != c.value {
@@ -98,16 +101,18 @@ func TestUserDataInstallsTheNodeAndAgentUnits(t *testing.T) {
 		}
 		for _, want := range []string{
 			`cat >"$UNIT_DIR/ams-node.service" <<'UNIT'`, `cat >"$UNIT_DIR/ams-agent.service" <<'UNIT'`,
-			"systemctl enable ams-node.service\n", `exec "$NODE_DIR/ams-node.sh"`,
+			"systemctl enable ams-node.service ams-agent.service\n", `exec "$NODE_DIR/ams-node.sh"`,
 		} {
 			if !strings.Contains(script, want) {
 				t.Errorf("%s user data lacks %s", role, want)
 			}
 		}
-		// The agent starts only once the node is in the cluster.
-		if nodeScript := heredoc(t, script, "NODE"); !strings.Contains(nodeScript, "systemctl enable --now ams-agent.service") ||
-			strings.Count(script, "enable --now ams-agent.service") != 1 || strings.Contains(script, "systemctl enable ams-agent") {
-			t.Errorf("%s: the agent must be enabled by ams-node.sh after the join, not by the user data", role)
+		// The agent runs only once the node is in the cluster (its
+		// condition), and ams-node.sh, a oneshot the agent is ordered
+		// after, never waits for the agent's start job.
+		if nodeScript := heredoc(t, script, "NODE"); !strings.Contains(nodeScript, "systemctl start --no-block ams-agent.service") ||
+			strings.Contains(script, "--now ams-agent") || strings.Contains(script, "systemctl start ams-agent") {
+			t.Errorf("%s: ams-node.sh must start the agent with --no-block, and nothing may start it blocking", role)
 		}
 	}
 }
@@ -177,6 +182,39 @@ func TestBootScriptsHoldNoSecretsAndFitInUserData(t *testing.T) {
 		t.Logf("%s user data: %d bytes gzipped of EC2's 16384", res.Name, len(raw))
 		if len(raw) > 16384 || raw[0] != 0x1f || raw[1] != 0x8b {
 			t.Errorf("%s user data is %d bytes (gzip: %v); EC2 takes 16384, and the scripts fit only gzipped", res.Name, len(raw), raw[0] == 0x1f)
+		}
+	}
+}
+
+// TestUserDataInstallsTheMongoBootstrapUnit: the MongoDB boot runs in a
+// unit at every start until it has finished once, not in the user data
+// (which cloud-init runs once per instance, even when it was cut off); the
+// unit is not ordered after cloud-final, which starts it blocking.
+func TestUserDataInstallsTheMongoBootstrapUnit(t *testing.T) {
+	r := deploy(t, nil)
+	script := userData(t, r.one(t, "aws:ec2/instance:Instance", "-mongo"))
+	unit := unitKeys(heredoc(t, script, "UNIT"))
+	for key, value := range map[string]string{
+		"Type":                "oneshot",
+		"ExecStart":           "/usr/local/lib/ams-mongo/mongo-bootstrap.sh",
+		"ConditionPathExists": "!/var/lib/ams-mongo/bootstrapped",
+		"Restart":             "on-failure",
+		"WantedBy":            "multi-user.target",
+		"After":               "network-online.target",
+	} {
+		if unit[key] != value {
+			t.Errorf("ams-mongo-bootstrap.service %s=%q, want %q", key, unit[key], value)
+		}
+	}
+	program := heredoc(t, script, "BOOT")
+	for _, want := range []string{"readonly DONE=/var/lib/ams-mongo/bootstrapped\n", "\nmark_done\n"} {
+		if !strings.Contains(program, want) {
+			t.Errorf("the boot program lacks %q", want)
+		}
+	}
+	for _, want := range []string{"systemctl enable \"$UNIT\"\n", "until systemctl start \"$UNIT\"; do"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the user data lacks %q", want)
 		}
 	}
 }

@@ -137,7 +137,7 @@ func TestAMSUserDataJoinsTheClusterThroughTheMongoURLParameter(t *testing.T) {
 	urlParam := r.one(t, "aws:ssm/parameter:Parameter", "-mongo-url")
 	nic := r.one(t, "aws:ec2/networkInterface:NetworkInterface", "-mongo")
 	appPassword := r.one(t, "random:index/randomPassword:RandomPassword", "-mongo-app-password").State["result"]
-	wantURL := fmt.Sprintf("mongodb://ams:%s@%s:27017/?authSource=admin", unsecret(appPassword).StringValue(), nic.State["privateIp"].StringValue())
+	wantURL := fmt.Sprintf("mongodb://ams:%s@%s:27017", unsecret(appPassword).StringValue(), nic.State["privateIp"].StringValue())
 	if v := urlParam.input("value"); !v.IsSecret() || unsecret(v).StringValue() != wantURL {
 		t.Errorf("URL parameter value secret=%v, want the secret %s", v.IsSecret(), redact(wantURL))
 	}

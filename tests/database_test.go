@@ -11,7 +11,7 @@ import (
 const atlasParameter = "/prod/atlas/url"
 
 // externalDatabase is the dev stack on an external database: the MongoDB
-// keys the dev stack file sets are removed, as the README says to.
+// keys the dev stack file sets are removed, as docs/external-database.md says to.
 func externalDatabase(extra map[string]string) map[string]string {
 	cfg := map[string]string{
 		"databaseUrlParameter": atlasParameter,

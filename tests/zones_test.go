@@ -258,24 +258,28 @@ func zoneRows(t *testing.T, members string) ([]zones.Row, error) {
 	return rows, nil
 }
 
-// readmeZoneTable is the README's table between the markers.
-func readmeZoneTable(t *testing.T) string {
+// zoneTableFile is the guide that holds the zone-failure table.
+const zoneTableFile = "../docs/operating.md"
+
+// documentedZoneTable is the table between the markers in zoneTableFile.
+func documentedZoneTable(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile(zoneTableFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, rest, ok := strings.Cut(string(b), zoneTableBegin+"\n")
 	table, _, ok2 := strings.Cut(rest, zoneTableEnd)
 	if !ok || !ok2 {
-		t.Fatalf("README.md has no section between %q and %q", zoneTableBegin, zoneTableEnd)
+		t.Fatalf("%s has no section between %q and %q", zoneTableFile, zoneTableBegin, zoneTableEnd)
 	}
 	return table
 }
 
 // TestZoneFailureTable computes, from the resources the stack registers
 // for each layout and MongoDB member count, which zone's loss keeps
-// publishing, playing and the panel working, and wants the README's table
+// publishing, playing and the panel working, and wants the operating
+// guide's table
 // to say exactly that.
 func TestZoneFailureTable(t *testing.T) {
 	one, err := zoneRows(t, "1")
@@ -325,10 +329,10 @@ func TestZoneFailureTable(t *testing.T) {
 			}
 		}
 	})
-	t.Run("README", func(t *testing.T) {
+	t.Run("the operating guide says so", func(t *testing.T) {
 		want := zones.Table(rows)
-		if got := readmeZoneTable(t); got != want {
-			t.Errorf("README.md's zone table differs from what the stack's resources give; replace it with:\n%s\nREADME has:\n%s", want, got)
+		if got := documentedZoneTable(t); got != want {
+			t.Errorf("%s's zone table differs from what the stack's resources give; replace it with:\n%s\nit has:\n%s", zoneTableFile, want, got)
 		}
 	})
 }

@@ -2,8 +2,8 @@
 // account and no Pulumi CLI or plugins: it runs the real stack program
 // (internal/stack.Run) under the AWS-like mocks the tests use
 // (internal/mockaws) and prints the resources by component, the entry
-// points, who can reach what, the surge timeline and the stack outputs
-// (internal/plan). When the configuration is wrong it prints the errors
+// points, who can reach what, the surge timeline, a monthly cost estimate
+// and the stack outputs (internal/plan). When the configuration is wrong it prints the errors
 // `pulumi up` would give and exits with status 1.
 //
 // Usage:
@@ -12,6 +12,7 @@
 //	go run ./cmd/plan -stack prod -set certificateArn=arn:aws:acm:...
 //	go run ./cmd/plan -set ingest=false -set originMaxSize=4
 //	go run ./cmd/plan -mermaid              # the architecture as a Mermaid flowchart
+//	go run ./cmd/plan -cost                 # only the monthly cost estimate
 //
 // Configuration is Pulumi.yaml's defaults, then Pulumi.<stack>.yaml, then
 // each -set key=value (keys without a namespace are the project's;
@@ -55,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stackName := fs.String("stack", "dev", "the stack whose Pulumi.<stack>.yaml to read")
 	dir := fs.String("dir", ".", "the project directory, holding Pulumi.yaml")
 	mermaid := fs.Bool("mermaid", false, "print the architecture as a Mermaid flowchart instead of the plan")
+	cost := fs.Bool("cost", false, "print only the monthly cost estimate")
 	set := settings{}
 	fs.Var(set, "set", "`key=value` to try a setting (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -75,9 +77,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	p := plan.New(*stackName, r)
-	if *mermaid {
+	switch {
+	case *mermaid:
 		err = p.WriteMermaid(stdout)
-	} else {
+	case *cost:
+		err = p.EstimateCost(plan.ListPrices(), plan.DefaultAssumptions()).WriteCost(stdout)
+	default:
 		err = p.WriteText(stdout)
 	}
 	if err != nil {

@@ -183,8 +183,26 @@ func TestProdPlanDiffersAsConfigured(t *testing.T) {
 	}
 }
 
+func TestPlanPrintsTheCostEstimate(t *testing.T) {
+	for _, args := range [][]string{nil, {"-stack", "prod", "-set", certificate}} {
+		out := mustPlan(t, args...)
+		cost := section(t, out, "Monthly cost estimate")
+		for _, want := range []string{"as of ", "us-east-1, on-demand Linux", "the figures are us-east-1's", "  Total  ", "ScalingGroup", "Assumptions:", "730 hours a month"} {
+			if !strings.Contains(cost, want) {
+				t.Errorf("plan %v: the estimate lacks %q:\n%s", args, want, cost)
+			}
+		}
+		if strings.Contains(cost, "Not priced") {
+			t.Errorf("plan %v prices not everything:\n%s", args, cost)
+		}
+		if only := mustPlan(t, append([]string{"-cost"}, args...)...); only != cost+"\n\n" {
+			t.Errorf("plan -cost %v is not the plan's estimate:\n%s", args, only)
+		}
+	}
+}
+
 func TestPlanIsDeterministic(t *testing.T) {
-	for _, args := range [][]string{nil, {"-mermaid"}} {
+	for _, args := range [][]string{nil, {"-mermaid"}, {"-cost"}} {
 		if a, b := mustPlan(t, args...), mustPlan(t, args...); a != b {
 			t.Errorf("plan %v prints differently twice", args)
 		}

@@ -32,6 +32,8 @@ log() { printf '%s ams-agent[%s]: %s\n' "$(date -Is)" "$ROLE" "$*" >&2; }
 
 {{ template "awscall" }}
 
+{{ template "lifecycle" }}
+
 # node_load prints "streams viewers publishers" of this node, reading every
 # page of each application's broadcast list; it fails when Ant Media Server
 # does not answer.
@@ -126,7 +128,7 @@ drain() {
     sleep "$AGENT_INTERVAL"
     waited=$((waited + AGENT_INTERVAL))
   done
-  if aws_call complete-lifecycle "$group" "$DRAIN_HOOK" CONTINUE; then
+  if complete_lifecycle "$group" "$DRAIN_HOOK" CONTINUE; then
     log "termination may go on"
   else
     log "could not complete the terminating hook; its timeout lets the termination go on"

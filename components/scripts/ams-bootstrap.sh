@@ -7,8 +7,13 @@
 # the start step for this first boot:
 #   ams-node.service   every start: joins the cluster on the way to
 #                      InService, only warms on the way into the warm pool
-#   ams-agent.service  once in the cluster: metrics, scale-in protection
-#                      of origins with publishers, drain on termination
+#   ams-agent.service  once in the cluster (ConditionPathExists= the join
+#                      marker): metrics, scale-in protection of origins
+#                      with publishers, drain on termination
+# Both are enabled for multi-user.target, so every later start (a reboot,
+# leaving the warm pool) starts them in order: ams-node, then the agent.
+# ams-node starts the agent with --no-block only: a blocking start from
+# inside its oneshot job would wait for a job ordered after that very job.
 # Secrets are read from SSM Parameter Store through the instance role;
 # this script carries only parameter names.
 set -euo pipefail
@@ -62,6 +67,7 @@ UNIT
 Description=Ant Media cluster node agent: metrics, scale-in protection, drain
 Wants=network-online.target
 After=network-online.target ams-node.service
+ConditionPathExists=/var/lib/ams-node/joined
 
 [Service]
 ExecStart=/usr/local/lib/ams-bootstrap/ams-agent.sh
@@ -72,7 +78,7 @@ RestartSec=5
 WantedBy=multi-user.target
 UNIT
   systemctl daemon-reload
-  systemctl enable ams-node.service
+  systemctl enable ams-node.service ams-agent.service
 }
 
 main() {

@@ -33,10 +33,18 @@ readonly AUTOSCALING_URL="https://autoscaling.${REGION}.amazonaws.com"
 readonly POLL_SECONDS=10
 # Written once the node has joined the cluster and gone into service.
 readonly JOINED=/var/lib/ams-node/joined
+# Written once the node has warmed up for the warm pool.
+readonly WARMED=/var/lib/ams-node/warmed
+# Bounds of the wait for a target lifecycle state the node acts on, and how
+# long a node that warmed already reads Warmed:* before it believes it.
+readonly TARGET_WAIT_SECONDS=120
+readonly TARGET_SETTLE_SECONDS=45
 
 log() { printf '%s ams-node[%s]: %s\n' "$(date -Is)" "$ROLE" "$*" >&2; }
 
 {{ template "awscall" }}
+
+{{ template "lifecycle" }}
 
 {{ template "cwagent" . }}
 
@@ -44,22 +52,24 @@ step="starting"
 group=""
 
 # finish completes the launching lifecycle action: CONTINUE puts the node in
-# service (and in its target groups), ABANDON terminates it.
+# service (and in its target groups), ABANDON terminates it. Auto Scaling
+# opens the action seconds after the state change, so "no active lifecycle
+# action" is retried for LIFECYCLE_WAIT_SECONDS before it means that no
+# launch holds the node (its hook timed out, or it was never held).
 finish() {
-  local result=$1 status=0 err
+  local result=$1 status=0
   if [ -z "$group" ]; then
     return 0
   fi
-  err=$(aws_call complete-lifecycle "$group" "$LAUNCH_HOOK" "$result" 2>&1) || status=$?
-  if [ "$status" -ne 0 ]; then
-    if [[ $err == *"No active Lifecycle Action"* ]]; then
-      log "no launch in progress to complete (already in service)"
-      return 0
-    fi
-    log "could not complete the launch with $result: $err"
-    return "$status"
-  fi
-  log "launch completed with $result"
+  complete_lifecycle "$group" "$LAUNCH_HOOK" "$result" || status=$?
+  case $status in
+    0) log "launch completed with $result" ;;
+    7) log "no launch held by $LAUNCH_HOOK within ${LIFECYCLE_WAIT_SECONDS}s: nothing to complete" ;;
+    *)
+      log "could not complete the launch with $result (exit $status)"
+      return "$status"
+      ;;
+  esac
 }
 
 on_exit() {
@@ -235,11 +245,41 @@ claim_panel() {
 
 # target_state prints where Auto Scaling is taking the instance
 # (InService, Warmed:Stopped, Terminated, ...), or nothing outside a group.
+# Auto Scaling updates the metadata item after the transition ("Retrieve
+# the target lifecycle state through instance metadata"), so the state is
+# read until it names one the node acts on, for at most TARGET_WAIT_SECONDS.
+# A node leaving the warm pool can still read its pool state for a while: a
+# node that warmed already takes Warmed:* only after TARGET_SETTLE_SECONDS
+# of reading it.
 target_state() {
-  local status=0
-  aws_call imds meta-data/autoscaling/target-lifecycle-state || status=$?
-  [ "$status" -eq 4 ] && return 0
-  return "$status"
+  local state="" status waited=0
+  if [ -z "$group" ]; then
+    return 0
+  fi
+  while :; do
+    status=0
+    state=$(aws_call imds meta-data/autoscaling/target-lifecycle-state) || status=$?
+    case $status in
+      0 | 4) ;;
+      *) return "$status" ;;
+    esac
+    case $state in
+      InService) break ;;
+      Warmed:*) if [ ! -f "$WARMED" ] || [ "$waited" -ge "$TARGET_SETTLE_SECONDS" ]; then break; fi ;;
+    esac
+    if [ "$waited" -ge "$TARGET_WAIT_SECONDS" ]; then
+      log "the target lifecycle state is still '$state' after ${waited}s"
+      break
+    fi
+    log "target lifecycle state '$state': reading it again in ${POLL_SECONDS}s (${waited}s of ${TARGET_WAIT_SECONDS}s)"
+    sleep "$POLL_SECONDS"
+    waited=$((waited + POLL_SECONDS))
+  done
+  if [ -z "$state" ]; then
+    log "the metadata names no target lifecycle state"
+    return 1
+  fi
+  printf '%s\n' "$state"
 }
 
 # warm_up lets a node headed for the warm pool go there: installed, Ant
@@ -250,12 +290,18 @@ warm_up() {
   log "target lifecycle state $1: warming; not joining the cluster until the node leaves the pool"
   systemctl stop antmedia.service || log "could not stop Ant Media Server while warming"
   finish CONTINUE
+  mkdir -p "${WARMED%/*}"
+  date -Is >"$WARMED"
 }
 
-# start_agent starts the node's agent now and at every later start.
+# start_agent queues the start of the node's agent (enabled at install, so
+# it also starts at every later start, after this unit). --no-block: the
+# agent is ordered after ams-node.service, whose start job lasts until this
+# script exits, so a blocking start would wait forever (systemd job.c
+# job_is_runnable()).
 start_agent() {
   step="starting the agent"
-  systemctl enable --now ams-agent.service
+  systemctl start --no-block ams-agent.service
 }
 
 main() {

@@ -18,9 +18,23 @@ Usage: awsapi.py COMMAND ARGS...
   put-metrics NAMESPACE GROUP NAME=VALUE...
                                  put high-resolution Count metrics of the group
 
-Exit status: 0 done; 2 a transient failure worth retrying (throttling, a
-server error, no network); 3 refused (access denied, not found, invalid);
-4 the metadata path does not exist; 5 the parameter exists already.
+Exit status:
+  0 done
+  2 a transient failure worth retrying (throttling, a server error, no network)
+  3 refused (not found, invalid)
+  4 the metadata path does not exist
+  5 the parameter exists already
+  6 the instance's credentials were refused or are not in the metadata:
+    AccessDenied, unknown keys (InvalidClientTokenId,
+    UnrecognizedClientException), expired keys, or no role under
+    iam/security-credentials/. IAM is eventually consistent ("Changes that
+    I make are not always immediately visible", IAM User Guide): a new
+    instance sees these for its first seconds, so callers retry them for a
+    bounded time at boot and take them as final once the credentials worked.
+  7 no open lifecycle action for this instance ("No active Lifecycle Action
+    found"): Auto Scaling opens it seconds after the state change
+    (aws-samples/amazon-ec2-auto-scaling-group-examples issues 3 and 5), so
+    callers retry it for a bounded time before they conclude.
 Secret values never travel in arguments.
 """
 
@@ -43,6 +57,10 @@ TIMEOUT = 10
 RETRYABLE_CODES = {
     "ThrottlingException", "Throttling", "TooManyUpdates", "InternalServerError",
     "InternalFailure", "ServiceUnavailable", "RequestTimeout", "RequestLimitExceeded",
+}
+CREDENTIAL_CODES = {
+    "AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "UnrecognizedClientException",
+    "ExpiredToken", "ExpiredTokenException",
 }
 
 # The metadata service must be reached directly, never through a proxy.
@@ -85,8 +103,13 @@ def metadata(path, token=None):
 
 def credentials():
     token = metadata_token()
-    role = metadata("meta-data/iam/security-credentials/", token).split()[0]
-    creds = json.loads(metadata("meta-data/iam/security-credentials/" + role, token))
+    try:
+        role = metadata("meta-data/iam/security-credentials/", token).split()[0]
+        creds = json.loads(metadata("meta-data/iam/security-credentials/" + role, token))
+    except Failure as err:
+        if err.status == 4:
+            raise Failure("NoCredentials", "no instance profile credentials in the metadata (yet)", 6) from err
+        raise
     return creds["AccessKeyId"], creds["SecretAccessKey"], creds["Token"]
 
 
@@ -149,8 +172,13 @@ def failure(http_status, body):
             code = found.group(1)
             found = re.search(r"<Message>([^<]*)</Message>", text)
             message = found.group(1) if found else ""
-    retry = code in RETRYABLE_CODES or http_status >= 500
-    return Failure(code, message, 2 if retry else 3)
+    if code in RETRYABLE_CODES or http_status >= 500:
+        return Failure(code, message, 2)
+    if code in CREDENTIAL_CODES:
+        return Failure(code, message, 6)
+    if code == "ValidationError" and message.startswith("No active Lifecycle Action found"):
+        return Failure(code, message, 7)
+    return Failure(code, message, 3)
 
 
 def ssm(operation, request):

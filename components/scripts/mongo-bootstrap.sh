@@ -1,7 +1,10 @@
 #!/bin/bash
-# Boot script of the MongoDB node that holds the Ant Media cluster state.
-# Rendered by components.MongoNode; cloud-init runs it once per instance,
-# and again after a boot it did not finish.
+# Boot program of the MongoDB node that holds the Ant Media cluster state.
+# Rendered by components.MongoNode into its user data (mongo-userdata.sh),
+# which installs it as /usr/local/lib/ams-mongo/mongo-bootstrap.sh, run by
+# ams-mongo-bootstrap.service at every start of the instance until it has
+# finished once (DONE): cloud-init runs user data only once per instance,
+# even when it was cut off, so a boot cut short converges at the next start.
 #
 # Every step is safe to run again and converges from any partial state: the
 # data volume is formatted only when blank; users are created or updated
@@ -23,6 +26,9 @@ readonly APP_PASSWORD_PARAMETER={{ shq .AppPasswordParameter }}
 readonly READY_PARAMETER={{ shq .ReadyParameter }}
 
 readonly DATA_DIR=/var/lib/mongodb
+# Written once the boot has finished: ams-mongo-bootstrap.service is skipped
+# from then on (ConditionPathExists=!DONE).
+readonly DONE=/var/lib/ams-mongo/bootstrapped
 readonly MONGOD_CONF=/etc/mongod.conf
 readonly MOUNT_DROPIN=/etc/systemd/system/mongod.service.d/ams-data-volume.conf
 readonly KEYRING="/usr/share/keyrings/mongodb-server-${MONGO_VERSION}.gpg"
@@ -205,4 +211,11 @@ main() {
   start_log_shipping
 }
 
+# mark_done records that the boot has finished on this instance.
+mark_done() {
+  mkdir -p "${DONE%/*}"
+  date -Is >"$DONE"
+}
+
 {{ if .Replica }}{{ template "mongo-replica" . }}{{ else }}main{{ end }}
+mark_done

@@ -20,6 +20,10 @@ readonly KEYFILE_PARAMETER={{ shq .Replica.KeyFileParameter }}
 readonly MEMBER_WAIT_SECONDS={{ shq .Replica.MemberWaitSeconds }}
 readonly PRIMARY_WAIT_SECONDS={{ shq .Replica.PrimaryWaitSeconds }}
 readonly KEYFILE=/etc/mongodb/keyfile
+# User writes through the primary wait for a majority of members, at most
+# WRITE_TIMEOUT_MS each time, and are retried WRITE_TRIES times in all,
+# WRITE_RETRY_SECONDS apart: the implicit {w: "majority"} has no timeout.
+readonly WRITE_TIMEOUT_MS=15000 WRITE_TRIES=8 WRITE_RETRY_SECONDS=10
 
 # The EXIT trap above calls on_exit by name: a member's failure says where
 # it stopped, and nothing about readiness, which member 0 alone publishes.
@@ -97,46 +101,79 @@ read_passwords() {
   export ADMIN_USER APP_USER ADMIN_PASSWORD APP_PASSWORD REPLICA_SET MEMBER_HOSTS
 }
 
-# peer_set prints the set name a member reports in hello (which needs no
-# authentication), empty before it has a configuration; it fails when the
-# member does not answer.
-peer_set() {
-  mongosh --quiet --norc "mongodb://$1:27017/admin?directConnection=true&serverSelectionTimeoutMS=5000" --eval 'print(db.runCommand({ hello: 1 }).setName || "")' 2>/dev/null
+# peer_state prints what a member is: "in-set" when hello names its set;
+# "loading" when it does not yet but it holds the set's users (it was
+# synced from a set, so it has a stored configuration and is still loading
+# it: mongod answers NotYetInitialized, 94, to replSetGetStatus and hello
+# names no set while a restarted member is in STARTUP); "new" when it has
+# no users (it never received a set's data). It fails when the member does
+# not answer.
+peer_state() {
+  mongosh --quiet --norc "mongodb://$1:27017/admin?directConnection=true&serverSelectionTimeoutMS=5000" --eval '
+    if (db.runCommand({ hello: 1 }).setName) {
+      print("in-set");
+    } else {
+      let synced = true;
+      try {
+        db.getSiblingDB("admin").auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
+      } catch (e) {
+        synced = false;
+      }
+      if (!synced) {
+        print("new");
+      } else {
+        try {
+          db.adminCommand({ replSetGetStatus: 1 });
+          print("in-set");
+        } catch (e) {
+          if (e.code !== 94) throw e;
+          print("loading");
+        }
+      }
+    }' 2>/dev/null
 }
 
-# wait_for_members waits, backing off, until every other member answers;
-# it sets peers_in_set to the members that already report a set.
+# wait_for_members waits, backing off, until every other member answers and
+# none is still loading a stored configuration; it sets peers_in_set to the
+# members that report a set.
 wait_for_members() {
   step="waiting for every member to answer"
-  local waited=0 delay=5 host name missing
+  local waited=0 delay=5 host state missing loading
   while :; do
-    missing="" peers_in_set=""
+    missing="" loading="" peers_in_set=""
     for host in ${MEMBER_HOSTS//,/ }; do
       [ "$host" = "$private_ip" ] && continue
-      if name=$(peer_set "$host"); then
-        [ -n "$name" ] && peers_in_set="$peers_in_set $host"
+      if state=$(peer_state "$host"); then
+        case $state in
+          in-set) peers_in_set="$peers_in_set $host" ;;
+          loading) loading="$loading $host" ;;
+        esac
       else
         missing="$missing $host"
       fi
     done
-    [ -z "$missing" ] && return 0
+    [ -z "$missing$loading" ] && return 0
     if [ "$waited" -ge "$MEMBER_WAIT_SECONDS" ]; then
-      log "members$missing did not answer within ${MEMBER_WAIT_SECONDS}s"
+      log "members$missing$loading did not answer or load within ${MEMBER_WAIT_SECONDS}s"
       return 1
     fi
-    log "waiting for members$missing to answer (${waited}s)"
+    if [ -n "$loading" ]; then
+      log "members$loading are loading their stored replica set configuration (${waited}s)"
+    fi
+    if [ -n "$missing" ]; then
+      log "waiting for members$missing to answer (${waited}s)"
+    fi
     sleep "$delay"
     waited=$((waited + delay))
     delay=$((delay * 2 > 60 ? 60 : delay * 2))
   done
 }
 
-# initiate_set initiates the set with every member, once: only when this
-# member has no configuration and no other member reports a set.
-initiate_set() {
-  step="checking the replica set"
-  local state
-  state=$(mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin?directConnection=true" --eval '
+# own_state prints "configured" when this member answers replSetGetStatus,
+# "uninitiated" when it answers NotYetInitialized (94): never initiated, or
+# still loading its stored configuration after a start.
+own_state() {
+  mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin?directConnection=true" --eval '
     const admin = db.getSiblingDB("admin");
     admin.auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
     try {
@@ -145,7 +182,27 @@ initiate_set() {
     } catch (e) {
       if (e.code !== 94) throw e;
       print("uninitiated");
-    }')
+    }'
+}
+
+# initiate_set initiates the set with every member, once: only when this
+# member's data holds no configuration (read in maintenance mode, as
+# stored_config says: a 94 answer alone also means "still loading"), no
+# other member reports a set and none is still loading one.
+initiate_set() {
+  step="checking the replica set"
+  local waited=0 state
+  state=$(own_state)
+  while [ "$state" != configured ] && [ "$stored_config" = yes ]; do
+    if [ "$waited" -ge "$PRIMARY_WAIT_SECONDS" ]; then
+      log "this member has not loaded its stored configuration after ${PRIMARY_WAIT_SECONDS}s"
+      return 1
+    fi
+    log "this member is loading its stored replica set configuration (${waited}s)"
+    sleep 5
+    waited=$((waited + 5))
+    state=$(own_state)
+  done
   if [ "$state" = configured ]; then
     log "this member already belongs to replica set $REPLICA_SET"
     return 0
@@ -186,12 +243,18 @@ wait_for_primary() {
 
 # keep_through_primary adds members missing from the configuration and
 # creates or updates both users, as admin, on the primary: writes there
-# replicate to every member.
+# replicate to every member. The user writes carry an explicit write
+# concern, {w: "majority", wtimeout}: since MongoDB 5.0 the implicit one is
+# {w: "majority"} with no timeout, which waits without end on lagging
+# secondaries. A timeout (WriteConcernFailed, 64: the write is applied but
+# not yet acknowledged by a majority) is logged and the users are kept
+# again, WRITE_TRIES times at most.
 keep_through_primary() {
   step="keeping the members and users through the primary"
+  export WRITE_TIMEOUT_MS WRITE_TRIES WRITE_RETRY_SECONDS
   mongosh --quiet --norc "$(set_url)" --eval '
-    const admin = db.getSiblingDB("admin");
-    admin.auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
+    const primary = db.getSiblingDB("admin");
+    primary.auth(process.env.ADMIN_USER, process.env.ADMIN_PASSWORD);
     const have = rs.conf().members.map(m => m.host);
     for (const h of process.env.MEMBER_HOSTS.split(",").map(h => h + ":27017")) {
       if (!have.includes(h)) {
@@ -199,7 +262,27 @@ keep_through_primary() {
         print("added " + h);
       }
     }
-{{ template "mongo-keep-users" "kept" }}'
+    const wc = { w: "majority", wtimeout: Number(process.env.WRITE_TIMEOUT_MS) };
+    const admin = {
+      getUser: (user) => primary.getUser(user),
+      createUser: (doc) => primary.createUser(doc, wc),
+      updateUser: (user, doc) => primary.updateUser(user, doc, wc),
+    };
+    function keepUsers() {
+{{ template "mongo-keep-users" "kept" }}
+    }
+    const tries = Number(process.env.WRITE_TRIES);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        keepUsers();
+        break;
+      } catch (e) {
+        if (e.code !== 64 || attempt >= tries) throw e;
+        print("the user writes are not yet on a majority of members (" + e.message + ", attempt " + attempt +
+          " of " + tries + "); keeping them again in " + process.env.WRITE_RETRY_SECONDS + "s");
+        sleep(Number(process.env.WRITE_RETRY_SECONDS) * 1000);
+      }
+    }'
   unset ADMIN_PASSWORD
 }
 
@@ -216,7 +299,9 @@ initiator_main() {
   step="reading the replica set state of the data"
   configure maintenance
   restart_mongod
-  if ! has_set_config; then
+  stored_config=no
+  has_set_config && stored_config=yes
+  if [ "$stored_config" = no ]; then
     # A new set, or a single node growing into one: nobody is served yet.
     publish "pending $(date -Is)"
     ensure_users

@@ -55,14 +55,19 @@ func TestExistingVPCWithAnExternalDatabase(t *testing.T) {
 	}
 }
 
-// TestREADMEShowsThisProgram keeps the README's library snippet a copy of
-// this compiled program.
-func TestREADMEShowsThisProgram(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// TestComponentsGuideShowsThisProgram keeps the library snippet of the
+// components guide (docs/components.md) a copy of this compiled program.
+func TestComponentsGuideShowsThisProgram(t *testing.T) {
+	guide, err := os.ReadFile("../../docs/components.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	section := string(readme)[strings.Index(string(readme), "## Using the components in another stack"):]
+	const heading = "## Using the components in another stack"
+	at := strings.Index(string(guide), heading)
+	if at < 0 {
+		t.Fatalf("docs/components.md has no section %q", heading)
+	}
+	section := string(guide)[at:]
 	start := strings.Index(section, "```go\n") + len("```go\n")
 	snippet := section[start : start+strings.Index(section[start:], "```")]
 	program, err := os.ReadFile("main.go")
@@ -72,6 +77,6 @@ func TestREADMEShowsThisProgram(t *testing.T) {
 	indented := "\t" + strings.ReplaceAll(strings.TrimRight(snippet, "\n"), "\n", "\n\t")
 	indented = strings.ReplaceAll(indented, "\n\t\n", "\n\n")
 	if len(snippet) < 200 || !strings.Contains(string(program), indented) {
-		t.Errorf("the README's snippet is not a copy of examples/existing-vpc/main.go:\n%s", snippet)
+		t.Errorf("the snippet in docs/components.md is not a copy of examples/existing-vpc/main.go:\n%s", snippet)
 	}
 }

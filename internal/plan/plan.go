@@ -3,7 +3,9 @@
 // resources by component, the public entry points (load balancers, their
 // listeners and the groups behind them), who can reach what (from the
 // security groups and their rules), the surge timeline of each Auto Scaling
-// group and the stack outputs; and the architecture as a Mermaid flowchart.
+// group, a monthly cost estimate (EstimateCost, from the price table of
+// ListPrices) and the stack outputs; and the architecture as a Mermaid
+// flowchart.
 //
 // Everything is derived from the registered resources and their inputs, not
 // from a list of the stack's resources, and printed sorted, so the same
@@ -49,13 +51,17 @@ type Plan struct {
 func New(stack string, r *mockaws.Result) *Plan { return &Plan{Stack: stack, r: r} }
 
 // WriteText prints the whole plan as aligned plain text: resources,
-// entry points, reachability, surge timeline and outputs.
+// entry points, reachability, surge timeline, monthly cost estimate and
+// outputs.
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
 	p.resources(&b)
 	p.entryPoints(&b)
 	p.reachability(&b)
 	p.surge(&b)
+	if err := p.EstimateCost(ListPrices(), DefaultAssumptions()).WriteCost(&b); err != nil {
+		return err
+	}
 	p.outputs(&b)
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -20,3 +20,17 @@ type AMSServer = antmedia.AMSServer
 
 // AMSStream is a stream an Ant Media Server serves, with its viewers.
 type AMSStream = antmedia.AMSStream
+
+// AMSApp is an application of an Ant Media Server.
+type AMSApp = antmedia.AMSApp
+
+// Timing is how late the AWS stand-ins make eventually consistent changes
+// visible (World.SetTiming).
+type Timing = awsapi.Timing
+
+// Instant is the timing of unit tests: every change is visible at once.
+func Instant() Timing { return awsapi.Instant() }
+
+// Adversarial is a timing in which every eventually consistent state the
+// boot scripts read lags by seconds to tens of seconds.
+func Adversarial() Timing { return awsapi.Adversarial() }

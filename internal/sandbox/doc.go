@@ -20,25 +20,36 @@
 // therefore on record with its arguments (Node.Execs), so tests can prove
 // that no secret ever reaches a command line.
 //
+// A node boots as an EC2 instance does: package systemd is its service
+// manager (every unit enabled for multi-user.target starts at every boot,
+// in dependency order, as a process of that unit; a blocking systemctl
+// that could never return is reported as a deadlock), package cloudinit
+// runs the user data once per instance inside cloud-final.service
+// (Node.StartUserData on the first boot; Node.Reboot never runs it again)
+// and answers `cloud-init status`. Tests wait with Node.WaitBoot and
+// Node.WaitUnit, cut the power with Node.PowerOff, and read Node.Unit,
+// Node.Journal, Node.BootLog and Node.Deadlocks.
+//
 // Each imitated system is a package of its own, its upstream sources in its
 // doc comment and beside each model:
 //
 //   - machine: the base every model imports: Env (what a stand-in sees of
 //     its node: paths, clock, locks, the exec record), block devices,
 //     mounts, fstab and apt;
-//   - systemd: unit files, systemctl, the mounts a unit requires;
-//   - cloudinit: the cloud-init command;
+//   - systemd: the node's service manager and systemctl;
+//   - cloudinit: user data once per instance, and cloud-init status;
 //   - mongod: mongod, replica sets, mongosh and the drivers' side of a
 //     connection;
-//   - antmedia: Ant Media Server 3.0.x, its REST API and
-//     change_server_mode.sh;
-//   - awsapi: IMDS, SSM Parameter Store, Auto Scaling, IAM, SigV4,
-//     CloudWatch, the AWS CLI and the CloudWatch agent.
+//   - antmedia: Ant Media Server 3.0.x, its REST API, application creation
+//     and change_server_mode.sh;
+//   - awsapi: IMDS, SSM Parameter Store, Auto Scaling and its timing, IAM,
+//     SigV4, CloudWatch, the AWS CLI and the CloudWatch agent.
 //
 // This package wires them into a World and its Nodes: it registers every
-// stand-in (standIns), daemon and package in each Env, and keeps the API
-// the tests use. What the sandbox cannot show is listed in the README's
-// "Known limits".
+// stand-in (standIns) and package in each Env, adapts the node to the
+// systemd and cloud-init models (boot.go), and keeps the API the tests
+// use. What the sandbox cannot show is listed in docs/testing.md, "Known
+// limits of the sandbox".
 //
 // A test binary that uses the sandbox must call Main first thing in
 // TestMain.

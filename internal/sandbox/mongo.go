@@ -129,3 +129,22 @@ func (n *Node) MongoDocs(db, coll string) ([]map[string]any, error) {
 	})
 	return docs, err
 }
+
+// SetMongoApplyLag makes the node's mongod, as a secondary, stop applying
+// the primary's writes when it next falls behind, for seconds of world
+// time; then it catches up.
+func (n *Node) SetMongoApplyLag(seconds int) {
+	n.w.t.Helper()
+	if err := mongod.WriteApplyLag(n.root, mongod.ApplyLag{Seconds: seconds}); err != nil {
+		n.w.t.Fatal(err)
+	}
+}
+
+// Idle lets seconds of virtual time pass on the node while nothing runs on
+// it, as on a machine that just waits.
+func (n *Node) Idle(seconds int) {
+	n.w.t.Helper()
+	if err := n.Env().Advance(seconds); err != nil {
+		n.w.t.Fatal(err)
+	}
+}

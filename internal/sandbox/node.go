@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -57,6 +59,13 @@ type NodeSpec struct {
 	// HasAWSCLI puts the AWS CLI (`aws`) on the image, as a stand-in that
 	// calls World.AWS. Ubuntu 24.04 has none; defaults to false.
 	HasAWSCLI bool
+	// AMSVersion is the Ant Media Server version of an ImageAMS image
+	// (antmedia_apps.go: AMSVersions). Defaults to AMSVersionDefault.
+	AMSVersion string
+	// CloudInitWarnings are recoverable errors cloud-init records in every
+	// boot of the instance (deprecated keys and the like): `cloud-init
+	// status` then says degraded and exits 2. Defaults to none.
+	CloudInitWarnings []string
 }
 
 // Node is one EC2 instance of a World.
@@ -69,6 +78,7 @@ type Node struct {
 	root string
 	imds *awsapi.IMDS
 	ams  *antmedia.AMSServer
+	sys  *system
 }
 
 // NewNode launches an instance in w.
@@ -77,12 +87,19 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 	if spec.Image == "" {
 		spec.Image = ImageUbuntu
 	}
+	if spec.Image == ImageAMS && spec.AMSVersion == "" {
+		spec.AMSVersion = antmedia.AMSVersionDefault
+	}
+	if spec.Image == ImageAMS && !slices.Contains(antmedia.AMSVersions(), spec.AMSVersion) {
+		w.t.Fatalf("node %s: Ant Media Server %q is not one of the modelled versions %v", spec.InstanceID, spec.AMSVersion, antmedia.AMSVersions())
+	}
 	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root")}
 	n.imds = awsapi.NewIMDS(w.t, w.AWS, awsapi.Instance{ID: n.ID, PrivateIP: n.PrivateIP, Role: n.Role, Group: n.Group,
 		Tags: n.Tags, InstanceMetadataTags: n.InstanceMetadataTags, Clock: func() int { return (&machine.Env{Root: n.root}).Now() }})
 	if n.Image == ImageAMS {
-		n.ams = antmedia.NewServer(w.t, n.Env)
+		n.ams = antmedia.NewServer(w.t, n.Env, n.AMSVersion)
 	}
+	n.startSystem()
 	if err := n.layOut(); err != nil {
 		w.t.Fatalf("node %s: %v", n.ID, err)
 	}
@@ -94,7 +111,8 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 			w.t.Fatalf("node %s: installing Ant Media Server: %v", n.ID, err)
 		}
 	}
-	// The image boots: enabled services start.
+	// The image boots: enabled services start. cloud-final waits for the
+	// user data (StartUserData).
 	if err := n.boot(); err != nil {
 		w.t.Fatalf("node %s: first boot: %v", n.ID, err)
 	}
@@ -133,6 +151,9 @@ func (n *Node) info() machine.NodeInfo {
 		ClockScale: n.w.ClockScale, IMDSURL: n.imds.URL(), AWSURL: n.w.AWS.URL(), Region: n.w.AWS.Region}
 	if n.ams != nil {
 		info.AMSURL = n.ams.URL()
+	}
+	if n.sys != nil {
+		info.SystemdURL = n.sys.srv.URL
 	}
 	return info
 }
@@ -188,12 +209,14 @@ func (n *Node) layOut() error {
 	}
 	info, _ := json.Marshal(n.info())
 	files := map[string]string{
-		machine.StateDir + "/node.json": string(info),
-		machine.StateDir + "/clock":     "0",
-		"etc/fstab":                     "# /etc/fstab: static file system information.\nLABEL=cloudimg-rootfs / ext4 discard,errors=remount-ro 0 1\n",
-		"etc/hosts":                     "127.0.0.1 localhost\n",
-		"etc/os-release":                "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\nID=ubuntu\n",
-		"etc/hostname":                  "ip-" + strings.ReplaceAll(n.PrivateIP, ".", "-") + "\n",
+		machine.StateDir + "/node.json":        string(info),
+		machine.StateDir + "/clock":            "0",
+		"etc/fstab":                            "# /etc/fstab: static file system information.\nLABEL=cloudimg-rootfs / ext4 discard,errors=remount-ro 0 1\n",
+		"etc/hosts":                            "127.0.0.1 localhost\n",
+		"etc/os-release":                       "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\nID=ubuntu\n",
+		"etc/hostname":                         "ip-" + strings.ReplaceAll(n.PrivateIP, ".", "-") + "\n",
+		"lib/systemd/system/" + cloudFinal:     cloudFinalUnit,
+		"lib/systemd/system/multi-user.target": multiUserTarget,
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(n.root, name), []byte(body), 0o644); err != nil {
@@ -235,6 +258,9 @@ type Running struct {
 	done   chan struct{}
 	result *Result
 	cancel context.CancelFunc
+	// log, when set, is where the run's output is read from: the node's
+	// boot log, for user data.
+	log func() string
 }
 
 // Wait waits for the run to end and returns its result.
@@ -253,8 +279,15 @@ func (r *Running) Done() bool {
 	}
 }
 
-// Output is what the run has written so far.
-func (r *Running) Output() string { return r.out.String() }
+// Output is what the run has written so far; for user data, the node's
+// boot log (/var/log/cloud-init-output.log), which the units it starts
+// write to as well.
+func (r *Running) Output() string {
+	if r.log != nil {
+		return r.log()
+	}
+	return r.out.String()
+}
 
 // Stop kills the run, as a power loss or a reboot would.
 func (r *Running) Stop() *Result {
@@ -272,25 +305,33 @@ func (n *Node) Run(name, script string) *Result {
 	return n.Start(name, script).Wait()
 }
 
-// Start runs a rendered script on the node in the background.
+// Start runs a rendered script on the node in the background, as an
+// operator's shell would (over SSH): outside any unit. User data runs with
+// StartUserData instead.
 func (n *Node) Start(name, script string) *Running {
 	n.w.t.Helper()
 	rewritten, err := n.rewrite(script)
 	if err != nil {
 		n.w.t.Fatalf("node %s: script %s: %v", n.ID, name, err)
 	}
-	path := filepath.Join(n.root, "var/lib/cloud/instance/scripts", name)
+	dir := filepath.Join(n.root, machine.StateDir, "scripts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		n.w.t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(rewritten), 0o700); err != nil {
 		n.w.t.Fatal(err)
 	}
-	return n.launch(name, path)
+	r, err := n.launchProcess(name, path, "", io.Discard, "var/log/cloud-init-output.log", nil)
+	if err != nil {
+		n.w.t.Fatalf("node %s: starting %s: %v", n.ID, name, err)
+	}
+	return r
 }
 
-// launch runs a script file of the node (already rooted) in the background.
-func (n *Node) launch(name, path string) *Running {
-	n.w.t.Helper()
-	n.settle()
-	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
+// command starts a script file of the node (already rooted) as a process
+// group of its own, so that a power cut kills its children too.
+func (n *Node) command(ctx context.Context, cancel context.CancelFunc, name, path, unit string, tee io.Writer, logTo string, after func(*Result)) (*Running, error) {
 	cmd := exec.CommandContext(ctx, "/bin/bash", path)
 	cmd.Dir = n.root
 	cmd.Env = []string{
@@ -302,17 +343,32 @@ func (n *Node) launch(name, path string) *Running {
 		machine.EnvRoot + "=" + n.root,
 		machine.EnvWorld + "=" + n.w.dir,
 	}
+	if unit != "" {
+		cmd.Env = append(cmd.Env, systemd.CallerEnv+"="+unit)
+	}
 	cmd.Stdin = nil
 	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	w := io.MultiWriter(out, tee)
+	var logFile *os.File
+	if logTo != "" {
+		f, err := os.OpenFile(filepath.Join(n.root, logTo), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		logFile = f
+		w = io.MultiWriter(out, tee, f)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	// The power goes off for the whole process group, children included.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	r := &Running{name: name, cmd: cmd, out: out, done: make(chan struct{}), cancel: cancel}
 	if err := cmd.Start(); err != nil {
-		cancel()
-		n.w.t.Fatalf("node %s: starting %s: %v", n.ID, name, err)
+		if logFile != nil {
+			logFile.Close()
+		}
+		return nil, err
 	}
 	go func() {
 		err := cmd.Wait()
@@ -327,15 +383,19 @@ func (n *Node) launch(name, path string) *Running {
 			res.ExitCode = -1
 		}
 		cancel()
-		logPath := filepath.Join(n.root, "var/log/cloud-init-output.log")
-		if f, err := os.OpenFile(logPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-			_, _ = f.WriteString(res.Output)
-			f.Close()
+		if logFile != nil {
+			logFile.Close()
 		}
 		r.result = res
+		if after != nil {
+			after(res)
+		}
+		if r.log != nil {
+			res.Output = r.log()
+		}
 		close(r.done)
 	}()
-	return r
+	return r, nil
 }
 
 // Execs lists every process that scripts started on the node, in order.
@@ -365,7 +425,7 @@ func (n *Node) Clock() int { return n.Env().Now() }
 func (n *Node) Terminate() {
 	n.w.t.Helper()
 	e := n.Env()
-	systemd.StopAllServices(e)
+	n.sys.close()
 	_ = machine.UnmountAll(e)
 	machine.DetachAll(e)
 	n.w.removeNode(n)

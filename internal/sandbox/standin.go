@@ -9,10 +9,8 @@ import (
 
 	"github.com/ams-cluster/ams-aws/internal/sandbox/antmedia"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/awsapi"
-	"github.com/ams-cluster/ams-aws/internal/sandbox/cloudinit"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/mongod"
-	"github.com/ams-cluster/ams-aws/internal/sandbox/systemd"
 )
 
 // standIns maps command names to their stand-ins. Commands not listed here
@@ -20,7 +18,7 @@ import (
 func standIns() map[string]machine.StandIn {
 	return map[string]machine.StandIn{
 		// machine, systemd, cloudinit: the operating system of an EC2 instance.
-		"systemctl":   systemd.Systemctl,
+		"systemctl":   systemctl,
 		"mount":       machine.MountCmd,
 		"umount":      machine.UmountCmd,
 		"mountpoint":  machine.MountpointCmd,
@@ -32,7 +30,7 @@ func standIns() map[string]machine.StandIn {
 		"lsb_release": machine.LsbRelease,
 		"chown":       machine.ChownCmd,
 		"sleep":       machine.SleepCmd,
-		"cloud-init":  cloudinit.CloudInit,
+		"cloud-init":  cloudInitCmd,
 		// mongod: MongoDB's shell, in front of the mongod model.
 		"mongosh": mongod.Mongosh,
 		// antmedia: Ant Media Server's mode switch script.
@@ -69,7 +67,6 @@ func Main() {
 func models() *machine.Models {
 	return &machine.Models{
 		StandIns: standIns(),
-		Services: services(),
 		Packages: map[string]func(e *machine.Env) error{"mongodb-org": mongod.InstallPackage},
 	}
 }
@@ -94,12 +91,4 @@ func dispatch(e *machine.Env, name string, args []string) int {
 		return 126
 	}
 	return 0
-}
-
-// services are the daemons the sandbox models, by unit name.
-func services() map[string]machine.Service {
-	return map[string]machine.Service{
-		"mongod.service":   {Start: mongod.Start, Stop: mongod.Stop},
-		"antmedia.service": {Start: antmedia.Start, Stop: antmedia.Stop},
-	}
 }

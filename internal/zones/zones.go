@@ -2,7 +2,7 @@
 // zones and works out what keeps working when one zone is lost.
 //
 // Place is the layout the stack applies (configuration key zoneLayout).
-// Placement and Survive are the zone-failure model behind the README's
+// Placement and Survive are the zone-failure model behind docs/operating.md's
 // table "What survives the loss of a zone": the tests fill a Placement from
 // the resources the stack registers, so that the table cannot drift from
 // the code.
@@ -149,7 +149,7 @@ type Row struct {
 	Placement Placement
 }
 
-// Table renders rows as the README's Markdown table: one column per zone
+// Table renders rows as the Markdown table of docs/operating.md: one column per zone
 // of the first row's placement (all rows must have the same zones), named
 // by its position ("zone 1" is the first zone) whatever the region.
 func Table(rows []Row) string {

@@ -3,6 +3,9 @@ package antmedia
 // Unexported names the package's external tests use.
 
 const (
+	AMSAppSettings    = amsAppSettings
+	AMSAppSyncSeconds = amsAppSyncSeconds
+	AMSClusterDB      = amsClusterDB
 	AMSUserCollection = amsUserCollection
 	AMSUserDB         = amsUserDB
 )
@@ -12,10 +15,12 @@ type (
 )
 
 var (
-	AMSMD5              = amsMD5
-	AMSWebapps          = amsWebapps
-	LoadAMSRuntime      = loadAMSRuntime
-	ReadJavaProperties  = readJavaProperties
-	RunChangeServerMode = runChangeServerMode
-	SedChange           = sedChange
+	AMSDiscardsSpecialArguments = amsDiscardsSpecialArguments
+	AMSMD5                      = amsMD5
+	AMSWebapps                  = amsWebapps
+	CreateAppScript             = createAppScript
+	LoadAMSRuntime              = loadAMSRuntime
+	ReadJavaProperties          = readJavaProperties
+	RunChangeServerMode         = runChangeServerMode
+	SedChange                   = sedChange
 )

@@ -320,11 +320,14 @@ const amsJeeContainer = `<?xml version="1.0" encoding="UTF-8"?>
 // amsWebProperties is an application's WEB-INF/red5-web.properties: the web
 // panel's as in Ant-Media-Server src/main/server/webapps/root/WEB-INF/
 // red5-web.properties; an application's with the keys create_app.sh sets
-// (webapp.contextPath, db.name, db.type, db.host, db.user, db.password).
+// (webapp.contextPath, db.name, db.type, db.host, db.user, db.password), and
+// a setting under its 3.0 key: since Ant-Media-Server commit cf00a1459
+// (in every 3.0 tag) AppSettings reads the field names
+// (@Value("${hlsMuxingEnabled:true}")), no longer the old "settings.*" keys.
 func amsWebProperties(app string) string {
 	if app == "root" {
 		return "webapp.contextPath=/root\nwebapp.virtualHosts=*\n\ndb.app.name=ConsoleApp\ndb.name=server\ndb.type=mapdb\ndb.host=localhost\ndb.user=\ndb.password=\n"
 	}
-	return fmt.Sprintf("webapp.contextPath=/%s\nwebapp.virtualHosts=*\ndb.app.name=%s\ndb.name=%s\ndb.type=mapdb\ndb.host=localhost\ndb.user=\ndb.password=\nsettings.hlsMuxingEnabled=true\n",
+	return fmt.Sprintf("webapp.contextPath=/%s\nwebapp.virtualHosts=*\ndb.app.name=%s\ndb.name=%s\ndb.type=mapdb\ndb.host=localhost\ndb.user=\ndb.password=\nhlsMuxingEnabled=true\n",
 		app, app, strings.ToLower(app))
 }

@@ -24,7 +24,9 @@ import (
 // the settings the service read when it started.
 type AMSServer struct {
 	env func() *machine.Env
-	srv *httptest.Server
+	// version is the Ant Media Server version of the image.
+	version string
+	srv     *httptest.Server
 
 	// store serializes the store methods as the JVM's synchronized methods do.
 	store sync.Mutex
@@ -41,6 +43,13 @@ type AMSServer struct {
 	bootID   string // the run of the JVM that sessions and logins belong to
 	sessions map[string]string
 	logins   map[string]*loginAttempts
+
+	// appsMu serializes application creation, as AdminApplication's
+	// currentApplicationCreationProcesses does, and the cluster look-ups
+	// (antmedia_apps.go).
+	appsMu     sync.Mutex
+	syncedBoot string // the run of the JVM the last look belongs to
+	nextSync   int    // virtual second of the next look
 }
 
 // AMSRequest is one HTTP request the server got.
@@ -68,8 +77,8 @@ const (
 )
 
 // NewServer starts the REST server of an AMS node; t.Cleanup closes it.
-func NewServer(t testing.TB, env func() *machine.Env) *AMSServer {
-	s := &AMSServer{env: env}
+func NewServer(t testing.TB, env func() *machine.Env, version string) *AMSServer {
+	s := &AMSServer{env: env, version: version}
 	s.srv = httptest.NewServer(s)
 	t.Cleanup(s.Close)
 	return s
@@ -134,6 +143,7 @@ func (s *AMSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.newJVM(rt.BootID)
 	s.firstBoot(e, rt)
+	s.syncApps(e, rt)
 	rec := &amsStatusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.route(rec, r, e, rt)
 	s.record(AMSRequest{Method: r.Method, Path: r.URL.Path, Status: rec.status})
@@ -218,6 +228,9 @@ func (s *AMSServer) route(w http.ResponseWriter, r *http.Request, e *machine.Env
 		return
 	}
 	ep, known := amsEndpoints()[r.URL.Path]
+	if !known {
+		ep, known = amsAppEndpoints()[amsEndpointKey(r.URL.Path)]
+	}
 	c := amsCall{e: e, rt: rt, session: s.sessionUser(r)}
 	if !(known && ep.open) && strings.HasPrefix(r.URL.Path, "/rest/") && c.session == "" {
 		// AuthenticationFilter.doFilter: sendError(SC_FORBIDDEN, "Not authenticated user").

@@ -73,6 +73,12 @@ func (s *AMSServer) serveApp(w http.ResponseWriter, r *http.Request, e *machine.
 	if list == nil && stats == nil {
 		return false
 	}
+	app := append(list, stats...)[1]
+	if !amsAppDeployed(e, app) {
+		// No webapp has the context path /<app>.
+		amsTomcatError(w, http.StatusNotFound, "The requested resource ["+r.URL.Path+"] is not available")
+		return true
+	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	if host != "127.0.0.1" {
 		// RestProxyFilter / IPFilter: not in remoteAllowedCIDR and no token.

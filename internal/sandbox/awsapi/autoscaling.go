@@ -44,13 +44,17 @@ type asInstance struct {
 	pending    map[string]string
 	heartbeats int
 	result     string
+	// enteredAt is when, on the instance's clock, it entered its state;
+	// targets are the changes of its target lifecycle state (timing.go).
+	enteredAt int
+	targets   []targetChange
 }
 
 // AddGroup adds an Auto Scaling group with its lifecycle hooks.
 func (a *AWS) AddGroup(name string, hooks ...LifecycleHook) {
 	a.t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	if _, dup := a.groups[name]; dup {
 		a.t.Fatalf("AddGroup %s: AlreadyExists", name)
 	}
@@ -73,8 +77,8 @@ func (a *AWS) AddGroup(name string, hooks ...LifecycleHook) {
 // TagGroup sets tags on an Auto Scaling group.
 func (a *AWS) TagGroup(name string, tags map[string]string) {
 	a.t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	g := a.group(name)
 	for k, v := range tags {
 		g.tags[k] = v
@@ -85,8 +89,8 @@ func (a *AWS) TagGroup(name string, tags map[string]string) {
 // condition keys for Amazon EC2 Auto Scaling", resource autoScalingGroup).
 func (a *AWS) GroupArn(name string) string {
 	a.t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	return a.groupArn(a.group(name))
 }
 
@@ -117,18 +121,31 @@ func (a *AWS) instance(id string) *asInstance {
 // ("How lifecycle hooks work").
 func (a *AWS) Launch(group, instanceID string) {
 	a.t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.launch(group, instanceID, "Pending:Wait")
+}
+
+// LaunchWarm records that the group launched the instance into its warm
+// pool: it waits in Warmed:Pending:Wait while a launching hook is open,
+// else it goes to Warmed:Stopped ("Warm pool instance lifecycle").
+func (a *AWS) LaunchWarm(group, instanceID string) {
+	a.t.Helper()
+	a.launch(group, instanceID, "Warmed:Pending:Wait")
+}
+
+func (a *AWS) launch(group, instanceID, state string) {
+	a.t.Helper()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	a.group(group)
 	a.instances[instanceID] = &asInstance{id: instanceID, group: group}
-	a.enter(a.instances[instanceID], "Pending:Wait")
+	a.enter(a.instances[instanceID], state)
 }
 
 // LifecycleState is an instance's lifecycle state ("Amazon EC2 Auto
 // Scaling instance lifecycle"), "" when no group launched it.
 func (a *AWS) LifecycleState(instanceID string) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	if in, ok := a.instances[instanceID]; ok {
 		return in.state
 	}
@@ -140,8 +157,8 @@ func (a *AWS) LifecycleState(instanceID string) string {
 // group's hooks for that transition; with none, the instance goes on.
 func (a *AWS) SetLifecycleState(instanceID, state string) {
 	a.t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	a.enter(a.instance(instanceID), state)
 }
 
@@ -149,8 +166,8 @@ func (a *AWS) SetLifecycleState(instanceID, state string) {
 // action with: "CONTINUE", "ABANDON", or "" when it completed none (an
 // expired hook does not count).
 func (a *AWS) LifecycleResult(instanceID string) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	if in, ok := a.instances[instanceID]; ok {
 		return in.result
 	}
@@ -159,8 +176,8 @@ func (a *AWS) LifecycleResult(instanceID string) string {
 
 // Heartbeats is how many lifecycle action heartbeats the instance recorded.
 func (a *AWS) Heartbeats(instanceID string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	if in, ok := a.instances[instanceID]; ok {
 		return in.heartbeats
 	}
@@ -169,10 +186,19 @@ func (a *AWS) Heartbeats(instanceID string) int {
 
 // Protected reports whether the instance is protected from scale-in.
 func (a *AWS) Protected(instanceID string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	in, ok := a.instances[instanceID]
 	return ok && in.protected
+}
+
+// OpenLifecycleAction reports that a lifecycle action of the instance is
+// still open: nobody completed it, and its heartbeat timeout has not passed.
+func (a *AWS) OpenLifecycleAction(instanceID string) bool {
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
+	in, ok := a.instances[instanceID]
+	return ok && len(in.pending) > 0
 }
 
 // ExpireHook lets the heartbeat timeout of the instance's open lifecycle
@@ -180,8 +206,8 @@ func (a *AWS) Protected(instanceID string) bool {
 // work", DefaultResult).
 func (a *AWS) ExpireHook(instanceID string) {
 	a.t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	in := a.instance(instanceID)
 	if len(in.pending) == 0 {
 		a.t.Fatalf("ExpireHook %s: no open lifecycle action (state %s)", instanceID, in.state)
@@ -209,7 +235,8 @@ func transitionOf(state string) string {
 // enter moves an instance into state; a wait state with no hook to wait
 // for passes straight on.
 func (a *AWS) enter(in *asInstance, state string) {
-	in.state, in.pending = state, nil
+	a.setState(in, state)
+	in.pending, in.enteredAt = nil, a.now(in.id)
 	if !strings.HasSuffix(state, ":Wait") {
 		return
 	}
@@ -222,7 +249,17 @@ func (a *AWS) enter(in *asInstance, state string) {
 		}
 	}
 	if len(in.pending) == 0 {
-		in.state = afterWait(state, "CONTINUE")
+		a.setState(in, afterWait(state, "CONTINUE"))
+	}
+}
+
+// setState moves an instance to state and records the change of its
+// target lifecycle state, if any.
+func (a *AWS) setState(in *asInstance, state string) {
+	in.state = state
+	target := targetState(state)
+	if n := len(in.targets); n == 0 || in.targets[n-1].state != target {
+		in.targets = append(in.targets, targetChange{at: a.now(in.id), state: target})
 	}
 }
 
@@ -247,7 +284,8 @@ func afterWait(state, result string) string {
 func (a *AWS) complete(in *asInstance, hook, result string) {
 	delete(in.pending, hook)
 	if result == "ABANDON" || len(in.pending) == 0 {
-		in.state, in.pending = afterWait(in.state, result), nil
+		a.setState(in, afterWait(in.state, result))
+		in.pending = nil
 	}
 }
 
@@ -309,7 +347,8 @@ func (a *AWS) autoscaling(q *apiRequest, op string) (any, *apiError) {
 
 // lifecycleAction serves CompleteLifecycleAction and
 // RecordLifecycleActionHeartbeat (Auto Scaling API reference): the action
-// is named by instance ID or by token, and must be open.
+// is named by instance ID or by token, and must be open — and, under an
+// adversarial timing, opened long enough ago to be found (timing.go).
 func (a *AWS) lifecycleAction(q *apiRequest, g *asGroup, op string) (any, *apiError) {
 	hookName, id, token := q.form.Get("LifecycleHookName"), q.form.Get("InstanceId"), q.form.Get("LifecycleActionToken")
 	result := q.form.Get("LifecycleActionResult")
@@ -324,7 +363,8 @@ func (a *AWS) lifecycleAction(q *apiRequest, g *asGroup, op string) (any, *apiEr
 	}
 	var in *asInstance
 	for _, cand := range a.instances {
-		if cand.group == g.name && (id == "" || cand.id == id) && cand.pending[hookName] != "" && (token == "" || cand.pending[hookName] == token) {
+		if cand.group == g.name && (id == "" || cand.id == id) && cand.pending[hookName] != "" && (token == "" || cand.pending[hookName] == token) &&
+			a.now(cand.id) >= cand.enteredAt+a.Timing.LifecycleActionDelay {
 			in = cand
 		}
 	}

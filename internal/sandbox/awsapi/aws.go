@@ -33,7 +33,7 @@ type AWS struct {
 	t   testing.TB
 	srv *httptest.Server
 
-	mu        sync.Mutex
+	Mu        sync.Mutex
 	roles     map[string][]*policyDoc // inline policies by role name
 	creds     map[string]*credential  // by access key ID
 	params    map[string]*parameter   // by name
@@ -42,7 +42,9 @@ type AWS struct {
 	calls     []APICall
 	throttle  int
 	cwAgent   cwAgentDownloads
-	metrics   []MetricDatum // PutMetricData, in order (cloudwatch.go)
+	metrics   []MetricDatum            // PutMetricData, in order (cloudwatch.go)
+	Timing    Timing                   // timing.go
+	clocks    map[string]instanceClock // by instance ID
 }
 
 // APICall is one AWS API request as the stand-in judged it.
@@ -73,6 +75,7 @@ func New(t testing.TB, region, account string) *AWS {
 		Region: region, Account: account, t: t,
 		roles: map[string][]*policyDoc{}, creds: map[string]*credential{},
 		params: map[string]*parameter{}, groups: map[string]*asGroup{}, instances: map[string]*asInstance{},
+		clocks: map[string]instanceClock{},
 	}
 	a.srv = httptest.NewServer(a)
 	t.Cleanup(a.srv.Close)
@@ -84,16 +87,16 @@ func (a *AWS) URL() string { return a.srv.URL }
 
 // Calls lists every API request the stand-in received, in order.
 func (a *AWS) Calls() []APICall {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	return append([]APICall(nil), a.calls...)
 }
 
 // Throttle makes the next n SSM calls fail with ThrottlingException, as
 // SSM does when a caller exceeds its request rate.
 func (a *AWS) Throttle(n int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	a.throttle = n
 }
 
@@ -113,7 +116,11 @@ type apiRequest struct {
 func (q *apiRequest) authorize(action, resource string, keys conditionKeys) *apiError {
 	q.call.Resource = resource
 	ctx := authzRequest{Action: action, Resource: resource, Keys: keys.with(q.a.globalKeys(q.cred))}
-	d := evaluate(q.a.roles[q.cred.Role], ctx)
+	policies := q.a.roles[q.cred.Role]
+	if q.a.policyMissing(q.cred.Instance) {
+		policies = nil // not yet in force for this instance (timing.go)
+	}
+	d := evaluate(policies, ctx)
 	q.call.Allowed = d == allowed
 	if d == allowed {
 		return nil
@@ -164,8 +171,8 @@ func (a *AWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isJSON {
 		call.Service = "ssm"
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.Mu.Lock()
+	defer a.Mu.Unlock()
 	result, aerr := a.serve(r, body, &call)
 	if aerr != nil {
 		call.Error = aerr.Code

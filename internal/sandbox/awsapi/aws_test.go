@@ -82,6 +82,13 @@ func ssmCall(t *testing.T, endpoint string, c *awsapi.Credential, op string, in 
 // and the error code ("" on success).
 func asCall(t *testing.T, a *awsapi.AWS, c *awsapi.Credential, params url.Values) (int, string) {
 	t.Helper()
+	status, code, _ := asCallMessage(t, a, c, params)
+	return status, code
+}
+
+// asCallMessage is asCall with the error message.
+func asCallMessage(t *testing.T, a *awsapi.AWS, c *awsapi.Credential, params url.Values) (status int, code, message string) {
+	t.Helper()
 	params.Set("Version", "2011-01-01")
 	body := []byte(params.Encode())
 	r, _ := http.NewRequest("POST", a.URL()+"/", bytes.NewReader(body))
@@ -101,12 +108,12 @@ func asCall(t *testing.T, a *awsapi.AWS, c *awsapi.Credential, params url.Values
 		if err := xml.Unmarshal(b, &e); err != nil {
 			t.Fatalf("decoding error %q: %v", b, err)
 		}
-		return resp.StatusCode, e.Error.Code
+		return resp.StatusCode, e.Error.Code, e.Error.Message
 	}
 	if !strings.Contains(string(b), `xmlns="`+awsapi.AutoScalingNS+`"`) {
 		t.Errorf("response %q lacks the 2011-01-01 namespace", b)
 	}
-	return resp.StatusCode, ""
+	return resp.StatusCode, "", ""
 }
 
 // TestAWSCallsRecord checks the call log and the access-denied message.

@@ -1,9 +1,11 @@
 // Package awsapi is the sandbox's model of the AWS APIs the nodes call: the
 // instance metadata service (IMDSv2) of each node, SSM Parameter Store, EC2
 // Auto Scaling (lifecycle hooks and actions, instance protection),
-// CloudWatch metrics, all behind one endpoint authenticated with Signature
-// Version 4 and authorized by the IAM policies of the instances' roles; the
-// AWS CLI stand-in; and the CloudWatch agent's package and control command.
+// CloudWatch metrics, with an instant or an adversarial timing of what is
+// eventually consistent (Timing), all behind one endpoint authenticated
+// with Signature Version 4 and authorized by the IAM policies of the
+// instances' roles; the AWS CLI stand-in; and the CloudWatch agent's
+// package and control command.
 //
 // Upstream sources it follows, cited beside each model: the Amazon EC2
 // User Guide ("Use the Instance Metadata Service", "Retrieve security

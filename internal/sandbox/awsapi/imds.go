@@ -64,6 +64,7 @@ func NewIMDS(t testing.TB, a *AWS, n Instance) *IMDS {
 		clock: n.Clock}
 	m.srv = httptest.NewServer(m)
 	t.Cleanup(m.srv.Close)
+	a.addClock(n.ID, m.clock)
 	return m
 }
 
@@ -164,11 +165,11 @@ func (m *IMDS) item(path string) (string, string, bool) {
 	case "meta-data/placement/availability-zone":
 		return m.region + "a", text, true
 	case "meta-data/iam/security-credentials", "meta-data/iam/security-credentials/":
-		return m.role, text, m.role != ""
+		return m.role, text, m.hasCredentials()
 	case "meta-data/autoscaling/target-lifecycle-state":
 		// Absent for an instance no Auto Scaling group launched.
-		state := m.aws.LifecycleState(m.id)
-		return targetState(state), text, m.group != "" && state != ""
+		state, ok := m.aws.TargetLifecycleState(m.id)
+		return state, text, m.group != "" && ok
 	case "dynamic/instance-identity/document":
 		doc, _ := json.MarshalIndent(map[string]any{
 			"accountId": m.aws.Account, "architecture": "x86_64", "availabilityZone": m.region + "a",
@@ -189,7 +190,7 @@ func (m *IMDS) item(path string) (string, string, bool) {
 		v, found := m.tags[key]
 		return v, text, found
 	}
-	if role, ok := strings.CutPrefix(path, "meta-data/iam/security-credentials/"); ok && m.role != "" && role == m.role {
+	if role, ok := strings.CutPrefix(path, "meta-data/iam/security-credentials/"); ok && m.hasCredentials() && role == m.role {
 		return m.credentials(), "text/plain", true
 	}
 	return "", "", false
@@ -213,12 +214,21 @@ func instanceTags(spec Instance) map[string]string {
 	return tags
 }
 
+// hasCredentials reports that the instance profile's credentials are in
+// the metadata: never without a role, and not in the first seconds of the
+// instance's life under an adversarial timing (timing.go).
+func (m *IMDS) hasCredentials() bool {
+	m.aws.Mu.Lock()
+	defer m.aws.Mu.Unlock()
+	return m.role != "" && m.aws.Age(m.id) >= m.aws.Timing.CredentialsMissingFor
+}
+
 // credentials is the JSON of iam/security-credentials/<role> ("Retrieve
 // security credentials from instance metadata").
 func (m *IMDS) credentials() string {
-	m.aws.mu.Lock()
+	m.aws.Mu.Lock()
 	c := m.aws.credentialsFor(m.role, m.id)
-	m.aws.mu.Unlock()
+	m.aws.Mu.Unlock()
 	b, _ := json.MarshalIndent(map[string]string{
 		"Code": "Success", "LastUpdated": time.Now().UTC().Format(time.RFC3339), "Type": "AWS-HMAC",
 		"AccessKeyId": c.AccessKeyID, "SecretAccessKey": c.Secret, "Token": c.Token,

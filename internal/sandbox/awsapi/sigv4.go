@@ -182,6 +182,10 @@ func (a *AWS) authenticate(r *http.Request, body []byte, now time.Time) (*creden
 	if !hmac.Equal([]byte(r.Header.Get("X-Amz-Security-Token")), []byte(cred.Token)) {
 		return nil, auth.service, &authError{authUnknownKey, msgInvalidToken}
 	}
+	if a.keysUnknown(cred.Instance) {
+		// Not yet propagated to the service (timing.go).
+		return nil, auth.service, &authError{authUnknownKey, msgInvalidToken}
+	}
 	if now.After(cred.Expiration) {
 		return nil, auth.service, &authError{authExpired, "The security token included in the request is expired"}
 	}

@@ -55,7 +55,7 @@ type Env struct {
 	// Stdin, Stdout and Stderr are the process's standard streams.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Models are the stand-ins, daemons and packages of the sandbox; nil
+	// Models are the stand-ins and packages of the sandbox; nil
 	// in an Env that runs none of them.
 	Models *Models
 }
@@ -65,16 +65,8 @@ type Env struct {
 type Models struct {
 	// StandIns are the commands by name.
 	StandIns map[string]StandIn
-	// Services are the daemons systemctl starts and stops, by unit name.
-	Services map[string]Service
 	// Packages install the apt packages modelled beyond the base ones.
 	Packages map[string]func(e *Env) error
-}
-
-// Service is the model of a daemon that systemctl starts and stops.
-type Service struct {
-	Start func(e *Env) error
-	Stop  func(e *Env) error
 }
 
 // NodeInfo is the description of a node that its shim processes read.
@@ -92,6 +84,8 @@ type NodeInfo struct {
 	IMDSURL string `json:"imdsUrl"`
 	AWSURL  string `json:"awsUrl"`
 	AMSURL  string `json:"amsUrl,omitempty"`
+	// SystemdURL is where the node's service manager answers systemctl.
+	SystemdURL string `json:"systemdUrl"`
 	// Region is the AWS region.
 	Region string `json:"region"`
 }

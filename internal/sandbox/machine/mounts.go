@@ -45,14 +45,14 @@ func (e *Env) MountedAt(point string) (mountEntry, bool) {
 	return mountEntry{}, false
 }
 
-// FstabEntry is a line of /etc/fstab (fstab(5)).
-type FstabEntry struct {
+// fstabEntry is a line of /etc/fstab (fstab(5)).
+type fstabEntry struct {
 	Spec, Point, Type string
 	Options           []string
 }
 
 // Has reports whether the entry carries a mount option.
-func (f FstabEntry) Has(option string) bool {
+func (f fstabEntry) Has(option string) bool {
 	for _, o := range f.Options {
 		if o == option || strings.HasPrefix(o, option+"=") {
 			return true
@@ -62,15 +62,15 @@ func (f FstabEntry) Has(option string) bool {
 }
 
 // Fstab reads the node's /etc/fstab.
-func (e *Env) Fstab() []FstabEntry {
+func (e *Env) Fstab() []fstabEntry {
 	b, _ := os.ReadFile(e.Path("/etc/fstab"))
-	var out []FstabEntry
+	var out []fstabEntry
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 4 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		out = append(out, FstabEntry{Spec: f[0], Point: filepath.Clean(f[1]), Type: f[2], Options: strings.Split(f[3], ",")})
+		out = append(out, fstabEntry{Spec: f[0], Point: filepath.Clean(f[1]), Type: f[2], Options: strings.Split(f[3], ",")})
 	}
 	return out
 }
@@ -292,4 +292,38 @@ func MountpointCmd(e *Env, args []string) int {
 		return 32
 	}
 	return 1
+}
+
+// ----- mounts for units ---------------------------------------------------
+
+// ErrNoDevice says that the device of a file system has not appeared.
+var ErrNoDevice = errors.New("device did not appear")
+
+// EnsureMounted mounts the file system of path (the fstab entry whose mount
+// point is path or its closest parent), if it is not mounted yet.
+func (e *Env) EnsureMounted(path string) error {
+	target := filepath.Clean(e.Path(path))
+	var best *fstabEntry
+	for _, f := range e.Fstab() {
+		if f.Point == "/" {
+			continue
+		}
+		if target == f.Point || strings.HasPrefix(target, f.Point+"/") {
+			if best == nil || len(f.Point) > len(best.Point) {
+				f := f
+				best = &f
+			}
+		}
+	}
+	if best == nil {
+		return nil // on the root file system
+	}
+	if _, ok := e.MountedAt(best.Point); ok {
+		return nil
+	}
+	dev, ok := e.ResolveSpec(best.Spec)
+	if !ok {
+		return fmt.Errorf("%w: %s for %s", ErrNoDevice, best.Spec, best.Point)
+	}
+	return e.Mount(dev, best.Point)
 }

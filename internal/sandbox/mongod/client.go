@@ -69,6 +69,11 @@ func parseMongoURL(raw string) (mongoURL, error) {
 	return u, nil
 }
 
+// multiple reports whether the Java driver connects in MULTIPLE mode:
+// several hosts or a replicaSet option (mongo-java-driver,
+// ClusterSettings.Builder.applyConnectionString).
+func (u mongoURL) multiple() bool { return len(u.Hosts) > 1 || u.ReplicaSet != "" }
+
 func parseQuery(q string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range strings.Split(q, "&") {
@@ -155,8 +160,10 @@ func timeoutError(u mongoURL, cause error) *MongoDriverError {
 	}
 	msg := "Timed out after 30000 ms while waiting to connect"
 	cluster := "UNKNOWN"
-	if u.ReplicaSet != "" {
+	if u.multiple() {
 		msg = "Timed out after 30000 ms while waiting for a server that matches ReadPreferenceServerSelector{readPreference=primary}"
+	}
+	if u.ReplicaSet != "" {
 		cluster = "REPLICA_SET"
 	}
 	return &MongoDriverError{Exception: "com.mongodb.MongoTimeoutException",
@@ -189,8 +196,14 @@ func DialMongo(worldDir, rawURL, fromIP string) (*MongoConn, error) {
 	return c, nil
 }
 
-// connect selects the first reachable server (a primary of the named
-// replica set when replicaSet is given) and authenticates on it.
+// connect selects a server and authenticates on it, as the Java driver's
+// cluster settings decide (mongo-java-driver, ClusterSettings.Builder.
+// applyConnectionString): one host and no replicaSet is a direct (SINGLE)
+// connection to that server; several hosts or replicaSet is MULTIPLE, where
+// the driver learns the set from the members that answer
+// (AbstractMultiServerCluster: a standalone among several hosts is dropped,
+// a member with no configuration, REPLICA_SET_GHOST, decides nothing) and
+// writes go to the set's primary.
 func (c *MongoConn) connect() error {
 	var last error
 	for _, h := range c.url.Hosts {
@@ -199,7 +212,11 @@ func (c *MongoConn) connect() error {
 			last = err
 			continue
 		}
-		if c.url.ReplicaSet != "" && !s.isPrimaryOf(c.url.ReplicaSet) {
+		set := c.url.ReplicaSet
+		if set == "" {
+			set = s.state.ReplSetName
+		}
+		if c.url.multiple() && (set == "" || !s.isPrimaryOf(set)) {
 			last = errors.New("not a primary of the replica set")
 			continue
 		}
@@ -219,8 +236,8 @@ func (c *MongoConn) connect() error {
 	return timeoutError(c.url, last)
 }
 
-// run runs a command, reconnecting first when mongod went away.
-func (c *MongoConn) run(db string, cmd mongoCommand) (map[string]any, error) {
+// Run runs a command, reconnecting first when mongod went away.
+func (c *MongoConn) Run(db string, cmd MongoCommand) (map[string]any, error) {
 	if c.s == nil || c.s.alive() != nil {
 		if err := c.connect(); err != nil {
 			return nil, err
@@ -243,7 +260,7 @@ func (c *MongoConn) run(db string, cmd mongoCommand) (map[string]any, error) {
 func (c *MongoConn) Find(db, coll string) ([]map[string]any, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, err := c.run(db, mongoCommand{Keys: []string{"find", "filter"}, Fields: map[string]any{"find": coll, "filter": map[string]any{}}})
+	r, err := c.Run(db, MongoCommand{Keys: []string{"find", "filter"}, Fields: map[string]any{"find": coll, "filter": map[string]any{}}})
 	if err != nil {
 		return nil, err
 	}
@@ -262,12 +279,14 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 	}
 	// Authorization as for an insert command; the write itself holds the
 	// data directory lock, so two clients cannot both insert the same key.
-	cmd := mongoCommand{Keys: []string{"insert", "documents"}, Fields: map[string]any{"insert": coll, "documents": []any{d}}}
+	cmd := MongoCommand{Keys: []string{"insert", "documents"}, Fields: map[string]any{"insert": coll, "documents": []any{d}}}
 	insert := func() error {
 		if _, err := c.authorizedSession(db, cmd); err != nil {
 			return err
 		}
-		_, err := c.s.replicated("insert", func() (map[string]any, error) {
+		// The Java driver sends no writeConcern: the server's implicit
+		// default {w: "majority"} applies.
+		_, err := c.s.replicated("insert", writeConcern{majority: true}, func() (map[string]any, error) {
 			_, err := c.s.insertDocs(db, coll, []map[string]any{d}, key)
 			return nil, err
 		})
@@ -275,11 +294,15 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 	}
 	err := insert()
 	var se *MongoServerError
-	if errors.As(err, &se) && se.Code == codeNotWritablePrimary && c.url.ReplicaSet != "" {
+	if errors.As(err, &se) && se.Code == codeNotWritablePrimary && c.url.multiple() {
 		// The primary changed: the driver selects the new one and retries
 		// the write once (retryable writes).
 		c.s = nil
 		err = insert()
+	}
+	if errors.As(err, &se) && se.WriteConcern {
+		return &MongoDriverError{Exception: "com.mongodb.MongoWriteConcernException", Server: se,
+			Message: fmt.Sprintf("Write Concern error on server %s. Write concern error: WriteConcernError{code=%d, codeName='%s', message='%s'}.", c.s.addr, se.Code, se.CodeName, se.Message)}
 	}
 	if errors.As(err, &se) {
 		return &MongoDriverError{Exception: "com.mongodb.MongoWriteException", Server: se,
@@ -289,7 +312,7 @@ func (c *MongoConn) InsertUnique(db, coll string, doc map[string]any, key string
 }
 
 // authorizedSession checks that cmd would be allowed, reconnecting if needed.
-func (c *MongoConn) authorizedSession(db string, cmd mongoCommand) (*mongoSession, error) {
+func (c *MongoConn) authorizedSession(db string, cmd MongoCommand) (*mongoSession, error) {
 	if c.s == nil || c.s.alive() != nil {
 		if err := c.connect(); err != nil {
 			return nil, err

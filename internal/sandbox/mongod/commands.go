@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-func runHello(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
+func runHello(s *mongoSession, _ string, _ MongoCommand) (map[string]any, error) {
 	r := map[string]any{"isWritablePrimary": true, "ismaster": true, "maxWireVersion": 25, "minWireVersion": 0, "ok": 1}
 	if s.state.ReplSetName != "" {
 		if err := s.helloReplication(r); err != nil {
@@ -18,16 +18,16 @@ func runHello(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error)
 	return r, nil
 }
 
-func runBuildInfo(*mongoSession, string, mongoCommand) (map[string]any, error) {
+func runBuildInfo(*mongoSession, string, MongoCommand) (map[string]any, error) {
 	return map[string]any{"version": mongodVersion, "gitVersion": "sandbox", "modules": []any{}, "ok": 1}, nil
 }
 
-func runLogout(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
+func runLogout(s *mongoSession, _ string, _ MongoCommand) (map[string]any, error) {
 	s.authUser = ""
 	return map[string]any{"ok": 1}, nil
 }
 
-func runConnectionStatus(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
+func runConnectionStatus(s *mongoSession, _ string, _ MongoCommand) (map[string]any, error) {
 	users := []any{}
 	if s.authUser != "" {
 		db, user, _ := strings.Cut(s.authUser, ".")
@@ -70,7 +70,7 @@ func grantPrivileges(roles []roleRef) []privilege {
 	return ps
 }
 
-func createUserPrivileges(_ *mongoSession, db string, c mongoCommand) ([]privilege, error) {
+func createUserPrivileges(_ *mongoSession, db string, c MongoCommand) ([]privilege, error) {
 	ps := []privilege{{Res: resource{DB: db}, Action: "createUser"}}
 	roles, err := parseRoles(db, c.Fields["roles"])
 	if err != nil {
@@ -79,7 +79,7 @@ func createUserPrivileges(_ *mongoSession, db string, c mongoCommand) ([]privile
 	return append(ps, grantPrivileges(roles)...), nil
 }
 
-func updateUserPrivileges(_ *mongoSession, db string, c mongoCommand) ([]privilege, error) {
+func updateUserPrivileges(_ *mongoSession, db string, c MongoCommand) ([]privilege, error) {
 	var ps []privilege
 	if _, ok := c.Fields["pwd"]; ok {
 		ps = append(ps, privilege{Res: resource{DB: db}, Action: "changePassword"})
@@ -98,20 +98,20 @@ func updateUserPrivileges(_ *mongoSession, db string, c mongoCommand) ([]privile
 	return ps, nil
 }
 
-func grantRolesPrivileges(_ *mongoSession, db string, c mongoCommand) ([]privilege, error) {
+func grantRolesPrivileges(_ *mongoSession, db string, c MongoCommand) ([]privilege, error) {
 	roles, err := parseRoles(db, c.Fields["roles"])
 	return grantPrivileges(roles), err
 }
 
-func userPrivilege(action string) func(*mongoSession, string, mongoCommand) ([]privilege, error) {
-	return func(_ *mongoSession, db string, _ mongoCommand) ([]privilege, error) {
+func userPrivilege(action string) func(*mongoSession, string, MongoCommand) ([]privilege, error) {
+	return func(_ *mongoSession, db string, _ MongoCommand) ([]privilege, error) {
 		return []privilege{{Res: resource{DB: db}, Action: action}}, nil
 	}
 }
 
 // usersInfoPrivileges: viewUser on the database, except that a user may
 // always look at itself (checkAuthForUsersInfo).
-func usersInfoPrivileges(s *mongoSession, db string, c mongoCommand) ([]privilege, error) {
+func usersInfoPrivileges(s *mongoSession, db string, c MongoCommand) ([]privilege, error) {
 	if names, _ := usersInfoTargets(db, c.Fields["usersInfo"]); len(names) == 1 && names[0] == s.authUser {
 		return nil, nil
 	}
@@ -141,7 +141,7 @@ func usersInfoTargets(db string, v any) (names []string, all bool) {
 	return nil, true
 }
 
-func (c mongoCommand) password() (string, error) {
+func (c MongoCommand) password() (string, error) {
 	p, ok := c.Fields["pwd"].(string)
 	if !ok || p == "" {
 		return "", serverError(codeBadValue, "Must provide a 'pwd' field for all user documents, except those with '$external' as the user's source db")
@@ -158,7 +158,7 @@ func checkRolesExist(roles []roleRef) error {
 	return nil
 }
 
-func runCreateUser(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runCreateUser(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	name := c.str("createUser")
 	if db == "local" {
 		return nil, serverError(codeBadValue, "Cannot create users in the local database")
@@ -212,7 +212,7 @@ func (s *mongoSession) modifyUser(db, name string, fn func(u *MongoUser, us []Mo
 	})
 }
 
-func runUpdateUser(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runUpdateUser(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	name := c.str("updateUser")
 	_, hasPwd := c.Fields["pwd"]
 	_, hasRoles := c.Fields["roles"]
@@ -253,7 +253,7 @@ func runUpdateUser(s *mongoSession, db string, c mongoCommand) (map[string]any, 
 	return map[string]any{"ok": 1}, nil
 }
 
-func runGrantRolesToUser(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runGrantRolesToUser(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	roles, err := parseRoles(db, c.Fields["roles"])
 	if err != nil {
 		return nil, err
@@ -284,7 +284,7 @@ func containsRole(rs []roleRef, r roleRef) bool {
 	return false
 }
 
-func runDropUser(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runDropUser(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	name := c.str("dropUser")
 	err := s.modifyUser(db, name, func(u *MongoUser, us []MongoUser) []MongoUser {
 		out := us[:0]
@@ -301,7 +301,7 @@ func runDropUser(s *mongoSession, db string, c mongoCommand) (map[string]any, er
 	return map[string]any{"ok": 1}, nil
 }
 
-func runUsersInfo(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runUsersInfo(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	names, all := usersInfoTargets(db, c.Fields["usersInfo"])
 	var us []MongoUser
 	if err := s.data().Locked(false, func() (err error) { us, err = s.data().Users(); return }); err != nil {
@@ -406,7 +406,7 @@ func asDocs(v any) []map[string]any {
 	return out
 }
 
-func runInsert(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runInsert(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	n, err := s.insertDocs(db, c.str("insert"), asDocs(c.Fields["documents"]), "")
 	if err != nil {
 		return nil, err
@@ -414,7 +414,7 @@ func runInsert(s *mongoSession, db string, c mongoCommand) (map[string]any, erro
 	return map[string]any{"n": n, "ok": 1}, nil
 }
 
-func runFind(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runFind(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	filter, _ := c.Fields["filter"].(map[string]any)
 	docs, err := s.findDocs(db, c.str("find"), filter)
 	if err != nil {
@@ -427,7 +427,7 @@ func runFind(s *mongoSession, db string, c mongoCommand) (map[string]any, error)
 	return map[string]any{"cursor": map[string]any{"firstBatch": batch, "id": 0, "ns": db + "." + c.str("find")}, "ok": 1}, nil
 }
 
-func runCount(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runCount(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	filter, _ := c.Fields["query"].(map[string]any)
 	docs, err := s.findDocs(db, c.str("count"), filter)
 	if err != nil {
@@ -436,7 +436,7 @@ func runCount(s *mongoSession, db string, c mongoCommand) (map[string]any, error
 	return map[string]any{"n": len(docs), "ok": 1}, nil
 }
 
-func runDelete(s *mongoSession, db string, c mongoCommand) (map[string]any, error) {
+func runDelete(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	coll := c.str("delete")
 	n := 0
 	err := s.data().Locked(true, func() error {
@@ -464,7 +464,7 @@ func runDelete(s *mongoSession, db string, c mongoCommand) (map[string]any, erro
 	return map[string]any{"n": n, "ok": 1}, nil
 }
 
-func runListDatabases(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
+func runListDatabases(s *mongoSession, _ string, _ MongoCommand) (map[string]any, error) {
 	files, _ := filepath.Glob(filepath.Join(s.state.DataDir, "*.json"))
 	seen := map[string]bool{}
 	dbs := []any{}
@@ -478,11 +478,11 @@ func runListDatabases(s *mongoSession, _ string, _ mongoCommand) (map[string]any
 	return map[string]any{"databases": dbs, "ok": 1}, nil
 }
 
-func runServerStatus(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
+func runServerStatus(s *mongoSession, _ string, _ MongoCommand) (map[string]any, error) {
 	return map[string]any{"host": s.addr, "version": mongodVersion, "process": "mongod", "ok": 1}, nil
 }
 
-func runGetCmdLineOpts(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
+func runGetCmdLineOpts(s *mongoSession, _ string, _ MongoCommand) (map[string]any, error) {
 	parsed := map[string]any{
 		"storage":  map[string]any{"dbPath": s.state.DataDir},
 		"net":      map[string]any{"port": s.state.Port, "bindIp": strings.Join(s.state.BindIP, ",")},
@@ -516,13 +516,13 @@ func (s *mongoSession) replEnabled() (map[string]any, error) {
 		return nil, serverError(codeNoReplicationEnabled, "not running with --replSet")
 	}
 	cfg, err := s.replSetConfig()
-	if err == nil && cfg == nil {
-		err = serverError(codeNotYetInitialized, "no replset config has been received")
+	if err == nil && (cfg == nil || s.loading()) {
+		cfg, err = nil, serverError(codeNotYetInitialized, "no replset config has been received")
 	}
 	return cfg, err
 }
 
-func runReplSetGetConfig(s *mongoSession, _ string, _ mongoCommand) (map[string]any, error) {
+func runReplSetGetConfig(s *mongoSession, _ string, _ MongoCommand) (map[string]any, error) {
 	cfg, err := s.replEnabled()
 	if err != nil {
 		return nil, err

@@ -76,6 +76,9 @@ type MongoServerError struct {
 	Code     int
 	CodeName string
 	Message  string
+	// WriteConcern marks a writeConcernError: the write was applied but not
+	// acknowledged as the write concern asked.
+	WriteConcern bool
 }
 
 // Error is the server's errmsg.

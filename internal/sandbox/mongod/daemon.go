@@ -26,6 +26,9 @@ type mongodState struct {
 	KeyFile       string   `json:"keyFile,omitempty"`
 	ReplSetName   string   `json:"replSetName,omitempty"`
 	StartedAt     int      `json:"startedAt"`
+	// LoadedAt is the world time (mongo_wait.go) when the stored replica set
+	// configuration is loaded; 0 without one.
+	LoadedAt int `json:"loadedAt,omitempty"`
 	// Instance identifies one run of mongod: clients reconnect after a restart.
 	Instance string `json:"instance"`
 }
@@ -88,7 +91,8 @@ func Start(e *machine.Env) error {
 		return err
 	}
 	st := mongodState{Running: true, DataDir: dataDir, Port: cfg.Port, BindIP: cfg.BindIP,
-		Authorization: cfg.Authorization, KeyFile: cfg.KeyFile, ReplSetName: cfg.ReplSetName, StartedAt: e.Now(), Instance: mongoObjectID()}
+		Authorization: cfg.Authorization, KeyFile: cfg.KeyFile, ReplSetName: cfg.ReplSetName, StartedAt: e.Now(), Instance: mongoObjectID(),
+		LoadedAt: configLoadedAt(e.WorldDir, dataDir, cfg.ReplSetName)}
 	if err := saveMongodState(e.Root, st); err != nil {
 		return fmt.Errorf("mongod: %w", err)
 	}

@@ -2,7 +2,8 @@
 // and Ant Media Server meet it: mongod's configuration file, its data
 // directory and users, the commands the scripts run and the access rules
 // they pass (the localhost exception, SCRAM authentication, built-in roles),
-// replica sets (initiate, reconfigure, elections, initial sync), mongosh,
+// replica sets (initiate, reconfigure, elections, initial sync, members in
+// STARTUP while they load their configuration, write concerns), mongosh,
 // the client side of a connection string as the drivers read it, and the
 // mongodb-org package.
 //

@@ -2,8 +2,15 @@ package mongod
 
 // Unexported names the package's external tests use.
 
+const (
+	CodeAlreadyInitialized  = codeAlreadyInitialized
+	CodeNodeNotFound        = codeNodeNotFound
+	CodeNotYetInitialized   = codeNotYetInitialized
+	CodeWriteConcernFailed  = codeWriteConcernFailed
+	MongodConfigLoadSeconds = mongodConfigLoadSeconds
+)
+
 type (
-	MongoCommand = mongoCommand
 	MongoSession = mongoSession
 )
 

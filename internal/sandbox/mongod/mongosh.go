@@ -359,7 +359,7 @@ func (sh *shell) nativeRunCommand(db string, cmd *goja.Object) goja.Value {
 	if sh.sess == nil {
 		return rt.ToValue(map[string]any{"__error": map[string]any{"name": "MongoshInvalidInputError", "message": "[SHAPI-10004] No connection: the shell was started with --nodb"}})
 	}
-	c := mongoCommand{Fields: map[string]any{}}
+	c := MongoCommand{Fields: map[string]any{}}
 	for _, k := range cmd.Keys() {
 		c.Keys = append(c.Keys, k)
 		c.Fields[k] = exportJS(cmd.Get(k))
@@ -374,7 +374,13 @@ func (sh *shell) nativeRunCommand(db string, cmd *goja.Object) goja.Value {
 func errorFields(err error) map[string]any {
 	var se *MongoServerError
 	if errors.As(err, &se) {
-		return map[string]any{"name": "MongoServerError", "message": se.Message, "code": se.Code, "codeName": se.CodeName}
+		name := "MongoServerError"
+		if se.WriteConcern {
+			// The Node driver throws a writeConcernError reply as
+			// MongoWriteConcernError, a MongoServerError.
+			name = "MongoWriteConcernError"
+		}
+		return map[string]any{"name": name, "message": se.Message, "code": se.Code, "codeName": se.CodeName}
 	}
 	return map[string]any{"name": "MongoNetworkError", "message": err.Error()}
 }
@@ -398,11 +404,15 @@ func (sh *shell) nativeQuit(code goja.Value) {
 	sh.rt.Interrupt(errQuit{code: n})
 }
 
-// nativeSleep is mongosh's sleep(ms), on the node's scaled clock.
+// nativeSleep is mongosh's sleep(ms), on the node's scaled clock: the
+// node's virtual time moves on by the whole seconds slept, as with sleep(1).
 func (sh *shell) nativeSleep(ms int64) {
 	d := time.Duration(ms) * sh.env.Node.ClockScale / 1000
 	if d > 0 {
 		time.Sleep(d)
+	}
+	if seconds := int((ms + 999) / 1000); seconds > 0 {
+		_ = sh.env.Advance(seconds)
 	}
 }
 
@@ -549,6 +559,9 @@ class MongoServerError extends Error {
   constructor(f) { super(f.message); this.name = 'MongoServerError'; this.code = f.code;
     this.codeName = f.codeName; this.errmsg = f.message; this.ok = 0; }
 }
+class MongoWriteConcernError extends MongoServerError {
+  constructor(f) { super(f); this.name = 'MongoWriteConcernError'; }
+}
 class MongoNetworkError extends Error {
   constructor(f) { super(f.message); this.name = 'MongoNetworkError'; }
 }
@@ -560,6 +573,7 @@ function __checked(r) {
   if (r && r.__error) {
     const f = r.__error;
     if (f.name === 'MongoServerError') throw new MongoServerError(f);
+    if (f.name === 'MongoWriteConcernError') throw new MongoWriteConcernError(f);
     if (f.name === 'MongoshInvalidInputError') throw new MongoshInvalidInputError(f.message);
     throw new MongoNetworkError(f);
   }

@@ -88,6 +88,10 @@ type replMember struct {
 	Cfg      map[string]any // local.system.replset, nil before it has one
 	key      string         // the key file's content, whitespace removed
 	optime   int
+	// loading: still reading its stored configuration (STARTUP, mongo_wait.go).
+	loading bool
+	// lag is its apply lag as a secondary (mongo_wait.go).
+	lag ApplyLag
 }
 
 func (m *replMember) host() string  { return net.JoinHostPort(m.ip, strconv.Itoa(m.st.Port)) }
@@ -144,12 +148,13 @@ func MembersOf(cfg map[string]any) []cfgMember {
 type replWorld struct {
 	dir    string
 	ByHost map[string]*replMember
+	now    int // world time (mongo_wait.go)
 }
 
 // LoadReplWorld reads every node of the world whose mongod runs with a
 // replica set name.
 func LoadReplWorld(worldDir string) (*replWorld, error) {
-	w := &replWorld{dir: worldDir, ByHost: map[string]*replMember{}}
+	w := &replWorld{dir: worldDir, ByHost: map[string]*replMember{}, now: worldNow(worldDir)}
 	b, err := os.ReadFile(filepath.Join(worldDir, "network.json"))
 	if err != nil {
 		return w, nil
@@ -166,7 +171,7 @@ func LoadReplWorld(worldDir string) (*replWorld, error) {
 		if !st.Running || st.ReplSetName == "" {
 			continue
 		}
-		m := &replMember{Root: n.Root, ip: ip, st: st}
+		m := &replMember{Root: n.Root, ip: ip, st: st, loading: st.LoadedAt > w.now, lag: readApplyLag(n.Root)}
 		if m.Cfg, err = readReplConfig(m.data()); err != nil {
 			return nil, err
 		}
@@ -237,6 +242,9 @@ func (w *replWorld) heartbeat(a *replMember, host string) error {
 	if b.key != a.key {
 		return errors.New("Authentication failed.")
 	}
+	if b.loading {
+		return errStillLoading
+	}
 	if b.st.ReplSetName != a.st.ReplSetName {
 		return serverError(codeNewReplicaSetConfigIncompat, "Our set name did not match that of the request target, requestTarget:%s", host)
 	}
@@ -245,7 +253,7 @@ func (w *replWorld) heartbeat(a *replMember, host string) error {
 
 // linked reports whether a and b exchange heartbeats.
 func (w *replWorld) linked(a, b *replMember) bool {
-	return a == b || (a != nil && b != nil && w.heartbeat(a, b.host()) == nil)
+	return a == b || (a != nil && b != nil && !a.loading && w.heartbeat(a, b.host()) == nil)
 }
 
 // Converge runs one pass of heartbeats, elections and replication.
@@ -292,6 +300,12 @@ func (w *replWorld) Converge() error {
 		if m == nil || m == p || m.Cfg == nil || !w.linked(p, m) || m.optime >= p.optime {
 			continue
 		}
+		if ok, err := w.applies(m); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err := copyData(p.data(), m.data()); err != nil {
 			return err
 		}
@@ -323,7 +337,7 @@ func (w *replWorld) primary() *replMember {
 	var best *replMember
 	var bestCM cfgMember
 	for _, a := range w.sorted() {
-		if a.Cfg == nil {
+		if a.Cfg == nil || a.loading {
 			continue
 		}
 		var self *cfgMember
@@ -415,10 +429,11 @@ func (s *mongoSession) replView() (*replWorld, *replMember, error) {
 // replicated runs a command on a replica set member: after a convergence
 // pass, writes only on the primary; a write advances the primary's optime
 // and reaches the members it hears.
-func (s *mongoSession) replicated(name string, run func() (map[string]any, error)) (out map[string]any, err error) {
+func (s *mongoSession) replicated(name string, wc writeConcern, run func() (map[string]any, error)) (out map[string]any, err error) {
 	if s.state.ReplSetName == "" {
 		return run()
 	}
+	written := 0
 	err = WithReplLock(s.world, func() error {
 		w, self, err := s.replView()
 		if err != nil {
@@ -431,12 +446,16 @@ func (s *mongoSession) replicated(name string, run func() (map[string]any, error
 		if out, err = run(); err != nil || !write {
 			return err
 		}
-		if err := writeOptime(self.data(), self.optime+1); err != nil {
+		written = self.optime + 1
+		if err := writeOptime(self.data(), written); err != nil {
 			return err
 		}
 		_, _, err = s.replView()
 		return err
 	})
+	if err == nil && written > 0 {
+		err = s.awaitWriteConcern(written, wc)
+	}
 	return out, err
 }
 
@@ -450,7 +469,7 @@ func (w *replWorld) MemberState(m *replMember) (int, string) {
 	switch {
 	case m == nil:
 		return 8, "(not reachable/healthy)"
-	case m.Cfg == nil:
+	case m.Cfg == nil || m.loading:
 		return 0, "STARTUP"
 	case w.primary() == m:
 		return 1, "PRIMARY"
@@ -458,7 +477,7 @@ func (w *replWorld) MemberState(m *replMember) (int, string) {
 	return 2, "SECONDARY"
 }
 
-func runReplSetGetStatus(s *mongoSession, _ string, _ mongoCommand) (out map[string]any, err error) {
+func runReplSetGetStatus(s *mongoSession, _ string, _ MongoCommand) (out map[string]any, err error) {
 	cfg, err := s.replEnabled()
 	if err != nil {
 		return nil, err
@@ -542,7 +561,7 @@ func (s *mongoSession) selfIP() string {
 	return ""
 }
 
-func runReplSetInitiate(s *mongoSession, _ string, c mongoCommand) (map[string]any, error) {
+func runReplSetInitiate(s *mongoSession, _ string, c MongoCommand) (map[string]any, error) {
 	if s.state.ReplSetName == "" {
 		return nil, serverError(codeNoReplicationEnabled, "This node was not started with replication enabled.")
 	}
@@ -618,7 +637,7 @@ func (s *mongoSession) commitReplConfig(self *replMember, cfg, fields map[string
 	return err
 }
 
-func runReplSetReconfig(s *mongoSession, _ string, c mongoCommand) (map[string]any, error) {
+func runReplSetReconfig(s *mongoSession, _ string, c MongoCommand) (map[string]any, error) {
 	if _, err := s.replEnabled(); err != nil {
 		return nil, err
 	}
@@ -654,7 +673,7 @@ func (s *mongoSession) helloReplication(r map[string]any) error {
 	if err != nil {
 		return err
 	}
-	if cfg == nil {
+	if cfg == nil || s.loading() {
 		r["isWritablePrimary"], r["ismaster"], r["secondary"] = false, false, false
 		r["isreplicaset"] = true
 		return nil

@@ -175,8 +175,13 @@ func TestMongoReplicaSetWrites(t *testing.T) {
 	}
 	_, err = s1.RunCommand("clusterdb", cmd("insert", "clusternode", "documents", []any{map[string]any{"_id": "a"}}))
 	checkMongoErr(t, "insert on the new primary", err, 0, "")
-	// Member 0 returns: it catches up and, with the highest priority, takes over.
+	// Member 0 returns: it loads its stored configuration (STARTUP), then
+	// catches up and, with the highest priority, takes over.
 	ns[0].start(t)
+	if got := states(ns); !slices.Equal(got, []string{"STARTUP", "PRIMARY", "SECONDARY"}) {
+		t.Errorf("member 0 loading: want it in STARTUP, got %v", got)
+	}
+	ns[0].n.Idle(mongod.MongodConfigLoadSeconds)
 	if got := states(ns); !slices.Equal(got, []string{"PRIMARY", "SECONDARY", "SECONDARY"}) {
 		t.Errorf("member 0 back: want it primary again, got %v", got)
 	}
@@ -232,21 +237,21 @@ func TestMongoReplicaSetAdd(t *testing.T) {
 }
 
 // TestMongoReplicaSetDriverFollowsThePrimary: a client of the replica-set
-// URL writes to whichever member is primary, before and after a failover.
+// URL, with the replicaSet option or with only the host list (the Java
+// driver's MULTIPLE mode discovers the set), writes to whichever member is
+// primary, before and after a failover.
 func TestMongoReplicaSetDriverFollowsThePrimary(t *testing.T) {
-	w, ns := newReplNodes(t, 3)
-	for _, r := range ns {
-		r.start(t)
+	for name, url := range map[string]string{
+		"replicaSet option": "mongodb://app:pw@10.0.1.10:27017,10.0.1.11:27017,10.0.1.12:27017/?replicaSet=ams&authSource=admin",
+		"host list only":    "mongodb://app:pw@10.0.1.10:27017,10.0.1.11:27017,10.0.1.12:27017",
+	} {
+		t.Run(name, func(t *testing.T) { driverFollowsThePrimary(t, url) })
 	}
-	s0 := ns[0].local(t, w)
-	if _, err := s0.RunCommand("admin", cmd("replSetInitiate", setConfig("10.0.1.10", "10.0.1.11", "10.0.1.12"))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s0.RunCommand("admin", createUserCmd("app", "pw", "root")); err != nil {
-		t.Fatal(err)
-	}
+}
+
+func driverFollowsThePrimary(t *testing.T, url string) {
+	w, ns, _ := initiatedSet(t, "app")
 	w.NewNode(sandbox.NodeSpec{InstanceID: "i-0ams", PrivateIP: "10.0.2.20"})
-	url := "mongodb://app:pw@10.0.1.10:27017,10.0.1.11:27017,10.0.1.12:27017/?replicaSet=ams&authSource=admin"
 	c, err := w.DialMongo(url, "10.0.2.20")
 	if err != nil {
 		t.Fatalf("dial the set: %v", err)
@@ -261,6 +266,7 @@ func TestMongoReplicaSetDriverFollowsThePrimary(t *testing.T) {
 		t.Fatalf("insert after a failover: %v", err)
 	}
 	ns[0].start(t)
+	ns[0].n.Idle(mongod.MongodConfigLoadSeconds) // it loads its stored configuration
 	if err := c.InsertUnique("clusterdb", "clusternode", map[string]any{"_id": "c"}, "_id"); err != nil {
 		t.Fatalf("insert after member 0 took over again: %v", err)
 	}

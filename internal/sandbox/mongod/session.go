@@ -125,16 +125,17 @@ func (s *mongoSession) Authenticate(db, user, password string) error {
 // ---------------------------------------------------------------------------
 // Commands.
 
-// mongoCommand is a command document: its fields in order, the first naming
+// MongoCommand is a command document: its fields in order, the first naming
 // the command.
-type mongoCommand struct {
+type MongoCommand struct {
 	Keys   []string
 	Fields map[string]any
 }
 
-func (c mongoCommand) Name() string { return c.Keys[0] }
+// Name is the command's name, its first key.
+func (c MongoCommand) Name() string { return c.Keys[0] }
 
-func (c mongoCommand) str(k string) string {
+func (c MongoCommand) str(k string) string {
 	s, _ := c.Fields[k].(string)
 	return s
 }
@@ -143,22 +144,22 @@ func (c mongoCommand) str(k string) string {
 // authenticated user, the privileges it needs and what it does.
 type commandSpec struct {
 	noAuth bool
-	privs  func(s *mongoSession, db string, c mongoCommand) ([]privilege, error)
-	run    func(s *mongoSession, db string, c mongoCommand) (map[string]any, error)
+	privs  func(s *mongoSession, db string, c MongoCommand) ([]privilege, error)
+	run    func(s *mongoSession, db string, c MongoCommand) (map[string]any, error)
 }
 
 func commandTable() map[string]commandSpec {
-	ok := func(*mongoSession, string, mongoCommand) (map[string]any, error) {
+	ok := func(*mongoSession, string, MongoCommand) (map[string]any, error) {
 		return map[string]any{"ok": 1}, nil
 	}
 	hello := commandSpec{noAuth: true, run: runHello}
-	cluster := func(action string) func(*mongoSession, string, mongoCommand) ([]privilege, error) {
-		return func(*mongoSession, string, mongoCommand) ([]privilege, error) {
+	cluster := func(action string) func(*mongoSession, string, MongoCommand) ([]privilege, error) {
+		return func(*mongoSession, string, MongoCommand) ([]privilege, error) {
 			return []privilege{{Res: resource{Cluster: true}, Action: action}}, nil
 		}
 	}
-	onColl := func(action string) func(*mongoSession, string, mongoCommand) ([]privilege, error) {
-		return func(_ *mongoSession, db string, c mongoCommand) ([]privilege, error) {
+	onColl := func(action string) func(*mongoSession, string, MongoCommand) ([]privilege, error) {
+		return func(_ *mongoSession, db string, c MongoCommand) ([]privilege, error) {
 			return []privilege{{Res: resource{DB: db, Coll: c.str(c.Name())}, Action: action}}, nil
 		}
 	}
@@ -192,7 +193,7 @@ func commandTable() map[string]commandSpec {
 
 // RunCommand runs a command as mongod does: check it exists, authorize it,
 // run it.
-func (s *mongoSession) RunCommand(db string, c mongoCommand) (map[string]any, error) {
+func (s *mongoSession) RunCommand(db string, c MongoCommand) (map[string]any, error) {
 	if err := s.alive(); err != nil {
 		return nil, err
 	}
@@ -207,13 +208,13 @@ func (s *mongoSession) RunCommand(db string, c mongoCommand) (map[string]any, er
 		return nil, err
 	}
 	if contains(writeCommands, c.Name()) {
-		return s.replicated(c.Name(), func() (map[string]any, error) { return spec.run(s, db, c) })
+		return s.replicated(c.Name(), writeConcernOf(c), func() (map[string]any, error) { return spec.run(s, db, c) })
 	}
 	return spec.run(s, db, c)
 }
 
 // authorize applies commands.cpp's checks (see the top of this file).
-func (s *mongoSession) authorize(db string, c mongoCommand, spec commandSpec) error {
+func (s *mongoSession) authorize(db string, c MongoCommand, spec commandSpec) error {
 	if spec.noAuth || !s.state.Authorization {
 		return nil
 	}
@@ -248,7 +249,7 @@ func (s *mongoSession) authorize(db string, c mongoCommand, spec commandSpec) er
 }
 
 // redactedCommand renders a command as mongod logs it, password hidden.
-func redactedCommand(db string, c mongoCommand) string {
+func redactedCommand(db string, c MongoCommand) string {
 	parts := make([]string, 0, len(c.Keys)+1)
 	for _, k := range c.Keys {
 		v := c.Fields[k]
