@@ -53,8 +53,8 @@ type asInstance struct {
 // AddGroup adds an Auto Scaling group with its lifecycle hooks.
 func (a *AWS) AddGroup(name string, hooks ...LifecycleHook) {
 	a.t.Helper()
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if _, dup := a.groups[name]; dup {
 		a.t.Fatalf("AddGroup %s: AlreadyExists", name)
 	}
@@ -77,8 +77,8 @@ func (a *AWS) AddGroup(name string, hooks ...LifecycleHook) {
 // TagGroup sets tags on an Auto Scaling group.
 func (a *AWS) TagGroup(name string, tags map[string]string) {
 	a.t.Helper()
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	g := a.group(name)
 	for k, v := range tags {
 		g.tags[k] = v
@@ -89,8 +89,8 @@ func (a *AWS) TagGroup(name string, tags map[string]string) {
 // condition keys for Amazon EC2 Auto Scaling", resource autoScalingGroup).
 func (a *AWS) GroupArn(name string) string {
 	a.t.Helper()
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return a.groupArn(a.group(name))
 }
 
@@ -134,8 +134,8 @@ func (a *AWS) LaunchWarm(group, instanceID string) {
 
 func (a *AWS) launch(group, instanceID, state string) {
 	a.t.Helper()
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.group(group)
 	a.instances[instanceID] = &asInstance{id: instanceID, group: group}
 	a.enter(a.instances[instanceID], state)
@@ -144,8 +144,8 @@ func (a *AWS) launch(group, instanceID, state string) {
 // LifecycleState is an instance's lifecycle state ("Amazon EC2 Auto
 // Scaling instance lifecycle"), "" when no group launched it.
 func (a *AWS) LifecycleState(instanceID string) string {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if in, ok := a.instances[instanceID]; ok {
 		return in.state
 	}
@@ -157,8 +157,8 @@ func (a *AWS) LifecycleState(instanceID string) string {
 // group's hooks for that transition; with none, the instance goes on.
 func (a *AWS) SetLifecycleState(instanceID, state string) {
 	a.t.Helper()
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.enter(a.instance(instanceID), state)
 }
 
@@ -166,8 +166,8 @@ func (a *AWS) SetLifecycleState(instanceID, state string) {
 // action with: "CONTINUE", "ABANDON", or "" when it completed none (an
 // expired hook does not count).
 func (a *AWS) LifecycleResult(instanceID string) string {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if in, ok := a.instances[instanceID]; ok {
 		return in.result
 	}
@@ -176,8 +176,8 @@ func (a *AWS) LifecycleResult(instanceID string) string {
 
 // Heartbeats is how many lifecycle action heartbeats the instance recorded.
 func (a *AWS) Heartbeats(instanceID string) int {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if in, ok := a.instances[instanceID]; ok {
 		return in.heartbeats
 	}
@@ -186,8 +186,8 @@ func (a *AWS) Heartbeats(instanceID string) int {
 
 // Protected reports whether the instance is protected from scale-in.
 func (a *AWS) Protected(instanceID string) bool {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	in, ok := a.instances[instanceID]
 	return ok && in.protected
 }
@@ -195,8 +195,8 @@ func (a *AWS) Protected(instanceID string) bool {
 // OpenLifecycleAction reports that a lifecycle action of the instance is
 // still open: nobody completed it, and its heartbeat timeout has not passed.
 func (a *AWS) OpenLifecycleAction(instanceID string) bool {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	in, ok := a.instances[instanceID]
 	return ok && len(in.pending) > 0
 }
@@ -206,8 +206,8 @@ func (a *AWS) OpenLifecycleAction(instanceID string) bool {
 // work", DefaultResult).
 func (a *AWS) ExpireHook(instanceID string) {
 	a.t.Helper()
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	in := a.instance(instanceID)
 	if len(in.pending) == 0 {
 		a.t.Fatalf("ExpireHook %s: no open lifecycle action (state %s)", instanceID, in.state)
@@ -364,7 +364,7 @@ func (a *AWS) lifecycleAction(q *apiRequest, g *asGroup, op string) (any, *apiEr
 	var in *asInstance
 	for _, cand := range a.instances {
 		if cand.group == g.name && (id == "" || cand.id == id) && cand.pending[hookName] != "" && (token == "" || cand.pending[hookName] == token) &&
-			a.now(cand.id) >= cand.enteredAt+a.Timing.LifecycleActionDelay {
+			a.now(cand.id) >= cand.enteredAt+a.timing.LifecycleActionDelay {
 			in = cand
 		}
 	}

@@ -33,7 +33,7 @@ type AWS struct {
 	t   testing.TB
 	srv *httptest.Server
 
-	Mu        sync.Mutex
+	mu        sync.Mutex
 	roles     map[string][]*policyDoc // inline policies by role name
 	creds     map[string]*credential  // by access key ID
 	params    map[string]*parameter   // by name
@@ -43,7 +43,7 @@ type AWS struct {
 	throttle  int
 	cwAgent   cwAgentDownloads
 	metrics   []MetricDatum            // PutMetricData, in order (cloudwatch.go)
-	Timing    Timing                   // timing.go
+	timing    Timing                   // timing.go
 	clocks    map[string]instanceClock // by instance ID
 }
 
@@ -87,16 +87,16 @@ func (a *AWS) URL() string { return a.srv.URL }
 
 // Calls lists every API request the stand-in received, in order.
 func (a *AWS) Calls() []APICall {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return append([]APICall(nil), a.calls...)
 }
 
 // Throttle makes the next n SSM calls fail with ThrottlingException, as
 // SSM does when a caller exceeds its request rate.
 func (a *AWS) Throttle(n int) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.throttle = n
 }
 
@@ -171,8 +171,8 @@ func (a *AWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isJSON {
 		call.Service = "ssm"
 	}
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	result, aerr := a.serve(r, body, &call)
 	if aerr != nil {
 		call.Error = aerr.Code

@@ -18,8 +18,8 @@ type MetricDatum struct {
 
 // Metrics lists the metric data put so far, in order.
 func (a *AWS) Metrics() []MetricDatum {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return append([]MetricDatum(nil), a.metrics...)
 }
 

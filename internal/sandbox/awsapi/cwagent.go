@@ -42,21 +42,21 @@ type cwAgentDownloads struct {
 // FailAgentDownloads makes the next n downloads of the CloudWatch agent's
 // package fail with 503, as S3 answers when it is unavailable.
 func (a *AWS) FailAgentDownloads(n int) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.cwAgent.failNext = n
 }
 
 // AgentDownloads is how many times the package was served.
 func (a *AWS) AgentDownloads() int {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	return a.cwAgent.served
 }
 
 func (a *AWS) serveCWAgent(w http.ResponseWriter, r *http.Request) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.cwAgent.failNext > 0 {
 		a.cwAgent.failNext--
 		http.Error(w, "<Error><Code>ServiceUnavailable</Code></Error>", http.StatusServiceUnavailable)

@@ -14,12 +14,12 @@ func (a *AWS) RefuseRole(name string) (restore func()) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	a.Mu.Lock()
+	a.mu.Lock()
 	a.roles[name] = append(a.roles[name], deny)
-	a.Mu.Unlock()
+	a.mu.Unlock()
 	return func() {
-		a.Mu.Lock()
-		defer a.Mu.Unlock()
+		a.mu.Lock()
+		defer a.mu.Unlock()
 		a.roles[name] = slices.DeleteFunc(a.roles[name], func(d *policyDoc) bool { return d == deny })
 	}
 }

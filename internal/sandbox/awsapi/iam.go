@@ -17,8 +17,8 @@ func (a *AWS) AddRole(name, policyJSON string) {
 	if err != nil {
 		a.t.Fatalf("AddRole %s: MalformedPolicyDocument: %v", name, err)
 	}
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.roles[name] = append(a.roles[name], doc)
 }
 

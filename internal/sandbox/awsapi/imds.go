@@ -218,17 +218,17 @@ func instanceTags(spec Instance) map[string]string {
 // the metadata: never without a role, and not in the first seconds of the
 // instance's life under an adversarial timing (timing.go).
 func (m *IMDS) hasCredentials() bool {
-	m.aws.Mu.Lock()
-	defer m.aws.Mu.Unlock()
-	return m.role != "" && m.aws.Age(m.id) >= m.aws.Timing.CredentialsMissingFor
+	m.aws.mu.Lock()
+	defer m.aws.mu.Unlock()
+	return m.role != "" && m.aws.age(m.id) >= m.aws.timing.CredentialsMissingFor
 }
 
 // credentials is the JSON of iam/security-credentials/<role> ("Retrieve
 // security credentials from instance metadata").
 func (m *IMDS) credentials() string {
-	m.aws.Mu.Lock()
+	m.aws.mu.Lock()
 	c := m.aws.credentialsFor(m.role, m.id)
-	m.aws.Mu.Unlock()
+	m.aws.mu.Unlock()
 	b, _ := json.MarshalIndent(map[string]string{
 		"Code": "Success", "LastUpdated": time.Now().UTC().Format(time.RFC3339), "Type": "AWS-HMAC",
 		"AccessKeyId": c.AccessKeyID, "SecretAccessKey": c.Secret, "Token": c.Token,

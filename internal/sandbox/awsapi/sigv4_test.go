@@ -99,11 +99,11 @@ func TestSigV4Verification(t *testing.T) {
 	a := New(t, "eu-west-1", "123456789012")
 	a.AddRole("node", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ssm:GetParameter","Resource":"*"}}`)
 	a.PutParameter("/p", "v", false)
-	a.Mu.Lock()
+	a.mu.Lock()
 	c := a.credentialsFor("node", "i-1")
 	expired := a.credentialsFor("node", "i-2")
 	expired.Expiration = time.Now().Add(-time.Minute)
-	a.Mu.Unlock()
+	a.mu.Unlock()
 	body := []byte(`{"Name":"/p"}`)
 	type mod func(r *http.Request) (akid, secret, region string, now time.Time)
 	sign := func(akid, secret, region string, now time.Time) mod {

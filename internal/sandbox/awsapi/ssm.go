@@ -29,8 +29,8 @@ func (a *AWS) parameterArn(name string) string {
 // PutParameter stores a parameter as the stack (Pulumi) does, overwriting
 // any previous value; secure makes it a SecureString.
 func (a *AWS) PutParameter(name, value string, secure bool) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	typ := "String"
 	if secure {
 		typ = "SecureString"
@@ -40,8 +40,8 @@ func (a *AWS) PutParameter(name, value string, secure bool) {
 
 // Parameter reads a parameter's plain value.
 func (a *AWS) Parameter(name string) (string, bool) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	p, ok := a.params[name]
 	if !ok {
 		return "", false

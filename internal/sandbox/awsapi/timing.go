@@ -1,7 +1,5 @@
 package awsapi
 
-import ()
-
 // Timing is how long the AWS stand-ins take to make a change visible, in
 // seconds of the virtual clock of the instance concerned. The zero value,
 // Instant, makes every change visible at once; Adversarial imitates the
@@ -57,9 +55,9 @@ func Adversarial() Timing {
 
 // SetTiming sets the timing of the stand-ins.
 func (a *AWS) SetTiming(t Timing) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
-	a.Timing = t
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.timing = t
 }
 
 // instanceClock is an instance's virtual clock and when it launched on it.
@@ -70,8 +68,8 @@ type instanceClock struct {
 
 // addClock registers the virtual clock of an instance that launched now.
 func (a *AWS) addClock(id string, now func() int) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.clocks[id] = instanceClock{now: now, born: now()}
 }
 
@@ -84,8 +82,8 @@ func (a *AWS) now(id string) int {
 	return 0
 }
 
-// Age is how long an instance has run. Callers hold a.mu.
-func (a *AWS) Age(id string) int {
+// age is how long an instance has run. Callers hold a.mu.
+func (a *AWS) age(id string) int {
 	if c, ok := a.clocks[id]; ok {
 		return c.now() - c.born
 	}
@@ -94,11 +92,11 @@ func (a *AWS) Age(id string) int {
 
 // keysUnknown reports that the services do not know an instance's new
 // keys yet. Callers hold a.mu.
-func (a *AWS) keysUnknown(id string) bool { return a.Age(id) < a.Timing.KeysUnknownFor }
+func (a *AWS) keysUnknown(id string) bool { return a.age(id) < a.timing.KeysUnknownFor }
 
 // policyMissing reports that an instance's role policies are not in force
 // yet. Callers hold a.mu.
-func (a *AWS) policyMissing(id string) bool { return a.Age(id) < a.Timing.PolicyMissingFor }
+func (a *AWS) policyMissing(id string) bool { return a.age(id) < a.timing.PolicyMissingFor }
 
 // targetChange is a change of an instance's target lifecycle state, at a
 // time of its clock.
@@ -111,13 +109,13 @@ type targetChange struct {
 // metadata shows now: the newest change older than the timing's lag, or
 // the instance's first target; false when no group launched it.
 func (a *AWS) TargetLifecycleState(instanceID string) (string, bool) {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	in, ok := a.instances[instanceID]
 	if !ok || len(in.targets) == 0 {
 		return "", false
 	}
-	seen := a.now(instanceID) - a.Timing.TargetStateLag
+	seen := a.now(instanceID) - a.timing.TargetStateLag
 	shown := in.targets[0].state
 	for _, c := range in.targets[1:] {
 		if c.at <= seen {
@@ -129,7 +127,7 @@ func (a *AWS) TargetLifecycleState(instanceID string) (string, bool) {
 
 // CurrentTiming is the timing of the stand-ins.
 func (a *AWS) CurrentTiming() Timing {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
-	return a.Timing
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.timing
 }

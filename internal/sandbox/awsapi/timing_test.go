@@ -16,7 +16,7 @@ import (
 func timedInstance(t *testing.T, timing awsapi.Timing) (a *awsapi.AWS, m *awsapi.IMDS, sleep func(seconds int)) {
 	t.Helper()
 	a = awsapi.New(t, awsapi.TestRegion, awsapi.TestAccount)
-	a.Timing = timing
+	a.SetTiming(timing)
 	a.AddRole("node", lifecyclePolicy)
 	a.AddGroup("origin", awsapi.LifecycleHook{Name: "launch", Transition: awsapi.TransitionLaunching, HeartbeatTimeout: 600, DefaultResult: "ABANDON"},
 		awsapi.LifecycleHook{Name: "drain", Transition: awsapi.TransitionTerminating, DefaultResult: "CONTINUE"})
@@ -107,7 +107,7 @@ func TestTimingTargetStateLag(t *testing.T) {
 	}{{0, "Warmed:Stopped"}, {lag - 1, "Warmed:Stopped"}, {1, "InService"}} {
 		sleep(step.sleep)
 		if status, body := imdsTargetState(t, m); status != 200 || body != step.want {
-			t.Errorf("%d s after leaving the pool: got %d %q, want %s", ageOf(a, "i-1")-100, status, body, step.want)
+			t.Errorf("%d s after leaving the pool: got %d %q, want %s", a.AgeOf("i-1")-100, status, body, step.want)
 		}
 	}
 	if got := a.LifecycleState("i-1"); got != "Pending:Wait" {
@@ -138,11 +138,11 @@ func TestTimingFreshCredentials(t *testing.T) {
 	if status, body := ssmCall(t, a.URL(), c, "GetParameter", map[string]any{"Name": "/x"}); status != 400 || body["__type"] != "UnrecognizedClientException" {
 		t.Errorf("new keys on SSM: got %d %v, want UnrecognizedClientException", status, body["__type"])
 	}
-	sleep(adv.KeysUnknownFor - ageOf(a, "i-1"))
+	sleep(adv.KeysUnknownFor - a.AgeOf("i-1"))
 	if status, code := asCall(t, a, c, req()); status != 403 || code != "AccessDenied" {
 		t.Errorf("keys known, policy not yet in force: got %d %q, want 403 AccessDenied", status, code)
 	}
-	sleep(adv.PolicyMissingFor - ageOf(a, "i-1"))
+	sleep(adv.PolicyMissingFor - a.AgeOf("i-1"))
 	if _, code := asCall(t, a, c, req()); code != "" {
 		t.Errorf("after %d s: got %q, want success", adv.PolicyMissingFor, code)
 	}
@@ -152,11 +152,4 @@ func TestTimingFreshCredentials(t *testing.T) {
 	if _, code := asCall(t, instant, imdsCredentials(t, im, "node"), req()); code != "" {
 		t.Errorf("instant timing: got %q, want success at once", code)
 	}
-}
-
-// ageOf is an instance's age, for tests.
-func ageOf(a *awsapi.AWS, id string) int {
-	a.Mu.Lock()
-	defer a.Mu.Unlock()
-	return a.Age(id)
 }
