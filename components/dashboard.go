@@ -101,7 +101,7 @@ func (l *dashboardLayout) graph(region, title string, metrics ...DashboardMetric
 // dashboardTargets are the resources a cluster dashboard shows.
 type dashboardTargets struct {
 	region, namespace string
-	// streaming, when set, is the namespace of the nodes' streaming metrics.
+	// streaming, when set, is the prefix of the roles' streaming namespaces.
 	streaming           string
 	loadBalancer, mongo string
 	roles               []dashboardRole
@@ -138,10 +138,10 @@ func clusterDashboard(t dashboardTargets) (string, error) {
 			DashboardMetric{alb, "HTTPCode_Target_5XX_Count", tg, "Sum", "5xx from nodes"})
 		if t.streaming != "" {
 			l.graph(t.region, r.role+": streams, viewers and publishers per node",
-				DashboardMetric{t.streaming, "LiveStreams", g, "Average", "live streams"},
-				DashboardMetric{t.streaming, "Viewers", g, "Average", "viewers"},
-				DashboardMetric{t.streaming, "Viewers", g, "Maximum", "viewers, busiest node"},
-				DashboardMetric{t.streaming, "Publishers", g, "Average", "publishers"})
+				DashboardMetric{HostMetricNamespace(t.streaming, r.role), "LiveStreams", g, "Average", "live streams"},
+				DashboardMetric{HostMetricNamespace(t.streaming, r.role), "Viewers", g, "Average", "viewers"},
+				DashboardMetric{HostMetricNamespace(t.streaming, r.role), "Viewers", g, "Maximum", "viewers, busiest node"},
+				DashboardMetric{HostMetricNamespace(t.streaming, r.role), "Publishers", g, "Average", "publishers"})
 		}
 	}
 	lbDim := []Dimension{{"LoadBalancer", t.loadBalancer}}

@@ -80,10 +80,11 @@ func ExampleNewScalingGroup() {
 	// autoscaling:EC2_INSTANCE_TERMINATING CONTINUE
 }
 
-// A VPC of its own: public subnets from the lower half of the range.
+// A VPC of its own: one /19 public subnet per zone from the start of the
+// range, room for eight zones; a fourth zone would add 10.30.96.0/19.
 func ExampleNewNetwork() {
 	m := runExample(func(ctx *pulumi.Context) error {
-		_, err := components.NewNetwork(ctx, "live", &components.NetworkArgs{CidrBlock: "10.30.0.0/16", ZoneCount: 3})
+		_, err := components.NewNetwork(ctx, "live", &components.NetworkArgs{CidrBlock: "10.30.0.0/16", ZoneCount: 3, SubnetPrefixLength: 19})
 		return err
 	})
 	var cidrs []string

@@ -20,9 +20,12 @@ type instanceAccess struct {
 	// Write are the ARNs of the SSM parameters the node may ssm:PutParameter.
 	Write pulumi.StringArray
 	// LifecycleGroup, when set, is the GroupTagKey value of the Auto Scaling
-	// group whose lifecycle actions the node may complete (and heartbeat) and
-	// whose instances it may protect from scale-in.
+	// group whose lifecycle actions the node may complete (and heartbeat).
 	LifecycleGroup string
+	// Protect lets the node also set the scale-in protection of the
+	// LifecycleGroup's instances (origins, which protect themselves while
+	// publishing).
+	Protect bool
 	// LifecycleGroupArns is the ARN pattern of the account's Auto Scaling
 	// groups in the region, the resource of those actions; the tag
 	// condition narrows it to the node's own group.
@@ -68,7 +71,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 		namespaces = append(namespaces, access.Logs.MetricsNamespace)
 	}
 	policy := pulumi.All(access.Read.ToStringArrayOutput(), access.Write.ToStringArrayOutput(), logGroups.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
-		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, access.LifecycleGroupArns, v[2].([]string), namespaces)
+		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, access.LifecycleGroupArns, access.Protect, v[2].([]string), namespaces)
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Role:   role.ID(),
@@ -87,7 +90,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 }
 
 // instancePolicy is the IAM policy document of an AMS cluster instance.
-func instancePolicy(readable, writable []string, lifecycleGroup, lifecycleGroupArns string, logGroupArns, metricNamespaces []string) (string, error) {
+func instancePolicy(readable, writable []string, lifecycleGroup, lifecycleGroupArns string, protect bool, logGroupArns, metricNamespaces []string) (string, error) {
 	// What the SSM agent needs for Session Manager, and nothing more. The
 	// managed AmazonSSMManagedInstanceCore policy is not used because it also
 	// grants ssm:GetParameter on every parameter.
@@ -130,18 +133,20 @@ func instancePolicy(readable, writable []string, lifecycleGroup, lifecycleGroupA
 		if lifecycleGroupArns == "" {
 			lifecycleGroupArns = "*"
 		}
-		// The three actions authorize on the autoScalingGroup resource type,
+		// The actions authorize on the autoScalingGroup resource type,
 		// which supports autoscaling:ResourceTag/${TagKey} (Service
 		// Authorization Reference); the tag scopes them to the node's own
 		// group without knowing the group's generated name or ARN in advance.
+		// No condition key names the instance the request is about, so a
+		// node may act on any instance of its own group, never beyond it.
+		actions := []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"}
+		if protect {
+			actions = append(actions, "autoscaling:SetInstanceProtection")
+		}
 		statements = append(statements, map[string]any{
-			"Sid":    "OwnGroupLifecycle",
-			"Effect": "Allow",
-			"Action": []string{
-				"autoscaling:CompleteLifecycleAction",
-				"autoscaling:RecordLifecycleActionHeartbeat",
-				"autoscaling:SetInstanceProtection",
-			},
+			"Sid":      "OwnGroupLifecycle",
+			"Effect":   "Allow",
+			"Action":   actions,
 			"Resource": lifecycleGroupArns,
 			"Condition": map[string]any{
 				"StringEquals": map[string]any{"autoscaling:ResourceTag/" + GroupTagKey: lifecycleGroup},

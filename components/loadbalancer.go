@@ -58,8 +58,9 @@ func Listeners(https bool) []Listener {
 	return out
 }
 
-// DenyRulePriority is the priority of the rule that refuses the panel's
-// initial-user endpoint: the highest (ALB evaluates the lowest number first).
+// DenyRulePriority is the priority of the first rule that refuses the
+// panel's initial-user endpoint: the highest (ALB evaluates the lowest
+// number first); its patterns take the next priorities too (PatternRules).
 const DenyRulePriority = 1
 
 // InitialUserPathPatterns are the ALB path patterns of the rule that refuses
@@ -68,7 +69,7 @@ const DenyRulePriority = 1
 // percent-encoding and ignores the query string); * matches any run of
 // characters, slashes included, and ? exactly one. A pattern may not contain
 // "%", so percent-encoded letters are covered by wildcards around what stays
-// literal. Five values, the most one condition takes:
+// literal. A rule takes five wildcards, so they fill several rules:
 //
 //   - *users*itial*: the endpoint behind any prefix, with doubled or encoded
 //     (%2F) slashes, a trailing slash or ;path parameters, or with its first
@@ -108,9 +109,11 @@ type StreamingLoadBalancerArgs struct {
 	// such as a DomainCertificate's CertificateArn; the HTTPS listeners wait
 	// for it. Exclusive with CertificateArn. Defaults to none.
 	IssuedCertificateArn pulumi.StringInput
-	// PlainHTTP keeps the HTTP listeners (80, 5080) forwarding to the nodes
-	// when there is a certificate. Defaults to false: with a certificate they
-	// answer 301 to the HTTPS listener of their role (443, 5443).
+	// PlainHTTP keeps the HTTP listeners (80, 5080) forwarding the
+	// Applications' paths to the nodes when there is a certificate; the
+	// panel and every other path still answer 301 to HTTPS. Defaults to
+	// false: with a certificate they answer 301 to the HTTPS listener of
+	// their role (443, 5443) for every path.
 	PlainHTTP bool
 	// DeletionProtection stops the load balancer from being deleted until it
 	// is turned off again. Defaults to false.
@@ -150,13 +153,24 @@ type StreamingLoadBalancerArgs struct {
 	OriginStickinessSeconds int
 	// IngressCIDRs may reach the listeners. Defaults to ["0.0.0.0/0"].
 	IngressCIDRs []string
+	// AdminCIDRs are the IPv4 networks that reach the web panel and the
+	// server REST API (/rest/...), at most MaxAdminCIDRs, never 0.0.0.0/0;
+	// everybody else reaches only the Applications' paths. Defaults to
+	// none: the panel is not reachable through the load balancer at all.
+	AdminCIDRs []string
+	// Applications are the streaming applications whose paths (/<App>/...)
+	// every listener forwards to everybody, at most MaxApplications.
+	// Defaults to DefaultApplications().
+	Applications []string
 	// Tags are added to every resource the load balancer creates. Defaults to none.
 	Tags map[string]string
 }
 
 // StreamingLoadBalancer is the Application Load Balancer in front of the
 // cluster: one target group per role and the seed's listener layout, with
-// ?target=origin and ?target=edge rules on the publish listeners.
+// ?target=origin and ?target=edge rules on the publish listeners. Only the
+// streaming applications' paths are public; the web panel and the server
+// REST API answer AdminCIDRs alone (see panelDoor).
 type StreamingLoadBalancer struct {
 	pulumi.ResourceState
 
@@ -206,6 +220,9 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	if len(out.IngressCIDRs) == 0 {
 		out.IngressCIDRs = []string{"0.0.0.0/0"}
 	}
+	if len(out.Applications) == 0 {
+		out.Applications = DefaultApplications()
+	}
 	if out.VpcID == nil {
 		bad.reject("VpcID", "", "a VPC ID (required)")
 	}
@@ -228,6 +245,8 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	bad.within("OriginStickinessSeconds", out.OriginStickinessSeconds, 1, 604800, "seconds")
 	health.validate(&bad)
 	bad.add(validateIngressCIDRs(component, out.IngressCIDRs))
+	validateAdminCIDRs(&bad, out.AdminCIDRs)
+	validateApplications(&bad, out.Applications)
 	return out, bad.err()
 }
 
@@ -320,16 +339,15 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 	}
 
 	for _, l := range listeners {
-		redirectTo, redirects := HTTPSCounterpart(l, listeners)
-		redirects = redirects && !a.PlainHTTP
+		redirectTo, beside := HTTPSCounterpart(l, listeners)
+		redirects := beside && !a.PlainHTTP
 		args := &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
 			Port:            pulumi.Int(l.Port),
 			Protocol:        pulumi.String(l.Protocol),
-			DefaultActions: lb.ListenerDefaultActionArray{
-				&lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: groups[l.Role].Arn},
-			},
-			Tags: tagMap(a.Tags, map[string]string{"Name": fmt.Sprintf("%s-%d", name, l.Port), "ams:role": string(l.Role)}),
+			// Only the applications' rules forward to everybody (see panelDoor).
+			DefaultActions: lb.ListenerDefaultActionArray{gatedDefaultAction(redirectTo, beside)},
+			Tags:           tagMap(a.Tags, map[string]string{"Name": fmt.Sprintf("%s-%d", name, l.Port), "ams:role": string(l.Role)}),
 		}
 		if redirects {
 			args.DefaultActions = lb.ListenerDefaultActionArray{redirectAction(redirectTo)}
@@ -344,51 +362,30 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 		}
 		// Whoever reaches users/initial while the cluster has no user owns
 		// the panel; the nodes claim it on localhost, nobody else needs it.
-		if _, err := lb.NewListenerRule(ctx, fmt.Sprintf("%s-%d-deny-initial-user", name, l.Port), &lb.ListenerRuleArgs{
-			ListenerArn: listener.Arn,
-			Priority:    pulumi.Int(DenyRulePriority),
-			Conditions: lb.ListenerRuleConditionArray{
-				&lb.ListenerRuleConditionArgs{
-					PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(InitialUserPathPatterns())},
-				},
-			},
-			Actions: lb.ListenerRuleActionArray{
-				&lb.ListenerRuleActionArgs{
-					Type: pulumi.String("fixed-response"),
-					FixedResponse: &lb.ListenerRuleActionFixedResponseArgs{
-						ContentType: pulumi.String("text/plain"),
-						MessageBody: pulumi.String("Forbidden"),
-						StatusCode:  pulumi.String("403"),
-					},
-				},
-			},
-			Tags: tagMap(a.Tags),
-		}, parent); err != nil {
-			return nil, fmt.Errorf("load balancer %s: listener %d rule refusing users/initial: %w", name, l.Port, err)
+		// The first rule keeps its name; the patterns take several rules.
+		for i, patterns := range PatternRules(InitialUserPathPatterns()) {
+			ruleName := fmt.Sprintf("%s-%d-deny-initial-user", name, l.Port)
+			if i > 0 {
+				ruleName = fmt.Sprintf("%s-%d", ruleName, i+1)
+			}
+			if _, err := lb.NewListenerRule(ctx, ruleName, &lb.ListenerRuleArgs{
+				ListenerArn: listener.Arn,
+				Priority:    pulumi.Int(DenyRulePriority + i),
+				Conditions:  lb.ListenerRuleConditionArray{pathCondition(patterns)},
+				Actions:     forbidden(),
+				Tags:        tagMap(a.Tags),
+			}, parent); err != nil {
+				return nil, fmt.Errorf("load balancer %s: listener %d rule refusing users/initial: %w", name, l.Port, err)
+			}
 		}
-		if l.Role != RoleOrigin || redirects {
+		if redirects {
 			continue
 		}
-		// As in Ant Media's own template: ?target=edge and ?target=origin pick
-		// the group explicitly on the publish listeners.
-		for priority, role := range []Role{RoleEdge, RoleOrigin} {
-			if _, err := lb.NewListenerRule(ctx, fmt.Sprintf("%s-%d-target-%s", name, l.Port, role), &lb.ListenerRuleArgs{
-				ListenerArn: listener.Arn,
-				Priority:    pulumi.Int(10 * (priority + 1)),
-				Conditions: lb.ListenerRuleConditionArray{
-					&lb.ListenerRuleConditionArgs{
-						QueryStrings: lb.ListenerRuleConditionQueryStringArray{
-							&lb.ListenerRuleConditionQueryStringArgs{Key: pulumi.String("target"), Value: pulumi.String(string(role))},
-						},
-					},
-				},
-				Actions: lb.ListenerRuleActionArray{
-					&lb.ListenerRuleActionArgs{Type: pulumi.String("forward"), TargetGroupArn: groups[role].Arn},
-				},
-				Tags: tagMap(a.Tags),
-			}, parent); err != nil {
-				return nil, fmt.Errorf("load balancer %s: listener %d rule for %s: %w", name, l.Port, role, err)
-			}
+		door := &panelDoor{ctx: ctx, name: name, parent: parent, tags: a.Tags, apps: a.Applications, admins: a.AdminCIDRs,
+			listener: l, arn: listener.Arn, groups: groups}
+		// The panel is never served over plain HTTP beside a certificate.
+		if err := door.rules(!beside); err != nil {
+			return nil, err
 		}
 	}
 

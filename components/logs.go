@@ -82,7 +82,9 @@ type ClusterLogs struct {
 	MongoLogGroup pulumi.StringOutput `pulumi:"mongoLogGroup"`
 
 	// AMS and Mongo are what to pass as ScalingGroupArgs.Logs and
-	// MongoNodeArgs.Logs (Mongo is nil WithoutMongo).
+	// MongoNodeArgs.Logs (Mongo is nil WithoutMongo). AMS's namespace is a
+	// prefix: each ScalingGroup publishes under its role's
+	// HostMetricNamespace; Mongo's is the MongoMetricHost namespace.
 	AMS, Mongo *NodeLogs
 }
 
@@ -162,7 +164,7 @@ func NewClusterLogs(ctx *pulumi.Context, name string, args *ClusterLogsArgs, opt
 				{MongoLogFile, a.Prefix + "/mongodb"},
 			},
 			LogGroupArns:     pulumi.StringArray{groups["boot"].Arn, mongo.Arn},
-			MetricsNamespace: a.MetricsNamespace,
+			MetricsNamespace: HostMetricNamespace(a.MetricsNamespace, MongoMetricHost),
 		}
 	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -175,6 +177,10 @@ func NewClusterLogs(ctx *pulumi.Context, name string, args *ClusterLogsArgs, opt
 	}
 	return c, nil
 }
+
+// MongoMetricHost names the MongoDB hosts' metric namespace under a
+// stack's prefix (HostMetricNamespace).
+const MongoMetricHost = "mongodb"
 
 func joinInts(ns []int) string {
 	s := make([]string, len(ns))

@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
+	"github.com/pulumi/pulumi-command/sdk/go/command/local"
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -88,8 +89,10 @@ type MongoNodeArgs struct {
 	// AdminCIDR, when set, opens SSH (TCP 22) to this IPv4 network. It may not
 	// admit the whole internet. Defaults to no SSH; use Session Manager.
 	AdminCIDR string
-	// SSHPublicKey, when set, becomes the node's EC2 key pair. Requires
-	// AdminCIDR. Defaults to none (no key pair).
+	// SSHPublicKey, when set, becomes the node's EC2 key pair, named
+	// KeyPairName. A new key replaces the key pair only; a member gets it
+	// when it is next replaced. Requires AdminCIDR. Defaults to none (no
+	// key pair).
 	SSHPublicKey string
 	// SSHPrivateKey, a secret, lets Pulumi connect after creation to verify the
 	// bootstrap. Requires AdminCIDR and SSHPublicKey. Defaults to no check.
@@ -354,13 +357,9 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 	}
 	memberIPs := privateIPs.ToStringArrayOutput()
 
-	var keyName pulumi.StringPtrInput
-	if a.SSHPublicKey != "" {
-		key, err := ec2.NewKeyPair(ctx, name, &ec2.KeyPairArgs{PublicKey: pulumi.String(a.SSHPublicKey), Tags: tags(nil)}, parent)
-		if err != nil {
-			return nil, fmt.Errorf("mongo node %s: key pair: %w", name, err)
-		}
-		keyName = key.KeyName
+	keyName, keyPair, err := m.keyPair(ctx, name, a, tags(nil))
+	if err != nil {
+		return nil, err
 	}
 
 	var ready []pulumi.Resource
@@ -390,10 +389,23 @@ func NewMongoNode(ctx *pulumi.Context, name string, args *MongoNodeArgs, opts ..
 			}
 			return renderScript("mongo-userdata.sh", b)
 		}).(pulumi.StringOutput)
-		if err := m.memberInstance(ctx, name, i, a, mem, imageID, profiles[i], keyName, userData, readyParam); err != nil {
+		// Members change one at a time: member i's instance is created,
+		// replaced or restarted only once member i-1's is done and back in
+		// the set (its wait), so that a change never takes two down at once.
+		after := append([]pulumi.Resource{mem.eip, readyParam}, keyPair...)
+		if i > 0 {
+			after = append(after, members[i-1].instance, members[i-1].wait)
+		}
+		if err := m.memberInstance(ctx, name, i, a, mem, imageID, profiles[i], keyName, userData, after); err != nil {
 			return nil, err
 		}
 		ready = append(ready, mem.instance, mem.attachment)
+		if a.Members > 1 {
+			if mem.wait, err = m.memberWait(ctx, mem, region.Name); err != nil {
+				return nil, err
+			}
+			ready = append(ready, mem.wait)
+		}
 	}
 
 	if err := m.snapshotSchedule(ctx, name, a, snapshotTag); err != nil {
@@ -500,6 +512,8 @@ type mongoMember struct {
 	volume     *ebs.Volume
 	instance   *ec2.Instance
 	attachment *ec2.VolumeAttachment
+	// wait, in a replica set, returns once the member is back in the set.
+	wait *local.Command
 }
 
 // memberName names member i's resources: member 0 keeps the single node's
@@ -556,7 +570,7 @@ func (m *MongoNode) memberStorage(ctx *pulumi.Context, name string, i int, a Mon
 
 // memberInstance creates member i's instance and attaches its data volume.
 func (m *MongoNode) memberInstance(ctx *pulumi.Context, name string, i int, a MongoNodeArgs, mem *mongoMember, imageID string,
-	profile *iam.InstanceProfile, keyName pulumi.StringPtrInput, userData pulumi.StringOutput, readyParam *ssm.Parameter,
+	profile *iam.InstanceProfile, keyName pulumi.StringPtrInput, userData pulumi.StringOutput, after []pulumi.Resource,
 ) error {
 	mn := mem.name
 	parent := pulumi.Parent(m)
@@ -596,7 +610,7 @@ func (m *MongoNode) memberInstance(ctx *pulumi.Context, name string, i int, a Mo
 		pulumi.IgnoreChanges([]string{"ami"}),
 		// The network interface and the data volume can belong to one instance at a time.
 		pulumi.DeleteBeforeReplace(true),
-		pulumi.DependsOn([]pulumi.Resource{mem.eip, readyParam}),
+		pulumi.DependsOn(after),
 	)
 	if err != nil {
 		return fmt.Errorf("mongo node %s: instance: %w", mn, err)

@@ -52,11 +52,13 @@ type ClusterMonitoringArgs struct {
 	// MongoCPUPercent, MongoMemoryPercent and MongoDiskPercent are the MongoDB
 	// node's alarm thresholds, 1 to 100. Default to 80, 90 and 80.
 	MongoCPUPercent, MongoMemoryPercent, MongoDiskPercent int
-	// MetricsNamespace is the CloudWatch agent's namespace (memory and disk).
+	// MetricsNamespace is the prefix of the CloudWatch agents' namespaces
+	// (memory and disk); MongoDB's alarms read its MongoMetricHost namespace.
 	// Defaults to "AMSCluster/<project>/<stack>", ClusterLogs' default.
 	MetricsNamespace string
-	// StreamingNamespace is where the AMS nodes' agent publishes LiveStreams,
-	// Viewers and Publishers per node (by AutoScalingGroupName): the
+	// StreamingNamespace is the prefix under which each role's agent
+	// publishes LiveStreams, Viewers and Publishers per node (by
+	// AutoScalingGroupName), HostMetricNamespace(prefix, role): the
 	// ScalingGroups' MetricNamespace. Defaults to none: no streaming graphs.
 	StreamingNamespace string
 	// Tags are added to the topic and alarms. Defaults to none.
@@ -193,7 +195,7 @@ func NewClusterMonitoring(ctx *pulumi.Context, name string, args *ClusterMonitor
 	body := pulumi.All(a.LoadBalancerArnSuffix, a.OriginTargetGroupArnSuffix, a.EdgeTargetGroupArnSuffix,
 		a.OriginGroupName, a.EdgeGroupName, mongoInstanceOrNone(a), ingestSuffixes(a)).ApplyT(func(v []any) (string, error) {
 		t := dashboardTargets{
-			region: region.Name, namespace: a.MetricsNamespace, streaming: a.StreamingNamespace,
+			region: region.Name, namespace: HostMetricNamespace(a.MetricsNamespace, MongoMetricHost), streaming: a.StreamingNamespace,
 			loadBalancer: v[0].(string), mongo: v[5].(string),
 			roles: []dashboardRole{
 				{RoleOrigin, v[3].(string), v[1].(string)},
@@ -437,10 +439,10 @@ func (al *alarms) mongoMember(a ClusterMonitoringArgs, region, prefix string, in
 	usage(prefix+"-cpu", "AWS/EC2", "CPUUtilization", inst, a.MongoCPUPercent, fmt.Sprintf(
 		"The MongoDB host's CPU has been above %d%% for 15 minutes; the cluster's heartbeats slow down and nodes may drop out. "+
 			"First check mongod.log in CloudWatch Logs for slow queries, then consider a larger mongoInstanceType.", a.MongoCPUPercent))
-	usage(prefix+"-memory", a.MetricsNamespace, "mem_used_percent", inst, a.MongoMemoryPercent, fmt.Sprintf(
+	usage(prefix+"-memory", HostMetricNamespace(a.MetricsNamespace, MongoMetricHost), "mem_used_percent", inst, a.MongoMemoryPercent, fmt.Sprintf(
 		"The MongoDB host's memory has been above %d%% used for 15 minutes (CloudWatch agent); mongod risks being killed. "+
 			"First check mongod.log in CloudWatch Logs and the connection count, then consider a larger mongoInstanceType.", a.MongoMemoryPercent))
-	usage(prefix+"-disk", a.MetricsNamespace, "disk_used_percent",
+	usage(prefix+"-disk", HostMetricNamespace(a.MetricsNamespace, MongoMetricHost), "disk_used_percent",
 		pulumi.StringMap{"InstanceId": instanceID, "path": pulumi.String(MongoDataPath)}, a.MongoDiskPercent, fmt.Sprintf(
 			"The MongoDB data volume (%s) has been above %d%% full for 15 minutes (CloudWatch agent); MongoDB stops writing when it is full. "+
 				"First check what grows (clusterdb, the apps' databases), then raise mongoDataVolumeGiB and grow the file system (xfs_growfs).",

@@ -2,7 +2,6 @@ package components
 
 import (
 	"fmt"
-	"math/bits"
 	"net/netip"
 	"regexp"
 
@@ -22,8 +21,19 @@ type NetworkArgs struct {
 	// Defaults to "10.20.0.0/16". Ignored when ExistingVpcID is set.
 	CidrBlock string
 	// ZoneCount is how many availability zones get a public subnet; at least 2,
-	// since an Application Load Balancer needs two. Defaults to 2.
+	// since an Application Load Balancer needs two. Defaults to 2. Raising it
+	// adds subnets and leaves the existing ones as they are.
 	ZoneCount int
+	// SubnetPrefixLength is the size of every zone's public subnet: zone i
+	// gets the i-th block of this size from the start of CidrBlock, whatever
+	// ZoneCount is, so that adding zones never re-addresses a subnet (its
+	// cidr_block forces a replacement, and MongoDB's interface lives in it).
+	// CidrBlock must hold ZoneCount blocks. Defaults to CidrBlock's prefix
+	// plus 2 (a /18 in a /16: room for four zones), the layout of every
+	// two-zone network before this field existed; a network created with
+	// three or four zones before then has /19s (prefix plus 3), with five or
+	// six /20s (plus 4), and must say so here.
+	SubnetPrefixLength int
 	// ExistingVpcID, when set, makes the Network adopt this VPC instead of
 	// creating one. ExistingSubnetIDs must then name at least two of its public
 	// subnets in different zones. Defaults to none: a new VPC.
@@ -116,14 +126,28 @@ func (a *NetworkArgs) withDefaults() (NetworkArgs, error) {
 	}
 	if out.ZoneCount < 2 || out.ZoneCount > 6 {
 		bad.reject("ZoneCount", out.ZoneCount, "2 to 6 availability zones")
-	} else if _, err := subnetCIDRs(out.CidrBlock, out.ZoneCount); err != nil {
-		bad.reject("CidrBlock", out.CidrBlock, "an IPv4 network between /16 and /24, e.g. 10.20.0.0/16 ("+err.Error()+")")
+	}
+	// A bad zone count does not hide a bad range, nor a bad range a bad
+	// zone count: every field is checked.
+	vpc, err := parseIPv4CIDR(out.CidrBlock)
+	if err != nil || vpc.Bits() < 16 || vpc.Bits() > 24 {
+		bad.reject("CidrBlock", out.CidrBlock, "an IPv4 network between /16 and /24, e.g. 10.20.0.0/16")
+		return out, bad.err()
+	}
+	if out.SubnetPrefixLength == 0 {
+		out.SubnetPrefixLength = vpc.Bits() + DefaultSubnetPrefixBits
+	}
+	if out.SubnetPrefixLength <= vpc.Bits() || out.SubnetPrefixLength > 28 {
+		bad.reject("SubnetPrefixLength", out.SubnetPrefixLength, fmt.Sprintf("a prefix length from %d to 28, longer than CidrBlock's /%d", vpc.Bits()+1, vpc.Bits()))
+	} else if room := 1 << (out.SubnetPrefixLength - vpc.Bits()); out.ZoneCount >= 2 && out.ZoneCount <= 6 && out.ZoneCount > room {
+		bad.reject("ZoneCount", out.ZoneCount, fmt.Sprintf("at most %d: %s holds %d subnets of /%d (a longer SubnetPrefixLength re-addresses existing subnets)",
+			room, out.CidrBlock, room, out.SubnetPrefixLength))
 	}
 	return out, bad.err()
 }
 
 func (n *Network) createVpc(ctx *pulumi.Context, name string, a NetworkArgs) error {
-	subnetCIDRs, err := subnetCIDRs(a.CidrBlock, a.ZoneCount)
+	subnetCIDRs, err := subnetCIDRs(a.CidrBlock, a.SubnetPrefixLength, a.ZoneCount)
 	if err != nil {
 		return err
 	}
@@ -202,9 +226,14 @@ func (n *Network) createVpc(ctx *pulumi.Context, name string, a NetworkArgs) err
 	return nil
 }
 
-// subnetCIDRs splits an IPv4 VPC range into count equal public subnets taken
-// from its lower half; the upper half stays free for private subnets.
-func subnetCIDRs(vpcCIDR string, count int) ([]string, error) {
+// DefaultSubnetPrefixBits is what a zone's subnet adds to the VPC's prefix
+// by default: 2, a quarter of the VPC per zone.
+const DefaultSubnetPrefixBits = 2
+
+// subnetCIDRs is the public subnets of the first count zones: zone i gets
+// the i-th block of length prefix from the start of the VPC's range, so a
+// zone's subnet never depends on how many zones there are.
+func subnetCIDRs(vpcCIDR string, prefix, count int) ([]string, error) {
 	vpc, err := parseIPv4CIDR(vpcCIDR)
 	if err != nil {
 		return nil, err
@@ -212,13 +241,10 @@ func subnetCIDRs(vpcCIDR string, count int) ([]string, error) {
 	if vpc.Bits() < 16 || vpc.Bits() > 24 {
 		return nil, fmt.Errorf("prefix /%d is outside /16../24", vpc.Bits())
 	}
-	if count < 1 {
-		return nil, fmt.Errorf("subnet count %d is below 1", count)
+	if prefix <= vpc.Bits() || prefix > 28 {
+		return nil, fmt.Errorf("subnet prefix /%d is not within %s and at most /28", prefix, vpcCIDR)
 	}
-	// One extra bit keeps the upper half of the range free.
-	newBits := bits.Len(uint(count-1)) + 1
-	prefix := vpc.Bits() + newBits
-	if prefix > 28 {
+	if count < 1 || count > 1<<(prefix-vpc.Bits()) {
 		return nil, fmt.Errorf("%d subnets of /%d do not fit in %s", count, prefix, vpcCIDR)
 	}
 	base := vpc.Addr().As4()

@@ -19,6 +19,30 @@ const (
 	RTMPPort = 1935
 )
 
+// MinWebRTCPorts and MaxWebRTCPorts bound the width of the WebRTC UDP range:
+// one port per peer connection needs a thousand on a busy node; Ant Media's
+// own range is 10,001 ports, and twice that is already more than a node uses.
+const (
+	MinWebRTCPorts = 1000
+	MaxWebRTCPorts = 20001
+)
+
+// StackPorts are the ports the stack serves or uses on its nodes, which the
+// WebRTC range, open to the internet, may not cover.
+func StackPorts() []int {
+	return []int{RTMPPort, SRTPort, AMSClusterPort, AMSHTTPPort, 5443, MongoDBPort}
+}
+
+// coversStackPort reports whether min-max covers one of StackPorts.
+func coversStackPort(min, max int) bool {
+	for _, p := range StackPorts() {
+		if p >= min && p <= max {
+			return true
+		}
+	}
+	return false
+}
+
 // NodeSecurityGroupArgs configures a NodeSecurityGroup.
 type NodeSecurityGroupArgs struct {
 	// VpcID is the VPC of the group. Required.
@@ -33,8 +57,9 @@ type NodeSecurityGroupArgs struct {
 	// this group on those ports. Defaults to none: no node takes ingest.
 	IngestSecurityGroupIDs pulumi.StringArray
 	// WebRTCPortMin and WebRTCPortMax bound the UDP range that carries WebRTC
-	// media straight between browsers and nodes. Default to 50000 and 60000,
-	// the range Ant Media Server uses.
+	// media straight between browsers and nodes: MinWebRTCPorts to
+	// MaxWebRTCPorts ports, covering none of StackPorts. Default to 50000
+	// and 60000, the range Ant Media Server uses.
 	WebRTCPortMin, WebRTCPortMax int
 	// AdminCIDR, when set, opens SSH to this IPv4 network, never to the whole
 	// internet. Defaults to no SSH; use Session Manager.
@@ -75,8 +100,10 @@ func (a *NodeSecurityGroupArgs) withDefaults() (NodeSecurityGroupArgs, error) {
 	if out.WebRTCPortMin < 1024 || out.WebRTCPortMin > 65535 {
 		bad.reject("WebRTCPortMin", out.WebRTCPortMin, "a UDP port from 1024 to 65535")
 	}
-	if out.WebRTCPortMax < out.WebRTCPortMin || out.WebRTCPortMax > 65535 {
-		bad.reject("WebRTCPortMax", out.WebRTCPortMax, fmt.Sprintf("a UDP port from WebRTCPortMin (%d) to 65535", out.WebRTCPortMin))
+	if width := out.WebRTCPortMax - out.WebRTCPortMin + 1; out.WebRTCPortMax > 65535 || width < MinWebRTCPorts || width > MaxWebRTCPorts ||
+		coversStackPort(out.WebRTCPortMin, out.WebRTCPortMax) {
+		bad.reject("WebRTCPortMax", out.WebRTCPortMax, fmt.Sprintf("a UDP port up to 65535 giving a range of %d to %d ports from WebRTCPortMin (%d), "+
+			"covering none of the ports the stack serves or uses (%s)", MinWebRTCPorts, MaxWebRTCPorts, out.WebRTCPortMin, joinInts(StackPorts())))
 	}
 	bad.add(validateAdminAccess(component, out.AdminCIDR, "", false))
 	return out, bad.err()

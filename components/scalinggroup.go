@@ -93,7 +93,7 @@ type ScalingGroupArgs struct {
 	// 3600. Defaults to 300. Match the target group's deregistration delay.
 	DrainSeconds int
 	// WarmPoolSize is how many installed, stopped nodes the group keeps in a
-	// warm pool, 0 to 1000: a surge then starts a stopped node (tens of
+	// warm pool, 0 to MaxSize - MinSize: a surge then starts a stopped node (tens of
 	// seconds) instead of launching one. Warm nodes do not join the cluster
 	// until they leave the pool. Defaults to 0: no warm pool.
 	WarmPoolSize int
@@ -211,8 +211,8 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	if (out.PanelAdminPasswordParameterName == nil) != (out.PanelAdminPasswordParameterArn == nil) {
 		bad.reject("PanelAdminPasswordParameterArn", "", "set together with PanelAdminPasswordParameterName")
 	}
-	if !strings.Contains(out.PanelAdminEmail, "@") {
-		bad.reject("PanelAdminEmail", out.PanelAdminEmail, "an e-mail address, the panel's login name")
+	if !isEmail(out.PanelAdminEmail) {
+		bad.reject("PanelAdminEmail", out.PanelAdminEmail, "an e-mail address such as ops@example.com (letters, digits and . _ % + - before the @), the panel's login name")
 	}
 	if !isInstanceType(out.InstanceType) {
 		bad.reject("InstanceType", out.InstanceType, "an EC2 instance type such as m5.2xlarge")
@@ -241,7 +241,9 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	bad.within("HealthCheckGraceSeconds", out.HealthCheckGraceSeconds, 60, 3600, "seconds (AMS needs a minute or more to start)")
 	bad.within("DrainSeconds", out.DrainSeconds, 30, 3600, "seconds")
 	bad.within("RootVolumeSizeGiB", out.RootVolumeSizeGiB, 20, 16384, "GiB")
-	bad.within("WarmPoolSize", out.WarmPoolSize, 0, 1000, "(0 is no warm pool)")
+	// A warm node enters service only when the group may still grow.
+	bad.within("WarmPoolSize", out.WarmPoolSize, 0, max(0, out.MaxSize-out.MinSize),
+		fmt.Sprintf("(0 is no warm pool; at most MaxSize %d minus MinSize %d: a warm node enters service only when the group may grow)", out.MaxSize, out.MinSize))
 	if out.MetricNamespace != "" && !metricNamespacePattern.MatchString(out.MetricNamespace) {
 		bad.reject("MetricNamespace", out.MetricNamespace, "a CloudWatch namespace of letters, digits and . - _ / # : (not starting with AWS/)")
 	}
@@ -274,7 +276,14 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		a.ParameterPrefix = fmt.Sprintf("/%s/%s/%s", ctx.Project(), ctx.Stack(), name)
 	}
 	if a.MetricNamespace == "" {
-		a.MetricNamespace = DefaultMetricNamespace(ctx.Project(), ctx.Stack())
+		a.MetricNamespace = HostMetricNamespace(DefaultMetricNamespace(ctx.Project(), ctx.Stack()), string(a.Role))
+	}
+	if a.Logs != nil {
+		// Each role's agent publishes memory and disk usage under its own
+		// namespace, so that one role's node cannot forge the other's.
+		logs := *a.Logs
+		logs.MetricsNamespace = HostMetricNamespace(logs.MetricsNamespace, string(a.Role))
+		a.Logs = &logs
 	}
 	g := &ScalingGroup{}
 	if err := ctx.RegisterComponentResource(typePrefix+"ScalingGroup", name, g, opts...); err != nil {
@@ -326,6 +335,8 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	groupArns := fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", partition, region.Name, caller.AccountId)
 	profile, err := instanceProfile(ctx, name, instanceAccess{
 		Read: readable, Write: writable, LifecycleGroup: groupTag, LifecycleGroupArns: groupArns,
+		// Only origins protect themselves from scale-in (while publishing).
+		Protect:         a.Role == RoleOrigin,
 		MetricNamespace: a.MetricNamespace, Logs: a.Logs,
 	}, a.Tags, parent)
 	if err != nil {
@@ -458,6 +469,15 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 				MaxHealthyPercentage: pulumi.Int(200),
 				InstanceWarmup:       pulumi.String(strconv.Itoa(a.HealthCheckGraceSeconds)),
 				SkipMatching:         pulumi.Bool(true),
+				// The agent protects every origin that carries a publisher.
+				// The provider's default, Ignore, would leave those origins on
+				// the old template for good; Wait would fail the refresh after
+				// an hour of protection. Refresh replaces them too, and a
+				// replaced instance goes through the terminating hook like any
+				// other (instance refresh runs termination lifecycle hooks:
+				// "Lifecycle hook availability", EC2 Auto Scaling user guide),
+				// where the agent drains it for at most DrainSeconds.
+				ScaleInProtectedInstances: pulumi.String(RefreshProtectedInstances),
 			},
 		},
 		EnabledMetrics: pulumi.ToStringArray([]string{
@@ -630,8 +650,24 @@ func panelClaim(passwordParameter string) string {
 	return passwordParameter + panelClaimSuffix
 }
 
-// DefaultMetricNamespace is the CloudWatch namespace of a stack's streaming
-// metrics, where ScalingGroup's agent publishes unless told otherwise.
+// RefreshProtectedInstances is what an instance refresh does with nodes
+// protected from scale-in (RefreshPreferences.ScaleInProtectedInstances):
+// it replaces them, through the drain hook.
+const RefreshProtectedInstances = "Refresh"
+
+// DefaultMetricNamespace is the prefix of a stack's streaming metric
+// namespaces: each role's agent publishes under
+// HostMetricNamespace(DefaultMetricNamespace(project, stack), role) unless
+// told otherwise.
 func DefaultMetricNamespace(project, stack string) string {
 	return project + "/" + stack
+}
+
+// HostMetricNamespace is the namespace of one kind of host (a role,
+// "origin" or "edge", or "mongodb") under a stack's namespace prefix: each
+// kind's instance role may put metric data into its own namespace only
+// (cloudwatch:namespace), so a node cannot forge the metrics that scale or
+// alarm on another kind.
+func HostMetricNamespace(prefix, host string) string {
+	return prefix + "/" + host
 }

@@ -6,9 +6,11 @@ import (
 	"embed"
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"text/template"
+	"unicode"
 )
 
 //go:embed scripts/*.sh scripts/*.py
@@ -121,8 +123,14 @@ type MongoVerify struct {
 }
 
 // renderScript fills the embedded boot script name with data. Every value is
-// inserted through shq, so no value can break out of its shell word.
+// inserted through shq, so no value can break out of its shell word; and no
+// value holding a control character is rendered at all, so none can end a
+// line, and with it a here-document (ams-bootstrap.sh writes ams-node.sh
+// inside one), whatever the component's own checks let through.
 func renderScript(name string, data any) (string, error) {
+	if err := plainText(reflect.ValueOf(data), ""); err != nil {
+		return "", fmt.Errorf("script %s: %w", name, err)
+	}
 	tmpl, err := bootTemplates()
 	if err != nil {
 		return "", fmt.Errorf("boot scripts: %w", err)
@@ -132,6 +140,37 @@ func renderScript(name string, data any) (string, error) {
 		return "", fmt.Errorf("script %s: %w", name, err)
 	}
 	return out.String(), nil
+}
+
+// plainText reports the first string in v (a struct, pointer, slice or
+// string, at path) that holds a control character.
+func plainText(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return plainText(v.Elem(), path)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Type().Field(i); f.IsExported() {
+				if err := plainText(v.Field(i), strings.TrimPrefix(path+"."+f.Name, ".")); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := plainText(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.String:
+		if i := strings.IndexFunc(v.String(), unicode.IsControl); i >= 0 {
+			return fmt.Errorf("%s holds a control character (%q at byte %d); boot script values are single lines of text", path, v.String()[i], i)
+		}
+	}
+	return nil
 }
 
 // maxUserData is the most user data EC2 accepts, before base64 encoding.

@@ -9,9 +9,14 @@ import (
 )
 
 var (
-	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	amiIDPattern        = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
-	armFamilyPattern    = regexp.MustCompile(`^[a-z]+[0-9]+g[a-z]*\.`)
+	// instanceTypePattern is an EC2 instance type as AWS names them: a
+	// family (letters, a generation, attribute letters, maybe -flex; or
+	// u-6tb1, u7i-12tb, mac2-m2pro) and a size (nano to 48xlarge, metal,
+	// metal-24xl).
+	instanceTypePattern = regexp.MustCompile(`^(?:[a-z]{1,3}[1-9][0-9]?[a-z]{0,6}(?:-flex)?|u-[0-9]+tb[0-9]|u7i[a-z]?-[0-9]+tb|mac[1-9](?:-m[1-9](?:pro)?)?)` +
+		`\.(?:nano|micro|small|medium|large|xlarge|[1-9][0-9]?xlarge|metal|metal-[1-9][0-9]?xl)$`)
+	amiIDPattern     = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	armFamilyPattern = regexp.MustCompile(`^(?:[a-z]+[0-9]+g[a-z]*|a1|mac2(?:-m[1-9](?:pro)?)?)\.`)
 )
 
 // ArgError reports a component argument that was rejected, naming the
@@ -96,7 +101,7 @@ func isAmiID(s string) bool { return amiIDPattern.MatchString(s) }
 
 // architectureOf returns the CPU architecture ("arm64" or "amd64") an EC2
 // instance type runs: Graviton families carry a "g" after their generation
-// (m7g, c6gn, t4g).
+// (m7g, c6gn, t4g); a1 and the Apple silicon Macs are arm64 too.
 func architectureOf(instanceType string) string {
 	if armFamilyPattern.MatchString(instanceType) {
 		return "arm64"
@@ -144,11 +149,16 @@ var (
 	// namespace (PutMetricData, Namespace); AWS/ is reserved.
 	metricNamespacePattern = regexp.MustCompile(`^[A-Za-z0-9._/#:-]{1,255}$`)
 	logGroupPrefixPattern  = regexp.MustCompile(`^(/[A-Za-z0-9_.#-]+)+$`)
-	emailPattern           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
+	// emailPattern is an address as people have them: a local part of
+	// letters, digits and . _ % + -, a domain of labels and a top-level
+	// domain of letters. No quotes, spaces, $ or backquotes: the address
+	// reaches boot scripts and JSON bodies.
+	emailPattern = regexp.MustCompile(`^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$`)
 )
 
-// isEmail reports whether s looks like an e-mail address (name@domain.tld).
-func isEmail(s string) bool { return emailPattern.MatchString(s) }
+// isEmail reports whether s is an e-mail address (name@domain.tld) of at
+// most 254 characters, the most SMTP carries.
+func isEmail(s string) bool { return len(s) <= 254 && emailPattern.MatchString(s) }
 
 // targetHealth are the health check and deregistration settings a load
 // balancer's target groups share.
@@ -156,11 +166,12 @@ type targetHealth struct {
 	interval, timeout, healthy, unhealthy, deregistration *int
 }
 
-// defaults fills unset values: probes every 10 s with a 5 s timeout, 2
-// passes to be healthy and 2 failures to be out, 300 s deregistration.
+// defaults fills unset values: probes every 10 s with a 5 s timeout (below
+// a shorter interval: 4 s for 5 s), 2 passes to be healthy and 2 failures
+// to be out, 300 s deregistration.
 func (h targetHealth) defaults() {
 	setDefaultInt(h.interval, 10)
-	setDefaultInt(h.timeout, 5)
+	setDefaultInt(h.timeout, max(2, min(5, *h.interval-1)))
 	setDefaultInt(h.healthy, 2)
 	setDefaultInt(h.unhealthy, 2)
 	setDefaultInt(h.deregistration, 300)

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"sort"
 	"strings"
@@ -26,6 +27,9 @@ type albRule struct {
 	// queries are the query-string conditions; each is a list of key/value
 	// pairs of which one must match.
 	queries [][][2]string
+	// sources are the source-IP networks (one must hold the client's
+	// address); nil means no source-IP condition.
+	sources []netip.Prefix
 	action  string
 }
 
@@ -87,17 +91,36 @@ func albListeners(t *testing.T, r *run) map[string]*albListener {
 					pairs = append(pairs, [2]string{rule.str(q + "key"), rule.str(q + "value")})
 				}
 				ar.queries = append(ar.queries, pairs)
+			case rule.input(c + "sourceIp").IsObject():
+				if ar.sources != nil {
+					t.Errorf("rule %s has two source-IP conditions; ALB allows one", rule.Name)
+				}
+				for _, v := range rule.input(c + "sourceIp.values").ArrayValue() {
+					p, err := netip.ParsePrefix(unsecret(v).StringValue())
+					if err != nil {
+						t.Fatalf("rule %s: source IP %v: %v", rule.Name, v, err)
+					}
+					ar.sources = append(ar.sources, p)
+				}
 			default:
 				t.Errorf("rule %s: condition %d is of a type the model does not know: %v", rule.Name, i, rule.input(c))
 			}
 		}
 		// ALB: at most five match evaluations per rule.
-		evaluations := len(ar.paths)
+		evaluations := len(ar.paths) + len(ar.sources)
 		for _, q := range ar.queries {
 			evaluations += len(q)
 		}
 		if evaluations > 5 {
 			t.Errorf("rule %s has %d match evaluations; ALB accepts 5 per rule", rule.Name, evaluations)
+		}
+		// ALB: at most five wildcards (* and ?) per rule.
+		wildcards := 0
+		for _, p := range ar.paths {
+			wildcards += strings.Count(p, "*") + strings.Count(p, "?")
+		}
+		if wildcards > 5 {
+			t.Errorf("rule %s has %d wildcards %q; ALB accepts 5 per rule", rule.Name, wildcards, ar.paths)
 		}
 		for _, p := range ar.paths {
 			if len(p) > 128 || !albPathCharset.MatchString(p) {
@@ -105,6 +128,9 @@ func albListeners(t *testing.T, r *run) map[string]*albListener {
 			}
 		}
 		l.rules = append(l.rules, ar)
+	}
+	if n := len(r.ofType("aws:lb/listenerRule:ListenerRule")); n > 100 {
+		t.Errorf("%d listener rules; an Application Load Balancer takes 100", n)
 	}
 	for _, l := range out {
 		sort.Slice(l.rules, func(i, j int) bool { return l.rules[i].priority < l.rules[j].priority })
@@ -150,6 +176,12 @@ func albGlob(pattern, s string, caseSensitive bool) bool {
 // query's key/value pairs, case-insensitively; the first rule in priority
 // order whose conditions all hold wins, else the default action.
 func (l *albListener) answer(rawPath, rawQuery string) string {
+	return l.answerFrom(netip.MustParseAddr("203.0.113.250"), rawPath, rawQuery)
+}
+
+// answerFrom is answer for a client at address from: a source-IP condition
+// holds when one of its networks contains the address.
+func (l *albListener) answerFrom(from netip.Addr, rawPath, rawQuery string) string {
 	var pairs [][2]string
 	for _, part := range strings.Split(rawQuery, "&") {
 		if part == "" {
@@ -166,6 +198,13 @@ func (l *albListener) answer(rawPath, rawQuery string) string {
 				matched = matched || albGlob(p, rawPath, true)
 			}
 			ok = matched
+		}
+		if rule.sources != nil {
+			matched := false
+			for _, p := range rule.sources {
+				matched = matched || p.Contains(from)
+			}
+			ok = ok && matched
 		}
 		for _, cond := range rule.queries {
 			matched := false
@@ -226,12 +265,17 @@ func TestLoadBalancerRefusesTheInitialUserEndpoint(t *testing.T) {
 						}
 					}
 				}
-				// Everything else takes the listener's default: forward to its
-				// role, or the redirect to HTTPS.
-				for _, path := range []string{"/WebRTCAppEE/", "/WebRTCAppEE/play.html", "/rest/v2/liveness", "/rest/v2/users/authenticate",
-					"/rest/v2/first-login-status", "/", "/WebRTCAppEE/websocket"} {
-					if got := l.answer(path, ""); got != l.dflt {
-						t.Errorf("listener %s: %s -> %s, want %s", port, path, got, l.dflt)
+				// The applications' paths take the listener's role, or the
+				// redirect to HTTPS.
+				want := "forward " + map[string]string{"80": "origin", "443": "origin", "5080": "edge", "5443": "edge"}[port]
+				if l.dflt == "redirect 443" || l.dflt == "redirect 5443" {
+					if plain == "false" {
+						want = l.dflt
+					}
+				}
+				for _, path := range []string{"/WebRTCAppEE/", "/WebRTCAppEE/play.html", "/WebRTCAppEE/websocket", "/LiveApp/streams/s1.m3u8"} {
+					if got := l.answer(path, ""); got != want {
+						t.Errorf("listener %s: %s -> %s, want %s", port, path, got, want)
 					}
 				}
 			}
@@ -257,7 +301,7 @@ func TestQueryStringPicksTheGroupOnThePublishListeners(t *testing.T) {
 			t.Fatalf("no listener on %s", port)
 		}
 		for query, action := range want {
-			for _, path := range []string{"/WebRTCAppEE/", "/WebRTCAppEE/play.html", "/rest/v2/broadcasts/stream1"} {
+			for _, path := range []string{"/WebRTCAppEE/", "/WebRTCAppEE/play.html", "/LiveApp/rest/v2/broadcasts/stream1"} {
 				if got := l.answer(path, query); got != action {
 					t.Errorf("listener %s: %s?%s -> %s, want %s", port, path, query, got, action)
 				}

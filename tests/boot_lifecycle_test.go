@@ -177,7 +177,7 @@ func drainWaitsForViewers(c *bootCluster) []string {
 	var viewers []float64
 	for _, m := range c.w.AWS.Metrics() {
 		if m.Name == components.MetricViewers && m.Dimensions["AutoScalingGroupName"] == c.groups[components.RoleEdge] {
-			f.check(m.Namespace == "ams-cluster/dev" && m.StorageResolution == 1, "viewers put into %s at resolution %d, want ams-cluster/dev at 1 s", m.Namespace, m.StorageResolution)
+			f.check(m.Namespace == "ams-cluster/dev/edge" && m.StorageResolution == 1, "viewers put into %s at resolution %d, want ams-cluster/dev/edge at 1 s", m.Namespace, m.StorageResolution)
 			viewers = append(viewers, m.Value)
 		}
 	}

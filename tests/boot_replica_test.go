@@ -184,7 +184,12 @@ func replicaScenarios() map[string]func(c *replicaCluster) []string {
 }
 
 func TestReplicaBootScenarios(t *testing.T) {
-	for _, tm := range timings() {
+	// Not yet under the adversarial timing: the members' clocks are their
+	// own, so a member's credential retries take real time while the
+	// initiator's bounded wait for it runs on the initiator's virtual clock,
+	// and the scenario measures the machine's load rather than the scripts
+	// (issue 16, see the awstiming report).
+	for _, tm := range timings()[:1] {
 		t.Run(tm.name, func(t *testing.T) {
 			for name, run := range replicaScenarios() {
 				t.Run(name, func(t *testing.T) {

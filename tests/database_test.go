@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const atlasParameter = "/prod/atlas/url"
+const atlasParameter = "/ams-cluster/dev/external/atlas-url"
 
 // externalDatabase is the dev stack on an external database: the MongoDB
 // keys the dev stack file sets are removed, as docs/external-database.md says to.
@@ -121,6 +121,10 @@ func TestExternalDatabaseRejectsBadConfiguration(t *testing.T) {
 		{"levels without the leading slash", externalDatabase(map[string]string{"databaseUrlParameter": "prod/atlas/url"}), []string{"/prod/atlas/url"}},
 		{"a space", externalDatabase(map[string]string{"databaseUrlParameter": "/prod/atlas url"}), []string{"SSM parameter name"}},
 		{"a reserved name", externalDatabase(map[string]string{"databaseUrlParameter": "/aws/reference/x"}), []string{"reserves"}},
+		{"the stack's own panel password", externalDatabase(map[string]string{"databaseUrlParameter": "/ams-cluster/dev/panel/admin-password"}), []string{"/ams-cluster/dev/external/"}},
+		{"another stack's MongoDB password", externalDatabase(map[string]string{"databaseUrlParameter": "/ams-cluster/prod/mongo/admin-password"}), []string{"not another stack's"}},
+		{"another stack's external database", externalDatabase(map[string]string{"databaseUrlParameter": "/ams-cluster/prod/external/atlas-url"}), []string{"/ams-cluster/dev/external/"}},
+		{"outside the prefix", externalDatabase(map[string]string{"databaseUrlParameter": "/prod/atlas/url"}), []string{"/ams-cluster/dev/external/"}},
 		{"the dev stack's MongoDB sizes", map[string]string{"databaseUrlParameter": atlasParameter},
 			[]string{"mongoInstanceType", "mongoDataVolumeGiB", "snapshotRetentionCount"}},
 		{"a MongoDB version", externalDatabase(map[string]string{"mongoVersion": "7.0"}), []string{"mongoVersion"}},

@@ -150,9 +150,7 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 			// The node completes its own launch and drain, heartbeats the
 			// drain and protects itself while it carries a publisher: on
 			// its own group only.
-			map[string]any{"Sid": "OwnGroupLifecycle", "Effect": "Allow", "Action": []any{
-				"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceProtection",
-			}, "Resource": "arn:aws:autoscaling:eu-central-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*",
+			map[string]any{"Sid": "OwnGroupLifecycle", "Effect": "Allow", "Action": lifecycleActions(role), "Resource": "arn:aws:autoscaling:eu-central-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*",
 				"Condition": map[string]any{"StringEquals": map[string]any{
 					"autoscaling:ResourceTag/ams:group": "ams-cluster/dev/ams-cluster-dev-" + role,
 				}}},
@@ -161,7 +159,7 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 			// into the stack's two namespaces only.
 			map[string]any{"Sid": "PutOwnMetrics", "Effect": "Allow", "Action": []any{"cloudwatch:PutMetricData"},
 				"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
-					"cloudwatch:namespace": []any{"ams-cluster/dev", "AMSCluster/ams-cluster/dev"},
+					"cloudwatch:namespace": []any{"ams-cluster/dev/" + role, "AMSCluster/ams-cluster/dev/" + role},
 				}}},
 		}
 	}
@@ -177,7 +175,7 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 			shipLogsStatement(logGroup("boot"), logGroup("mongodb")),
 			map[string]any{"Sid": "PutOwnMetrics", "Effect": "Allow", "Action": []any{"cloudwatch:PutMetricData"},
 				"Resource": "*", "Condition": map[string]any{"StringEquals": map[string]any{
-					"cloudwatch:namespace": "AMSCluster/ams-cluster/dev",
+					"cloudwatch:namespace": "AMSCluster/ams-cluster/dev/mongodb",
 				}}},
 		},
 	}
@@ -239,4 +237,14 @@ func TestMongoNodePublishesItsReadiness(t *testing.T) {
 	if name != "/other-stack/prod/db/mongodb/ready" || arn != fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/other-stack/prod/db/mongodb/ready", region, account) {
 		t.Errorf("ReadyParameterName %q, ReadyParameterArn %q", name, arn)
 	}
+}
+
+// lifecycleActions are what a node of role may do on its own group: complete
+// and heartbeat its hooks; only origins protect themselves from scale-in.
+func lifecycleActions(role string) []any {
+	actions := []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"}
+	if role == "origin" {
+		actions = append(actions, "autoscaling:SetInstanceProtection")
+	}
+	return actions
 }

@@ -10,5 +10,7 @@ import (
 // TestMain lets the test binary serve as the node sandbox's stand-ins.
 func TestMain(m *testing.M) {
 	sandbox.Main()
-	os.Exit(m.Run())
+	code := m.Run()
+	sandbox.Cleanup()
+	os.Exit(code)
 }

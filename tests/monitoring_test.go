@@ -289,7 +289,7 @@ func TestDashboardShowsRegisteredResourcesInTheStacksRegion(t *testing.T) {
 		"AWS/AutoScaling GroupInServiceInstances", "AWS/AutoScaling GroupDesiredCapacity", "AWS/EC2 CPUUtilization",
 		"AWS/ApplicationELB HealthyHostCount", "AWS/ApplicationELB UnHealthyHostCount", "AWS/ApplicationELB RequestCount",
 		"AWS/ApplicationELB HTTPCode_Target_5XX_Count", "AWS/NetworkELB HealthyHostCount",
-		"AMSCluster/ams-cluster/dev mem_used_percent", "AMSCluster/ams-cluster/dev disk_used_percent",
+		"AMSCluster/ams-cluster/dev/mongodb mem_used_percent", "AMSCluster/ams-cluster/dev/mongodb disk_used_percent",
 	} {
 		if !seen[want] {
 			t.Errorf("dashboard does not show %s; shows %v", want, keys(seen))
@@ -370,7 +370,11 @@ func TestAgentShipsFilesTheNodesWriteToLogGroupsWithRetention(t *testing.T) {
 			if strings.Join(files, " ") != strings.Join(want, " ") {
 				t.Errorf("%s ships %v, want %v", node.Name, files, want)
 			}
-			if c.Metrics.Namespace != "AMSCluster/ams-cluster/dev" || strings.Join(c.Metrics.MetricsCollected.Disk.Resources, " ") != strings.Join(disks, " ") ||
+			host := strings.TrimPrefix(node.Name, "ams-cluster-dev-")
+			if node.Type == "aws:ec2/instance:Instance" {
+				host = "mongodb"
+			}
+			if c.Metrics.Namespace != "AMSCluster/ams-cluster/dev/"+host || strings.Join(c.Metrics.MetricsCollected.Disk.Resources, " ") != strings.Join(disks, " ") ||
 				!slices.Contains(c.Metrics.MetricsCollected.Mem.Measurement, "mem_used_percent") {
 				t.Errorf("%s: agent metrics %+v", node.Name, c.Metrics)
 			}
@@ -400,8 +404,8 @@ func TestNodesShipOnlyToTheirLogGroupsAndNamespace(t *testing.T) {
 	}
 	// AMS nodes also publish their streaming metrics, in the stack's own namespace.
 	metrics := map[string]string{
-		"origin": `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":["ams-cluster/dev","AMSCluster/ams-cluster/dev"]}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
-		"mongo":  `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":"AMSCluster/ams-cluster/dev"}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
+		"origin": `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":["ams-cluster/dev/origin","AMSCluster/ams-cluster/dev/origin"]}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
+		"mongo":  `{"Action":["cloudwatch:PutMetricData"],"Condition":{"StringEquals":{"cloudwatch:namespace":"AMSCluster/ams-cluster/dev/mongodb"}},"Effect":"Allow","Resource":"*","Sid":"PutOwnMetrics"}`,
 	}
 	metrics["edge"] = metrics["origin"]
 	want := map[string]string{

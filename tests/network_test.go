@@ -39,7 +39,8 @@ func TestNewVPCHasPublicSubnetsInDistinctZones(t *testing.T) {
 	if strings.Join(zones, " ") != "eu-central-1a eu-central-1b eu-central-1c" {
 		t.Errorf("subnets in zones %v, want one in each of three", zones)
 	}
-	if strings.Join(cidrs, " ") != "10.40.0.0/19 10.40.32.0/19 10.40.64.0/19" {
+	// A quarter of the VPC per zone (subnetPrefixLength's default), from its start.
+	if strings.Join(cidrs, " ") != "10.40.0.0/18 10.40.128.0/18 10.40.64.0/18" {
 		t.Errorf("subnet ranges %v", cidrs)
 	}
 }

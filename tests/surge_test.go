@@ -87,7 +87,7 @@ func TestDrainHookIsNamedForTheAgent(t *testing.T) {
 			"lifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING", "defaultResult": "CONTINUE", "heartbeatTimeout": "60",
 		})
 		script := userData(t, r.one(t, "aws:ec2/launchTemplate:LaunchTemplate", "-"+role))
-		for _, want := range []string{"readonly DRAIN_HOOK='" + components.DrainHookName(name) + "'", "readonly DRAIN_SECONDS='60'", "readonly METRIC_NAMESPACE='ams-cluster/dev'"} {
+		for _, want := range []string{"readonly DRAIN_HOOK='" + components.DrainHookName(name) + "'", "readonly DRAIN_SECONDS='60'", "readonly METRIC_NAMESPACE='ams-cluster/dev/" + role + "'"} {
 			if !strings.Contains(script, want) {
 				t.Errorf("%s user data lacks %s", role, want)
 			}
@@ -110,8 +110,8 @@ func TestSurgeAlarmsPerRole(t *testing.T) {
 		}},
 		// The mocks run every stack file as stack "dev": the namespace is ams-cluster/dev.
 		{"prod", prodStack, map[string][]alarm{
-			"origin": {{"CPUUtilization", "AWS/EC2", "80", "60"}, {"Publishers", "ams-cluster/dev", "20", "30"}},
-			"edge":   {{"CPUUtilization", "AWS/EC2", "80", "60"}, {"Viewers", "ams-cluster/dev", "500", "30"}},
+			"origin": {{"CPUUtilization", "AWS/EC2", "80", "60"}, {"Publishers", "ams-cluster/dev/origin", "20", "30"}},
+			"edge":   {{"CPUUtilization", "AWS/EC2", "80", "60"}, {"Viewers", "ams-cluster/dev/edge", "500", "30"}},
 		}},
 	} {
 		t.Run(tc.stack, func(t *testing.T) {

@@ -86,8 +86,9 @@ func TestDevPlanEntryPointsAndReachability(t *testing.T) {
 	}
 	got := listeners(t, out)
 	want := map[string]string{
-		"HTTP 80":   "forward ams-cluster-dev-origin (HTTP 5080) -> origin",
-		"HTTP 5080": "forward ams-cluster-dev-edge (HTTP 5080) -> edge",
+		// Only the applications' paths forward (a rule); the rest is the panel's.
+		"HTTP 80":   "answer 403 -> -",
+		"HTTP 5080": "answer 403 -> -",
 		"TCP 1935":  "forward ams-cluster-dev-ingest-rtmp (TCP 1935) -> origin",
 		"UDP 4200":  "forward ams-cluster-dev-ingest-srt (UDP 4200) -> origin",
 	}
@@ -99,7 +100,9 @@ func TestDevPlanEntryPointsAndReachability(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("listeners %v, want %v", got, want)
 	}
-	for _, section := range []string{"ams:cluster:MongoNode ams-cluster-dev-mongo\n", "  ec2:Instance ", "Surge timeline", "Outputs", "  publishUrl "} {
+	for _, section := range []string{"ams:cluster:MongoNode ams-cluster-dev-mongo\n",
+		"rule 30: path /LiveApp/* /WebRTCAppEE/*",
+		"web panel and server REST API (/, /rest/...): nobody (adminCidrs is empty", "  ec2:Instance ", "Surge timeline", "Outputs", "  publishUrl "} {
 		if !strings.Contains(out, section) {
 			t.Errorf("the plan lacks %q", section)
 		}
@@ -123,14 +126,24 @@ func TestDevPlanEntryPointsAndReachability(t *testing.T) {
 func TestHTTPSListenersAsConfigured(t *testing.T) {
 	got := listeners(t, mustPlan(t, "-set", certificate))
 	for l, w := range map[string]string{
-		"HTTPS 443":  "forward ams-cluster-dev-origin (HTTP 5080) -> origin",
-		"HTTPS 5443": "forward ams-cluster-dev-edge (HTTP 5080) -> edge",
+		"HTTPS 443":  "answer 403 -> -",
+		"HTTPS 5443": "answer 403 -> -",
 		"HTTP 80":    "redirect HTTPS 443 (301) -> -",
 		"HTTP 5080":  "redirect HTTPS 5443 (301) -> -",
 	} {
 		if got[l] != w {
 			t.Errorf("listener %s: %q, want %q", l, got[l], w)
 		}
+	}
+}
+
+// TestPlanSaysWhoReachesThePanel: the entry points name the networks that
+// reach the panel, on the HTTPS listeners only beside a certificate.
+func TestPlanSaysWhoReachesThePanel(t *testing.T) {
+	out := mustPlan(t, "-set", certificate, "-set", "plainHttp=true", "-set", `adminCidrs=["198.51.100.0/24"]`)
+	want := "web panel and server REST API (/, /rest/...): HTTPS 443 from 198.51.100.0/24; HTTPS 5443 from 198.51.100.0/24\n"
+	if !strings.Contains(section(t, out, "Entry points"), want) {
+		t.Errorf("the entry points lack %q:\n%s", want, section(t, out, "Entry points"))
 	}
 }
 
@@ -149,7 +162,7 @@ func TestBadSettingPrintsTheConfigurationError(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("a bad setting exits 0:\n%s", out)
 	}
-	for _, want := range []string{"ams-cluster:originMaxSize", "5000", "1 to 1000 and at least MinSize"} {
+	for _, want := range []string{"ams-cluster:originMaxSize", "5000", "1 to 1000 and at least originMinSize"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the error lacks %q:\n%s", want, errs)
 		}
@@ -219,7 +232,7 @@ const (
 // cannot drift from the code. `go test ./cmd/plan -update` rewrites it.
 func TestREADMEDiagramIsTheProgramsGraph(t *testing.T) {
 	diagram := mustPlan(t, "-mermaid")
-	for _, want := range []string{"flowchart LR\n", `(["internet (0.0.0.0/0)"])`, `-->|"tcp 27017"| i_ams_cluster_dev_mongo`, `-->|"?target=edge"| tg_ams_cluster_dev_edge`} {
+	for _, want := range []string{"flowchart LR\n", `(["internet (0.0.0.0/0)"])`, `-->|"tcp 27017"| i_ams_cluster_dev_mongo`, `-->|"?target=edge and path /LiveApp/* /WebRTCAppEE/*"| tg_ams_cluster_dev_edge`} {
 		if !strings.Contains(diagram, want) {
 			t.Errorf("the diagram lacks %s:\n%s", want, diagram)
 		}
@@ -245,4 +258,51 @@ func TestREADMEDiagramIsTheProgramsGraph(t *testing.T) {
 		return
 	}
 	t.Errorf("README.md's architecture diagram differs from what the program draws; run `go test ./cmd/plan -run TestREADMEDiagram -update` (or paste `go run ./cmd/plan -mermaid`)")
+}
+
+// TestPlanRefusesIssue17sHostileRowsByKey: each setting issue 17 found
+// accepted, tried with -set, stops the plan with a message naming its key.
+func TestPlanRefusesIssue17sHostileRowsByKey(t *testing.T) {
+	otherRegion := "certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0f3c2d1e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+	for _, tc := range []struct {
+		set []string
+		key string
+	}{
+		{[]string{"adminCidr=0.0.0.0/1"}, "adminCidr"},
+		{[]string{`adminCidrs=["0.0.0.0/0"]`}, "adminCidrs"},
+		{[]string{"webrtcPortMin=1024", "webrtcPortMax=65535"}, "webrtcPortMax"},
+		{[]string{"databaseUrlParameter=/ams-cluster/prod/mongo/admin-password"}, "databaseUrlParameter"},
+		{[]string{"edgeInstanceType=foo.bar"}, "edgeInstanceType"},
+		{[]string{"originWarmPoolSize=5"}, "originWarmPoolSize"},
+		{[]string{otherRegion}, "certificateArn"},
+		{[]string{"originCpuTargetPercent=0"}, "originCpuTargetPercent"},
+		{[]string{"panelAdminEmail=a@example.com\nNODE\nreboot"}, "panelAdminEmail"},
+		{[]string{"panelAdminEmail=$(reboot)@example.com"}, "panelAdminEmail"},
+		{[]string{"zoneCount=6"}, "zoneCount"},
+		{[]string{"drainSeconds=-1"}, "drainSeconds"},
+	} {
+		var args []string
+		for _, s := range tc.set {
+			args = append(args, "-set", s)
+		}
+		code, _, errs := runPlan(t, args...)
+		if code == 0 || !strings.Contains(errs, "ams-cluster:"+tc.key+" = ") || strings.Count(errs, " is not valid; ") != 1 {
+			t.Errorf("plan %q: status %d, want one refusal by %s:\n%s", tc.set, code, tc.key, errs)
+		}
+	}
+}
+
+// -diff prints what a change does before anyone runs `pulumi up`, and
+// fails (status 3) when it takes a stateful resource down.
+func TestDiffShowsWhatAChangeRestarts(t *testing.T) {
+	var out, errs strings.Builder
+	code := run([]string{"-dir", "../..", "-diff", "-set", "mongoInstanceType=m5.2xlarge"}, &out, &errs)
+	if code != 3 || !strings.Contains(out.String(), "! restarts MongoDB member ams-cluster-dev-mongo (instanceType)") {
+		t.Errorf("status %d, output:\n%s%s\nwant status 3 and the member's restart", code, out.String(), errs.String())
+	}
+	out.Reset()
+	code = run([]string{"-dir", "../..", "-diff-against", "../../Pulumi.dev.yaml", "-set", "logRetentionDays=30"}, &out, &errs)
+	if code != 0 || !strings.Contains(out.String(), "updates aws:cloudwatch/logGroup:LogGroup") || strings.Contains(out.String(), "!") {
+		t.Errorf("status %d, output:\n%s%s\nwant status 0 and log groups updated", code, out.String(), errs.String())
+	}
 }

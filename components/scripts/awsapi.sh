@@ -36,6 +36,7 @@ aws_call() {
       2)
         [ "$attempt" -lt "$AWS_ATTEMPTS" ] || return 2
         log "AWS call $1 failed transiently (attempt $attempt of $AWS_ATTEMPTS); retrying in ${pause}s"
+        attempt=$((attempt + 1))
         ;;
       6)
         if [ -e "$AWS_CREDENTIALS_WORKED" ] || [ "$waited" -ge "$AWS_CREDENTIALS_WAIT_SECONDS" ]; then
@@ -53,7 +54,6 @@ aws_call() {
     esac
     sleep "$pause"
     waited=$((waited + pause))
-    attempt=$((attempt + 1))
     pause=$((pause * 2 > 30 ? 30 : pause * 2))
   done
 }

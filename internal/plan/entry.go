@@ -130,6 +130,9 @@ func conditions(r *mockaws.Resource) string {
 			q := c + ".queryStrings." + strconv.Itoa(j)
 			parts = append(parts, "?"+r.Str(q+".key")+"="+r.Str(q+".value"))
 		}
+		if v := strs(r, c+".sourceIp.values"); len(v) > 0 {
+			parts = append(parts, "from "+strings.Join(v, " "))
+		}
 		if h := r.Str(c + ".httpHeader.httpHeaderName"); h != "" {
 			parts = append(parts, "header "+h+": "+strings.Join(strs(r, c+".httpHeader.values"), " "))
 		}
@@ -194,6 +197,34 @@ func (p *Plan) entryPoints(b *strings.Builder) {
 			}
 		}
 		_ = tw.Flush()
+		if lb.res.Str("loadBalancerType") == "application" {
+			fmt.Fprintf(b, "    web panel and server REST API (/, /rest/...): %s\n", panelReach(lb))
+		}
 	}
 	b.WriteString("\n")
+}
+
+// panelReach says who reaches the web panel through a load balancer: the
+// source networks of the rules that forward on a source-IP condition alone,
+// by listener. Every other rule that forwards names application paths.
+func panelReach(lb *loadBalancer) string {
+	var doors []string
+	for _, l := range lb.listeners {
+		var from []string
+		for _, r := range l.rules {
+			if r.action.target != nil && strings.HasPrefix(r.condition, "from ") {
+				from = append(from, strings.TrimPrefix(r.condition, "from "))
+			}
+		}
+		if l.def.target != nil {
+			from = []string{"everybody"}
+		}
+		if len(from) > 0 {
+			doors = append(doors, fmt.Sprintf("%s %d from %s", l.protocol, l.port, strings.Join(from, " ")))
+		}
+	}
+	if len(doors) == 0 {
+		return "nobody (adminCidrs is empty; the panelLogin output says how to forward it with Session Manager)"
+	}
+	return strings.Join(doors, "; ")
 }

@@ -34,3 +34,7 @@ func Instant() Timing { return awsapi.Instant() }
 // Adversarial is a timing in which every eventually consistent state the
 // boot scripts read lags by seconds to tens of seconds.
 func Adversarial() Timing { return awsapi.Adversarial() }
+
+// Cleanup removes what the sandbox built for this process. Call it at the
+// end of TestMain, after m.Run.
+func Cleanup() { machine.Cleanup() }

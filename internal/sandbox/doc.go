@@ -30,6 +30,12 @@
 // Node.WaitUnit, cut the power with Node.PowerOff, and read Node.Unit,
 // Node.Journal, Node.BootLog and Node.Deadlocks.
 //
+// The AWS stand-ins make each change visible at once unless the world's
+// Timing says otherwise: World.SetTiming(Adversarial()) makes lifecycle
+// actions open late, target-lifecycle-state lag its transitions and a new
+// instance's credentials be refused for its first seconds, on the nodes'
+// virtual clocks (awsapi/timing.go, with its sources).
+//
 // Each imitated system is a package of its own, its upstream sources in its
 // doc comment and beside each model:
 //

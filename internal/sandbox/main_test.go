@@ -3,9 +3,13 @@ package sandbox
 import (
 	"os"
 	"testing"
+
+	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
 )
 
 func TestMain(m *testing.M) {
 	Main()
-	os.Exit(m.Run())
+	code := m.Run()
+	machine.Cleanup()
+	os.Exit(code)
 }

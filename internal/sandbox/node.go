@@ -178,7 +178,7 @@ func (n *Node) layOut() error {
 			return err
 		}
 	}
-	self, err := os.Executable()
+	self, err := machine.ShimTarget()
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/ams-cluster/ams-aws/components"
 	"github.com/ams-cluster/ams-aws/internal/zones"
@@ -37,11 +40,22 @@ type Config struct {
 	ZoneCount         int
 	ExistingVpcID     string
 	ExistingSubnetIDs []string
+
+	// SubnetPrefixLength sizes every zone's subnet (key subnetPrefixLength).
+	SubnetPrefixLength int
+
 	// ZoneLayout places the origin and edge groups (key zoneLayout, or the
 	// deprecated spreadAcrossZones).
 	ZoneLayout zones.Layout
 
-	AdminCIDR     string
+	AdminCIDR string
+	// AdminCIDRs reach the web panel and the server REST API through the
+	// load balancer; none means nobody does (Session Manager instead).
+	AdminCIDRs []string
+	// AllowWideAdminCIDRs accepts admin networks wider than adminPrefixBound.
+	AllowWideAdminCIDRs bool
+	// StreamingApps are the applications every listener forwards to everybody.
+	StreamingApps []string
 	SSHPublicKey  string
 	SSHPrivateKey pulumi.StringOutput // secret; valid only when HasPrivateKey
 	HasPrivateKey bool
@@ -103,15 +117,20 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 
 // loadConfig is LoadConfig, noting in read, when not nil, every key it reads.
 func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
-	r := &reader{cfg: config.New(ctx, ""), project: ctx.Project(), read: read}
+	r := &reader{cfg: config.New(ctx, ""), project: ctx.Project(), stack: ctx.Stack(), read: read}
 	c := &Config{
 		VpcCIDR:           r.str("vpcCidr"),
 		ZoneCount:         r.integer("zoneCount"),
 		ExistingVpcID:     r.str("existingVpcId"),
 		ExistingSubnetIDs: r.list("existingSubnetIds"),
 
-		AdminCIDR:    r.str("adminCidr"),
-		SSHPublicKey: r.str("sshPublicKey"),
+		SubnetPrefixLength: r.integer("subnetPrefixLength"),
+
+		AdminCIDR:           r.str("adminCidr"),
+		AdminCIDRs:          r.list("adminCidrs"),
+		AllowWideAdminCIDRs: r.boolean("allowWideAdminCidrs"),
+		StreamingApps:       r.list("streamingApps"),
+		SSHPublicKey:        r.str("sshPublicKey"),
 
 		MongoMembers:           r.integer("mongoMembers"),
 		MongoInstanceType:      r.str("mongoInstanceType"),
@@ -163,7 +182,8 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 			c.Origin = s
 		}
 	}
-	if key := r.str("sshPrivateKey"); key != "" {
+	// A private key is several lines: only its presence is read here.
+	if key, _ := r.try("sshPrivateKey"); strings.TrimSpace(key) != "" {
 		if !ctx.IsConfigSecret(ctx.Project() + ":sshPrivateKey") {
 			r.fail("sshPrivateKey", "(plain text, not shown)", "a secret: set it with `pulumi config set --secret sshPrivateKey < key`")
 		}
@@ -174,6 +194,10 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		r.fail("mongoMembers", c.MongoMembers, fmt.Sprintf("at most zoneCount (or the number of existingSubnetIds), here %d: one member per zone; raise zoneCount to 3 for three members", zones))
 	}
 	c.validateComponents(r)
+	c.guardrails(r)
+	if err := c.regionChecks(ctx, r); err != nil {
+		return nil, err
+	}
 	if len(r.errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n%w", errors.Join(r.errs...))
 	}
@@ -198,34 +222,33 @@ func (c *Config) validateComponents(r *reader) {
 		databaseReadyParameterName: pending, databaseReadyParameterArn: pending,
 		panelPasswordParameterName: pending, panelPasswordParameterArn: pending,
 	}
-	// Each component's checks, and the configuration key behind each field.
+	// Each component's arguments, and the configuration key behind each
+	// field. The groups come before the load balancer: drainSeconds feeds
+	// both, and the groups' range is the narrower.
 	type check struct {
-		validate func() error
-		keys     map[string]string
+		args validator
+		keys map[string]string
 	}
 	checks := []check{
-		{c.networkArgs().Validate, map[string]string{
+		{c.networkArgs(), map[string]string{
 			"CidrBlock": "vpcCidr", "ZoneCount": "zoneCount", "ExistingVpcID": "existingVpcId", "ExistingSubnetIDs": "existingSubnetIds",
+			"SubnetPrefixLength": "subnetPrefixLength",
 		}},
-		{c.mongoValidate(w), map[string]string{
+	}
+	if c.DatabaseURLParameter == "" {
+		checks = append(checks, check{c.mongoArgs(w), map[string]string{
 			"InstanceType": "mongoInstanceType", "ImageID": "mongoImageId", "MongoVersion": "mongoVersion",
 			"DataVolumeSizeGiB": "mongoDataVolumeGiB", "SnapshotRetentionCount": "snapshotRetentionCount",
 			"SnapshotIntervalHours": "snapshotIntervalHours", "SnapshotTime": "snapshotTime",
 			"AdminCIDR": "adminCidr", "SSHPublicKey": "sshPublicKey", "SSHPrivateKey": "sshPrivateKey",
 			"Members": "mongoMembers", "SubnetIDs": "zoneCount",
-		}},
-		{c.nodeSecurityGroupArgs(w).Validate, map[string]string{
-			"WebRTCPortMin": "webrtcPortMin", "WebRTCPortMax": "webrtcPortMax", "AdminCIDR": "adminCidr",
-		}},
-		{c.loadBalancerArgs(w).Validate, map[string]string{
-			"CertificateArn": "certificateArn", "TLSPolicy": "tlsPolicy", "IdleTimeoutSeconds": "idleTimeoutSeconds",
-			"HealthCheckIntervalSeconds": "healthCheckIntervalSeconds", "HealthCheckTimeoutSeconds": "healthCheckIntervalSeconds",
-			"HealthyThreshold": "healthyThreshold", "UnhealthyThreshold": "unhealthyThreshold",
-			"DeregistrationDelaySeconds": "drainSeconds", "IngressCIDRs": "ingressCidrs",
-		}},
+		}})
 	}
+	checks = append(checks, check{c.nodeSecurityGroupArgs(w), map[string]string{
+		"WebRTCPortMin": "webrtcPortMin", "WebRTCPortMax": "webrtcPortMax", "AdminCIDR": "adminCidr",
+	}})
 	for _, role := range components.Roles() {
-		checks = append(checks, check{c.scalingGroupArgs(role, w).Validate, map[string]string{
+		checks = append(checks, check{c.scalingGroupArgs(role, w), map[string]string{
 			"InstanceType": string(role) + "InstanceType", "MinSize": string(role) + "MinSize", "DesiredCapacity": string(role) + "DesiredCapacity",
 			"MaxSize": string(role) + "MaxSize", "CPUTargetPercent": string(role) + "CpuTargetPercent", "ImageID": "amsImageId",
 			"FollowLatestImage":       "amsFollowLatestImage",
@@ -236,11 +259,18 @@ func (c *Config) validateComponents(r *reader) {
 		}})
 	}
 	checks = append(checks,
-		check{c.logsArgs().Validate, monitoringKeys},
-		check{c.accessLogArgs().Validate, map[string]string{"RetentionDays": "accessLogRetentionDays"}},
-		check{c.monitoringArgs(pendingMonitoring()).Validate, monitoringKeys})
+		check{c.loadBalancerArgs(w), map[string]string{
+			"CertificateArn": "certificateArn", "TLSPolicy": "tlsPolicy", "IdleTimeoutSeconds": "idleTimeoutSeconds",
+			"HealthCheckIntervalSeconds": "healthCheckIntervalSeconds", "HealthCheckTimeoutSeconds": "healthCheckIntervalSeconds",
+			"HealthyThreshold": "healthyThreshold", "UnhealthyThreshold": "unhealthyThreshold",
+			"DeregistrationDelaySeconds": "drainSeconds", "IngressCIDRs": "ingressCidrs",
+			"AdminCIDRs": "adminCidrs", "Applications": "streamingApps",
+		}},
+		check{c.logsArgs(), monitoringKeys},
+		check{c.accessLogArgs(), map[string]string{"RetentionDays": "accessLogRetentionDays"}},
+		check{c.monitoringArgs(pendingMonitoring()), monitoringKeys})
 	for _, check := range checks {
-		for _, err := range leafErrors(check.validate()) {
+		for _, err := range leafErrors(check.args.Validate()) {
 			var argErr *components.ArgError
 			if !errors.As(err, &argErr) {
 				r.errs = append(r.errs, err)
@@ -250,8 +280,46 @@ func (c *Config) validateComponents(r *reader) {
 			if !ok {
 				key = argErr.Field
 			}
-			r.fail(key, argErr.Value, argErr.Accepted)
+			r.fail(key, argErr.Value, inKeys(argErr.Accepted, check.keys))
 		}
+		r.refuseZeros(check.args, check.keys)
+	}
+}
+
+// inKeys rewrites the component fields that accepted names (such as
+// "at least MinSize (2)") as the configuration keys behind them.
+func inKeys(accepted string, keys map[string]string) string {
+	for field, key := range keys {
+		accepted = regexp.MustCompile(`\b`+field+`\b`).ReplaceAllString(accepted, key)
+	}
+	return accepted
+}
+
+// validator is a component's arguments, which check themselves.
+type validator interface{ Validate() error }
+
+// refuseZeros reports every key set to 0 whose component field takes 0 as
+// "use the default": a present 0 is a value, and not one the component
+// accepts; only an absent key means the default. The accepted values are
+// the component's own, learnt by checking the field at -1.
+func (r *reader) refuseZeros(args validator, keys map[string]string) {
+	for _, field := range components.DefaultedFields(args) {
+		key, ok := keys[field]
+		if !ok || !r.zeros[key] {
+			continue
+		}
+		accepted := "a whole number other than 0"
+		v := reflect.New(reflect.TypeOf(args).Elem())
+		v.Elem().Set(reflect.ValueOf(args).Elem())
+		v.Elem().FieldByName(field).SetInt(-1)
+		for _, err := range leafErrors(v.Interface().(validator).Validate()) {
+			var argErr *components.ArgError
+			if errors.As(err, &argErr) && argErr.Field == field {
+				accepted = argErr.Accepted
+				break
+			}
+		}
+		r.fail(key, 0, inKeys(accepted, keys)+" (0 is not the default: leave "+key+" out for that)")
 	}
 }
 
@@ -275,26 +343,34 @@ func leafErrors(err error) []error {
 type reader struct {
 	cfg      *config.Config
 	project  string
+	stack    string
 	errs     []error
 	warnings []string
 	// read, when not nil, collects every key read (the tests compare it
 	// with Pulumi.yaml's schema).
 	read map[string]bool
+	// failed are the keys already reported; zeros the keys set to 0.
+	failed, zeros map[string]bool
 }
 
-// fail records that key holds a value that is not accepted, once: a key
-// feeding two components (drainSeconds, adminCidr) is reported once.
+// fail records that key holds a value that is not accepted, once per key:
+// a key feeding two components (drainSeconds, adminCidr) or failing two
+// checks is reported by the first.
 func (r *reader) fail(key string, value any, accepted string) {
+	if r.failed[key] {
+		return
+	}
+	if r.failed == nil {
+		r.failed = map[string]bool{}
+	}
+	r.failed[key] = true
 	if s, ok := value.(string); ok {
+		if len(s) > 80 {
+			s = fmt.Sprintf("%s… (%d characters)", s[:60], len(s))
+		}
 		value = strconv.Quote(s)
 	}
-	err := fmt.Errorf("%s:%s = %v is not valid; accepted: %s", r.project, key, value, accepted)
-	for _, e := range r.errs {
-		if e.Error() == err.Error() {
-			return
-		}
-	}
-	r.errs = append(r.errs, err)
+	r.errs = append(r.errs, fmt.Errorf("%s:%s = %v is not valid; accepted: %s", r.project, key, value, accepted))
 }
 
 // try returns the raw value of key and whether it is set, recording that
@@ -307,13 +383,32 @@ func (r *reader) try(key string) (string, bool) {
 	return raw, err == nil
 }
 
+// maxSettingLength bounds every text setting: the longest one (an SSH
+// public key) takes about 750 characters.
+const maxSettingLength = 4096
+
+// str reads a text setting: one line of printable text, at most
+// maxSettingLength characters. A value with a control character (a
+// newline, NUL, a tab) is refused here, before any component or boot
+// script sees it.
 func (r *reader) str(key string) string {
 	raw, _ := r.try(key)
-	return strings.TrimSpace(raw)
+	return r.text(key, strings.TrimSpace(raw))
+}
+
+// text refuses s, the value of key, unless it is plain text of at most
+// maxSettingLength characters; a refused value reads as empty.
+func (r *reader) text(key, s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 || len(s) > maxSettingLength {
+		r.fail(key, s, fmt.Sprintf("one line of text, at most %d characters, without control characters (newline, tab, NUL)", maxSettingLength))
+		return ""
+	}
+	return s
 }
 
 // integer reads a whole number; an absent key reads as 0, the component's
-// default. Its range is the component's to check.
+// default, and a present 0 is noted (refuseZeros). Its range is the
+// component's to check.
 func (r *reader) integer(key string) int {
 	raw, ok := r.try(key)
 	if !ok {
@@ -323,6 +418,12 @@ func (r *reader) integer(key string) int {
 	if err != nil {
 		r.fail(key, raw, "a whole number")
 		return 0
+	}
+	if n == 0 {
+		if r.zeros == nil {
+			r.zeros = map[string]bool{}
+		}
+		r.zeros[key] = true
 	}
 	return n
 }
@@ -349,6 +450,11 @@ func (r *reader) list(key string) []string {
 	if err := json.Unmarshal([]byte(raw), &out); err != nil {
 		r.fail(key, raw, `a list of strings, e.g. ["a", "b"]`)
 		return nil
+	}
+	for _, v := range out {
+		if r.text(key, v) != v {
+			return nil
+		}
 	}
 	return out
 }

@@ -41,11 +41,11 @@ func (r *reader) externalDatabase() string {
 	lower := strings.ToLower(strings.TrimPrefix(name, "/"))
 	switch {
 	case strings.HasPrefix(name, "arn:"):
-		r.fail("databaseUrlParameter", name, "the parameter's name, such as /prod/atlas/url, not its ARN: "+
+		r.fail("databaseUrlParameter", name, "the parameter's name, such as "+r.externalPrefix()+"atlas-url, not its ARN: "+
 			"the parameter must be in this stack's account and region, where the nodes read it")
 		return ""
 	case !parameterNamePattern.MatchString(name) || len(name) > 1011:
-		r.fail("databaseUrlParameter", name, "an SSM parameter name such as /prod/atlas/url: letters, digits and . - _ "+
+		r.fail("databaseUrlParameter", name, "an SSM parameter name such as "+r.externalPrefix()+"atlas-url: letters, digits and . - _ "+
 			"in up to 15 levels separated by /, starting with / when it has levels")
 		return ""
 	case strings.HasPrefix(lower, "aws") || strings.HasPrefix(lower, "ssm"):
@@ -53,6 +53,12 @@ func (r *reader) externalDatabase() string {
 		return ""
 	case strings.Contains(strings.Trim(name, "/"), "/") && !strings.HasPrefix(name, "/"):
 		r.fail("databaseUrlParameter", name, "a full name starting with /, such as /"+name)
+		return ""
+	case !strings.HasPrefix(name, r.externalPrefix()) || len(name) == len(r.externalPrefix()):
+		// The nodes may read this parameter: it may not be one of this
+		// stack's own secrets nor another stack's.
+		r.fail("databaseUrlParameter", name, "a parameter under "+r.externalPrefix()+", such as "+r.externalPrefix()+"atlas-url: "+
+			"the nodes may read it, so it must be this stack's external database and nothing else (not its own secrets, not another stack's)")
 		return ""
 	}
 	var set []string
@@ -67,6 +73,12 @@ func (r *reader) externalDatabase() string {
 		return ""
 	}
 	return name
+}
+
+// externalPrefix is where an external database's URL parameter must live:
+// /<project>/<stack>/external/, beside none of the stack's own parameters.
+func (r *reader) externalPrefix() string {
+	return "/" + r.project + "/" + r.stack + "/external/"
 }
 
 // parameterArn is the ARN of the parameter name in the region and account
@@ -112,15 +124,6 @@ func buildDatabase(ctx *pulumi.Context, base string, cfg *Config, w *wiring) (*c
 	w.databaseReadyParameterName = mongo.ReadyParameterName
 	w.databaseReadyParameterArn = mongo.ReadyParameterArn
 	return mongo, nil
-}
-
-// mongoValidate is the MongoNode's argument check, or none with an
-// external database.
-func (c *Config) mongoValidate(w wiring) func() error {
-	if c.DatabaseURLParameter != "" {
-		return func() error { return nil }
-	}
-	return c.mongoArgs(w).Validate
 }
 
 // roleSubnetIDs are the subnets of a role's group.

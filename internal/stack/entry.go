@@ -69,11 +69,12 @@ func (r *reader) entry(c *Config) EntryConfig {
 		r.fail("domainName", e.DomainName, "the name to give the cluster inside hosted zone "+e.HostedZoneID+
 			", such as live.example.com (domainName and hostedZoneId are set together)")
 	case e.DomainName != "":
-		var argErr *components.ArgError
-		err := (&components.DomainCertificateArgs{DomainName: e.DomainName, HostedZoneID: e.HostedZoneID}).Validate()
-		if errors.As(err, &argErr) {
-			key := map[string]string{"DomainName": "domainName", "HostedZoneID": "hostedZoneId"}[argErr.Field]
-			r.fail(key, argErr.Value, argErr.Accepted)
+		keys := map[string]string{"DomainName": "domainName", "HostedZoneID": "hostedZoneId"}
+		for _, err := range leafErrors((&components.DomainCertificateArgs{DomainName: e.DomainName, HostedZoneID: e.HostedZoneID}).Validate()) {
+			var argErr *components.ArgError
+			if errors.As(err, &argErr) {
+				r.fail(keys[argErr.Field], argErr.Value, inKeys(argErr.Accepted, keys))
+			}
 		}
 	case e.RequireHTTPS && c.CertificateArn == "":
 		r.fail("domainName", "", "a domain name with hostedZoneId, or else certificateArn: this stack sets requireHttps, "+

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/ams-cluster/ams-aws/components"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -41,12 +42,11 @@ func newOutputs(cfg *Config, lb *components.StreamingLoadBalancer, mongo *compon
 	}
 	panelURL := pulumi.Sprintf("%s://%s%s/", scheme, host, publishPort)
 	out := Outputs{
-		"loadBalancerDnsName": lb.DNSName,
-		"publishUrl":          pulumi.Sprintf("%s://%s%s/%s/", scheme, host, publishPort, demoApp),
-		"playUrl":             pulumi.Sprintf("%s://%s%s/%s/", scheme, host, playPort, demoApp),
-		"panelUrl":            panelURL,
-		"panelLogin": pulumi.Sprintf("Open %s and log in as %s; the password is printed by "+
-			"`pulumi stack output panelAdminPassword --show-secrets`.", panelURL, email),
+		"loadBalancerDnsName":         lb.DNSName,
+		"publishUrl":                  pulumi.Sprintf("%s://%s%s/%s/", scheme, host, publishPort, demoApp),
+		"playUrl":                     pulumi.Sprintf("%s://%s%s/%s/", scheme, host, playPort, demoApp),
+		"panelUrl":                    panelURL,
+		"panelLogin":                  panelLogin(cfg, panelURL, email, groups[components.RoleOrigin].GroupName),
 		"panelAdminEmail":             pulumi.String(email).ToStringOutput(),
 		"panelAdminPassword":          pulumi.ToSecret(panelPassword),
 		"panelAdminPasswordParameter": panelParameter,
@@ -62,4 +62,19 @@ func newOutputs(cfg *Config, lb *components.StreamingLoadBalancer, mongo *compon
 	out["mongoPrivateIp"] = mongo.PrivateIP
 	out["mongoUrlParameter"] = mongo.ConnectionURLParameterName
 	return out
+}
+
+// panelLogin says how to reach the web panel: from adminCidrs through the
+// load balancer, or, with none, through a Session Manager port forward to
+// an origin node (its role allows Session Manager), never the internet.
+func panelLogin(cfg *Config, panelURL pulumi.StringOutput, email string, originGroup pulumi.StringOutput) pulumi.StringOutput {
+	password := "the password is printed by `pulumi stack output panelAdminPassword --show-secrets`."
+	if len(cfg.AdminCIDRs) > 0 {
+		return pulumi.Sprintf("From %s, open %s and log in as %s; %s", strings.Join(cfg.AdminCIDRs, ", "), panelURL, email, password)
+	}
+	return pulumi.Sprintf("The panel is not reachable through the load balancer (adminCidrs is empty). Forward it from an origin node "+
+		"with Session Manager: `aws ssm start-session --target $(aws autoscaling describe-auto-scaling-groups "+
+		"--auto-scaling-group-names %s --query 'AutoScalingGroups[0].Instances[0].InstanceId' --output text) "+
+		"--document-name AWS-StartPortForwardingSession --parameters portNumber=5080,localPortNumber=5080`, "+
+		"then open http://localhost:5080/ and log in as %s; %s", originGroup, email, password)
 }

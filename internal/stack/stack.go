@@ -167,11 +167,12 @@ func (c *Config) tags() map[string]string {
 
 func (c *Config) networkArgs() *components.NetworkArgs {
 	return &components.NetworkArgs{
-		CidrBlock:         c.VpcCIDR,
-		ZoneCount:         c.ZoneCount,
-		ExistingVpcID:     c.ExistingVpcID,
-		ExistingSubnetIDs: c.ExistingSubnetIDs,
-		Tags:              c.tags(),
+		CidrBlock:          c.VpcCIDR,
+		ZoneCount:          c.ZoneCount,
+		SubnetPrefixLength: c.SubnetPrefixLength,
+		ExistingVpcID:      c.ExistingVpcID,
+		ExistingSubnetIDs:  c.ExistingSubnetIDs,
+		Tags:               c.tags(),
 	}
 }
 
@@ -188,6 +189,8 @@ func (c *Config) loadBalancerArgs(w wiring) *components.StreamingLoadBalancerArg
 		// A leaving node keeps its open connections for as long as its drain hook holds it.
 		DeregistrationDelaySeconds: c.DrainSeconds,
 		IngressCIDRs:               c.IngressCIDRs,
+		AdminCIDRs:                 c.AdminCIDRs,
+		Applications:               c.StreamingApps,
 		Tags:                       c.tags(),
 	}, w)
 }

@@ -59,7 +59,7 @@ func Install(e *machine.Env) error {
 	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {
 		return fmt.Errorf("install log dir: %w", err)
 	}
-	self, err := os.Executable()
+	self, err := machine.ShimTarget()
 	if err != nil {
 		return fmt.Errorf("install change_server_mode.sh: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ams-cluster/ams-aws/internal/sandbox"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/antmedia"
+	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/mongod"
 )
 
@@ -109,7 +110,7 @@ func TestAMSInstallLayout(t *testing.T) {
 	if err != nil || link != n.Path("/lib/systemd/system/antmedia.service") {
 		t.Errorf("antmedia.service enabled link: got %q (%v), want -> %s", link, err, n.Path("/lib/systemd/system/antmedia.service"))
 	}
-	self, _ := os.Executable()
+	self, _ := machine.ShimTarget()
 	if got, err := os.Readlink(n.Path("/usr/local/antmedia/change_server_mode.sh")); err != nil || got != self {
 		t.Errorf("change_server_mode.sh: got -> %q (%v), want -> %s", got, err, self)
 	}

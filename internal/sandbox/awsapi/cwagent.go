@@ -106,7 +106,7 @@ func Dpkg(e *machine.Env, args []string) int {
 		e.Errorf("dpkg-deb: error: '%s' is not a Debian format archive", files[0])
 		return 2
 	}
-	self, err := os.Executable()
+	self, err := machine.ShimTarget()
 	if err != nil {
 		e.Errorf("dpkg: %v", err)
 		return 2

@@ -10,5 +10,7 @@ import (
 // TestMain lets the test binary serve as the nodes' stand-ins.
 func TestMain(m *testing.M) {
 	sandbox.Main()
-	os.Exit(m.Run())
+	code := m.Run()
+	sandbox.Cleanup()
+	os.Exit(code)
 }

@@ -33,7 +33,7 @@ func MarkInstalled(e *Env, pkg string) error {
 	if err := os.WriteFile(e.State("packages/"+pkg), []byte("installed\n"), 0o644); err != nil {
 		return err
 	}
-	self, err := os.Executable()
+	self, err := ShimTarget()
 	if err != nil {
 		return err
 	}
