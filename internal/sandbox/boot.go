@@ -12,7 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ams-cluster/ams-aws/internal/sandbox/antmedia"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/cloudinit"
+	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
+	"github.com/ams-cluster/ams-aws/internal/sandbox/mongod"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/systemd"
 )
 
@@ -44,10 +47,10 @@ WantedBy=cloud-init.target
 )
 
 // daemons are the services the sandbox models in process, by unit name.
-func daemons(e *Env) map[string]systemd.Daemon {
+func daemons(e *machine.Env) map[string]systemd.Daemon {
 	return map[string]systemd.Daemon{
-		"mongod.service":   {Start: func() error { return mongodStart(e) }, Stop: func() error { return mongodStop(e) }},
-		"antmedia.service": {Start: func() error { return amsStart(e) }, Stop: func() error { return amsStop(e) }},
+		"mongod.service":   {Start: func() error { return mongod.Start(e) }, Stop: func() error { return mongod.Stop(e) }},
+		"antmedia.service": {Start: func() error { return antmedia.Start(e) }, Stop: func() error { return antmedia.Stop(e) }},
 	}
 }
 
@@ -67,7 +70,7 @@ type system struct {
 }
 
 func (n *Node) startSystem() {
-	e := n.env()
+	e := n.Env()
 	n.sys = &system{userData: make(chan *Running, 1), procs: map[*Running]bool{}}
 	n.sys.sd = systemd.NewManager(nodeHost{n}, daemons(e), n.w.ClockScale)
 	n.sys.srv = httptest.NewServer(n.sys.sd)
@@ -98,8 +101,8 @@ func (s *system) waitProcs() {
 // nodeHost is what package systemd sees of a node.
 type nodeHost struct{ n *Node }
 
-func (h nodeHost) Path(p string) string { return h.n.env().Path(p) }
-func (h nodeHost) Now() int             { return h.n.env().Now() }
+func (h nodeHost) Path(p string) string { return h.n.Env().Path(p) }
+func (h nodeHost) Now() int             { return h.n.Env().Now() }
 func (h nodeHost) InstanceID() string   { return h.n.ID }
 
 type runningProcess struct{ r *Running }
@@ -128,8 +131,8 @@ func (h nodeHost) Exec(unit, command string, out io.Writer, exited func(int)) (s
 // x-systemd.required-by= (systemd.mount(5)). While the boot still waits for
 // a device, so does the unit; after that, a missing device fails it.
 func (h nodeHost) Mounts(unit string, paths []string) (bool, error) {
-	e := h.n.env()
-	for _, f := range e.fstab() {
+	e := h.n.Env()
+	for _, f := range e.Fstab() {
 		for _, o := range f.Options {
 			if o == "x-systemd.before="+unit || o == "x-systemd.required-by="+unit {
 				paths = append(paths, f.Point)
@@ -139,8 +142,8 @@ func (h nodeHost) Mounts(unit string, paths []string) (bool, error) {
 	h.n.sys.mu.Lock()
 	defer h.n.sys.mu.Unlock()
 	for _, p := range paths {
-		err := e.ensureMounted(p)
-		if errors.Is(err, errNoDevice) && h.n.sys.waitDevices {
+		err := e.EnsureMounted(p)
+		if errors.Is(err, machine.ErrNoDevice) && h.n.sys.waitDevices {
 			return false, nil
 		}
 		if err != nil {
@@ -201,8 +204,8 @@ func (n *Node) runFinal(out io.Writer, exited func(int)) (systemd.Process, error
 // ordered before anything (systemd.mount(5), "nofail"), so the boot goes
 // on without it; a unit that requires it waits up to DeviceTimeout.
 func (n *Node) boot(units ...string) error {
-	e := n.env()
-	if err := e.appearDevices(); err != nil {
+	e := n.Env()
+	if err := e.AppearDevices(); err != nil {
 		return err
 	}
 	if err := cloudinit.Booted(nodeHost{n}); err != nil {
@@ -215,15 +218,15 @@ func (n *Node) boot(units ...string) error {
 	for waited := 0; ; waited++ {
 		pending := false
 		n.sys.mu.Lock()
-		for _, f := range e.fstab() {
-			if f.Point == "/" || f.has("noauto") {
+		for _, f := range e.Fstab() {
+			if f.Point == "/" || f.Has("noauto") {
 				continue
 			}
-			if _, ok := e.mountedAt(f.Point); ok {
+			if _, ok := e.MountedAt(f.Point); ok {
 				continue
 			}
-			if dev, ok := e.resolveSpec(f.Spec); ok {
-				_ = e.mount(dev, f.Point)
+			if dev, ok := e.ResolveSpec(f.Spec); ok {
+				_ = e.Mount(dev, f.Point)
 				continue
 			}
 			pending = true
@@ -237,7 +240,7 @@ func (n *Node) boot(units ...string) error {
 		if done {
 			return nil
 		}
-		if err := e.advance(1); err != nil {
+		if err := e.Advance(1); err != nil {
 			return err
 		}
 	}
@@ -301,18 +304,18 @@ func (n *Node) PowerOff() {
 // runs it once per instance).
 func (n *Node) Reboot(deviceDelay int) {
 	n.w.t.Helper()
-	e := n.env()
+	e := n.Env()
 	n.PowerOff()
-	if err := unmountAll(e); err != nil {
+	if err := machine.UnmountAll(e); err != nil {
 		n.w.t.Fatalf("node %s: reboot: unmount: %v", n.ID, err)
 	}
-	list := e.attachments()
+	list := e.Attachments()
 	for i, a := range list {
 		_ = os.Remove(e.Path(a.Device))
 		_ = os.Remove(e.Path("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + strings.ReplaceAll(a.VolumeID, "-", "")))
 		list[i].AppearAt = e.Now() + deviceDelay
 	}
-	if err := e.saveAttachments(list); err != nil {
+	if err := e.SaveAttachments(list); err != nil {
 		n.w.t.Fatal(err)
 	}
 	_ = os.RemoveAll(e.Path("/run"))
@@ -379,13 +382,13 @@ func (n *Node) CloudInitStatus() (int, string) {
 }
 
 // systemctl is the systemctl stand-in: it asks the node's service manager.
-func systemctl(e *Env, args []string) int {
+func systemctl(e *machine.Env, args []string) int {
 	return systemd.Client(e.Node.SystemdURL, args, e.Stdout, e.Stderr)
 }
 
 // cloudInitCmd is the cloud-init stand-in: `cloud-init status [--wait]`
 // from this boot's status (package cloudinit).
-func cloudInitCmd(e *Env, args []string) int {
+func cloudInitCmd(e *machine.Env, args []string) int {
 	if len(args) == 0 || args[0] != "status" {
 		e.Errorf("cloud-init: the sandbox models only `cloud-init status`")
 		return 2
@@ -393,7 +396,7 @@ func cloudInitCmd(e *Env, args []string) int {
 	return cloudinit.Status(envNode{e}, args[1:], e.Stdout, func() { time.Sleep(e.Node.ClockScale * 125) })
 }
 
-type envNode struct{ e *Env }
+type envNode struct{ e *machine.Env }
 
 func (n envNode) Path(p string) string { return n.e.Path(p) }
 func (n envNode) InstanceID() string   { return n.e.Node.InstanceID }
@@ -425,4 +428,15 @@ func (n *Node) launchProcess(name, path, unit string, out io.Writer, logTo strin
 		n.sys.procs[r] = true
 	}
 	return r, nil
+}
+
+// ----- boot -----------------------------------------------------------------
+
+// DeviceTimeout is how long systemd waits for the device of an fstab entry
+// at boot (x-systemd.device-timeout=, 90 s by default; systemd.mount(5)).
+const DeviceTimeout = 90
+
+// settle lets devices that are due appear before a script starts.
+func (n *Node) settle() {
+	_ = n.Env().AppearDevices()
 }

@@ -34,10 +34,28 @@
 // Timing says otherwise: World.SetTiming(Adversarial()) makes lifecycle
 // actions open late, target-lifecycle-state lag its transitions and a new
 // instance's credentials be refused for its first seconds, on the nodes'
-// virtual clocks (timing.go, with its sources).
+// virtual clocks (awsapi/timing.go, with its sources).
 //
-// Each model states beside it the upstream source it follows. What the
-// sandbox cannot show is listed in docs/testing.md, "Known limits of the sandbox".
+// Each imitated system is a package of its own, its upstream sources in its
+// doc comment and beside each model:
+//
+//   - machine: the base every model imports: Env (what a stand-in sees of
+//     its node: paths, clock, locks, the exec record), block devices,
+//     mounts, fstab and apt;
+//   - systemd: the node's service manager and systemctl;
+//   - cloudinit: user data once per instance, and cloud-init status;
+//   - mongod: mongod, replica sets, mongosh and the drivers' side of a
+//     connection;
+//   - antmedia: Ant Media Server 3.0.x, its REST API, application creation
+//     and change_server_mode.sh;
+//   - awsapi: IMDS, SSM Parameter Store, Auto Scaling and its timing, IAM,
+//     SigV4, CloudWatch, the AWS CLI and the CloudWatch agent.
+//
+// This package wires them into a World and its Nodes: it registers every
+// stand-in (standIns) and package in each Env, adapts the node to the
+// systemd and cloud-init models (boot.go), and keeps the API the tests
+// use. What the sandbox cannot show is listed in docs/testing.md, "Known
+// limits of the sandbox".
 //
 // A test binary that uses the sandbox must call Main first thing in
 // TestMain.

@@ -14,13 +14,15 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ams-cluster/ams-aws/internal/sandbox/antmedia"
+	"github.com/ams-cluster/ams-aws/internal/sandbox/awsapi"
+	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/systemd"
 )
 
@@ -74,8 +76,8 @@ type Node struct {
 
 	w    *World
 	root string
-	imds *IMDS
-	ams  *AMSServer
+	imds *awsapi.IMDS
+	ams  *antmedia.AMSServer
 	sys  *system
 }
 
@@ -86,15 +88,16 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 		spec.Image = ImageUbuntu
 	}
 	if spec.Image == ImageAMS && spec.AMSVersion == "" {
-		spec.AMSVersion = AMSVersionDefault
+		spec.AMSVersion = antmedia.AMSVersionDefault
 	}
-	if spec.Image == ImageAMS && !slices.Contains(AMSVersions(), spec.AMSVersion) {
-		w.t.Fatalf("node %s: Ant Media Server %q is not one of the modelled versions %v", spec.InstanceID, spec.AMSVersion, AMSVersions())
+	if spec.Image == ImageAMS && !slices.Contains(antmedia.AMSVersions(), spec.AMSVersion) {
+		w.t.Fatalf("node %s: Ant Media Server %q is not one of the modelled versions %v", spec.InstanceID, spec.AMSVersion, antmedia.AMSVersions())
 	}
 	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root")}
-	n.imds = newIMDS(w.t, w.AWS, n)
+	n.imds = awsapi.NewIMDS(w.t, w.AWS, awsapi.Instance{ID: n.ID, PrivateIP: n.PrivateIP, Role: n.Role, Group: n.Group,
+		Tags: n.Tags, InstanceMetadataTags: n.InstanceMetadataTags, Clock: func() int { return (&machine.Env{Root: n.root}).Now() }})
 	if n.Image == ImageAMS {
-		n.ams = newAMSServer(w.t, n)
+		n.ams = antmedia.NewServer(w.t, n.Env, n.AMSVersion)
 	}
 	n.startSystem()
 	if err := n.layOut(); err != nil {
@@ -104,7 +107,7 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 		w.t.Fatalf("node %s: %v", n.ID, err)
 	}
 	if n.Image == ImageAMS {
-		if err := installAMS(n.env()); err != nil {
+		if err := antmedia.Install(n.Env()); err != nil {
 			w.t.Fatalf("node %s: installing Ant Media Server: %v", n.ID, err)
 		}
 	}
@@ -120,7 +123,7 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 func (n *Node) Root() string { return n.root }
 
 // Path maps an absolute path on the node into its root.
-func (n *Node) Path(p string) string { return n.env().Path(p) }
+func (n *Node) Path(p string) string { return n.Env().Path(p) }
 
 // ReadFile reads a file on the node by its path on the node.
 func (n *Node) ReadFile(p string) (string, error) {
@@ -129,20 +132,22 @@ func (n *Node) ReadFile(p string) (string, error) {
 }
 
 // IMDS is the node's instance metadata service.
-func (n *Node) IMDS() *IMDS { return n.imds }
+func (n *Node) IMDS() *awsapi.IMDS { return n.imds }
 
 // AMS is the node's Ant Media Server, or nil on a non-AMS image.
-func (n *Node) AMS() *AMSServer { return n.ams }
+func (n *Node) AMS() *antmedia.AMSServer { return n.ams }
 
 // World is the world the node lives in.
 func (n *Node) World() *World { return n.w }
 
-func (n *Node) env() *Env {
-	return &Env{Root: n.root, WorldDir: n.w.dir, Node: n.info(), Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr}
+// Env is what a stand-in sees of the node, for a model run from the test
+// process rather than from a shim.
+func (n *Node) Env() *machine.Env {
+	return &machine.Env{Root: n.root, WorldDir: n.w.dir, Node: n.info(), Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Models: models()}
 }
 
-func (n *Node) info() NodeInfo {
-	info := NodeInfo{InstanceID: n.ID, PrivateIP: n.PrivateIP, Image: n.Image, Role: n.Role, Group: n.Group,
+func (n *Node) info() machine.NodeInfo {
+	info := machine.NodeInfo{InstanceID: n.ID, PrivateIP: n.PrivateIP, Image: n.Image, Role: n.Role, Group: n.Group,
 		ClockScale: n.w.ClockScale, IMDSURL: n.imds.URL(), AWSURL: n.w.AWS.URL(), Region: n.w.AWS.Region}
 	if n.ams != nil {
 		info.AMSURL = n.ams.URL()
@@ -165,7 +170,7 @@ var realTools = []string{
 
 func (n *Node) layOut() error {
 	for _, d := range []string{
-		stateDir + "/bin", stateDir + "/real", stateDir + "/packages", "etc/systemd/system", "lib/systemd/system",
+		machine.StateDir + "/bin", machine.StateDir + "/real", machine.StateDir + "/packages", "etc/systemd/system", "lib/systemd/system",
 		"var/lib", "var/log", "run", "tmp", "root", "usr/local/bin", "usr/local/lib", "dev/disk/by-id", "var/lib/cloud/instance/scripts",
 		"etc/apt/sources.list.d", "usr/share/keyrings",
 	} {
@@ -173,16 +178,16 @@ func (n *Node) layOut() error {
 			return err
 		}
 	}
-	self, err := shimTarget()
+	self, err := machine.ShimTarget()
 	if err != nil {
 		return err
 	}
 	for name := range standIns() {
 		// A package's commands appear when the package is installed.
-		if _, fromPackage := packageCommands()[name]; fromPackage {
+		if _, fromPackage := machine.PackageCommands()[name]; fromPackage {
 			continue
 		}
-		if err := os.Symlink(self, filepath.Join(n.root, stateDir, "bin", name)); err != nil {
+		if err := os.Symlink(self, filepath.Join(n.root, machine.StateDir, "bin", name)); err != nil {
 			return err
 		}
 	}
@@ -191,21 +196,21 @@ func (n *Node) layOut() error {
 		if err != nil {
 			continue
 		}
-		if err := os.Symlink(path, filepath.Join(n.root, stateDir, "real", name)); err != nil {
+		if err := os.Symlink(path, filepath.Join(n.root, machine.StateDir, "real", name)); err != nil {
 			return err
 		}
 		_, shadowed := standIns()[name]
-		_, fromPackage := packageCommands()[name]
+		_, fromPackage := machine.PackageCommands()[name]
 		if !shadowed && !fromPackage {
-			if err := os.Symlink(self, filepath.Join(n.root, stateDir, "bin", name)); err != nil {
+			if err := os.Symlink(self, filepath.Join(n.root, machine.StateDir, "bin", name)); err != nil {
 				return err
 			}
 		}
 	}
 	info, _ := json.Marshal(n.info())
 	files := map[string]string{
-		stateDir + "/node.json":                string(info),
-		stateDir + "/clock":                    "0",
+		machine.StateDir + "/node.json":        string(info),
+		machine.StateDir + "/clock":            "0",
 		"etc/fstab":                            "# /etc/fstab: static file system information.\nLABEL=cloudimg-rootfs / ext4 discard,errors=remount-ro 0 1\n",
 		"etc/hosts":                            "127.0.0.1 localhost\n",
 		"etc/os-release":                       "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\nID=ubuntu\n",
@@ -224,7 +229,7 @@ func (n *Node) layOut() error {
 		base = append(base, "awscli")
 	}
 	for _, p := range base {
-		if err := markInstalled(n.env(), p); err != nil {
+		if err := machine.MarkInstalled(n.Env(), p); err != nil {
 			return err
 		}
 	}
@@ -309,7 +314,7 @@ func (n *Node) Start(name, script string) *Running {
 	if err != nil {
 		n.w.t.Fatalf("node %s: script %s: %v", n.ID, name, err)
 	}
-	dir := filepath.Join(n.root, stateDir, "scripts")
+	dir := filepath.Join(n.root, machine.StateDir, "scripts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		n.w.t.Fatal(err)
 	}
@@ -330,13 +335,13 @@ func (n *Node) command(ctx context.Context, cancel context.CancelFunc, name, pat
 	cmd := exec.CommandContext(ctx, "/bin/bash", path)
 	cmd.Dir = n.root
 	cmd.Env = []string{
-		"PATH=" + filepath.Join(n.root, stateDir, "bin"),
+		"PATH=" + filepath.Join(n.root, machine.StateDir, "bin"),
 		"HOME=" + filepath.Join(n.root, "root"),
 		"TMPDIR=" + filepath.Join(n.root, "tmp"),
 		"LANG=C.UTF-8",
 		"PYTHONDONTWRITEBYTECODE=1",
-		envRoot + "=" + n.root,
-		envWorld + "=" + n.w.dir,
+		machine.EnvRoot + "=" + n.root,
+		machine.EnvWorld + "=" + n.w.dir,
 	}
 	if unit != "" {
 		cmd.Env = append(cmd.Env, systemd.CallerEnv+"="+unit)
@@ -394,17 +399,17 @@ func (n *Node) command(ctx context.Context, cancel context.CancelFunc, name, pat
 }
 
 // Execs lists every process that scripts started on the node, in order.
-func (n *Node) Execs() []Exec {
-	f, err := os.Open(filepath.Join(n.root, stateDir, "exec.log"))
+func (n *Node) Execs() []machine.Exec {
+	f, err := os.Open(filepath.Join(n.root, machine.StateDir, "exec.log"))
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	var out []Exec
+	var out []machine.Exec
 	s := bufio.NewScanner(f)
 	s.Buffer(make([]byte, 1<<20), 1<<24)
 	for s.Scan() {
-		var e Exec
+		var e machine.Exec
 		if json.Unmarshal(s.Bytes(), &e) == nil {
 			out = append(out, e)
 		}
@@ -413,31 +418,21 @@ func (n *Node) Execs() []Exec {
 }
 
 // Clock is the node's virtual time in seconds: the sum of its sleeps.
-func (n *Node) Clock() int { return n.env().Now() }
-
-// Now is the node's virtual time in seconds.
-func (e *Env) Now() int {
-	b, err := os.ReadFile(e.State("clock"))
-	if err != nil {
-		return 0
-	}
-	v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return v
-}
+func (n *Node) Clock() int { return n.Env().Now() }
 
 // Terminate ends the instance: its services stop, its address is freed and
 // its volumes are detached. Its root disk is gone with it.
 func (n *Node) Terminate() {
 	n.w.t.Helper()
-	e := n.env()
+	e := n.Env()
 	n.sys.close()
-	_ = unmountAll(e)
-	detachAll(e)
+	_ = machine.UnmountAll(e)
+	machine.DetachAll(e)
 	n.w.removeNode(n)
 	if n.ams != nil {
-		n.ams.close()
+		n.ams.Close()
 	}
-	n.imds.close()
+	n.imds.Close()
 }
 
 // Rewriting of host paths into the node's root.
@@ -462,7 +457,7 @@ func (n *Node) rewrite(script string) (string, error) {
 		"https://autoscaling.${REGION}.amazonaws.com":                         n.w.AWS.URL(),
 		"https://ssm." + n.w.AWS.Region + ".amazonaws.com":                    n.w.AWS.URL(),
 		"https://autoscaling." + n.w.AWS.Region + ".amazonaws.com":            n.w.AWS.URL(),
-		"https://amazoncloudwatch-agent-${REGION}.s3.${REGION}.amazonaws.com": n.w.AWS.URL() + cwAgentPrefix,
+		"https://amazoncloudwatch-agent-${REGION}.s3.${REGION}.amazonaws.com": n.w.AWS.URL() + awsapi.CWAgentPrefix,
 		"https://monitoring.${REGION}.amazonaws.com":                          n.w.AWS.URL(),
 		"https://monitoring." + n.w.AWS.Region + ".amazonaws.com":             n.w.AWS.URL(),
 	}

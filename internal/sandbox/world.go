@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ams-cluster/ams-aws/internal/sandbox/awsapi"
+	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
 )
 
 // World is one scenario's outside world: AWS, the private network and the
@@ -18,7 +21,7 @@ type World struct {
 	t   testing.TB
 	dir string
 	// AWS is the stand-in of the AWS APIs the nodes call.
-	AWS *AWS
+	AWS *awsapi.AWS
 	// ClockScale is how long one virtual second of a node's sleep takes for
 	// real. Defaults to 2 ms, so that a ten-minute wait takes about a second.
 	ClockScale time.Duration
@@ -38,7 +41,7 @@ func NewWorld(t testing.TB, region, account string) *World {
 			t.Fatal(err)
 		}
 	}
-	w.AWS = newAWS(t, region, account)
+	w.AWS = awsapi.New(t, region, account)
 	w.saveNetwork()
 	return w
 }
@@ -99,42 +102,21 @@ func (v *Volume) Formatted() bool {
 
 // FileSystemUUID is the UUID of the file system on the volume, or "".
 func (v *Volume) FileSystemUUID() string {
-	sig, _ := readSignature(v.dir)
+	sig, _ := machine.ReadSignature(v.dir)
 	return sig.UUID
-}
-
-// networkEntry is how shim processes find other nodes by address.
-type networkEntry struct {
-	Root       string `json:"root"`
-	InstanceID string `json:"instanceId"`
-	Image      string `json:"image"`
 }
 
 func (w *World) saveNetwork() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	m := map[string]networkEntry{}
+	m := map[string]machine.NetworkEntry{}
 	for ip, n := range w.nodes {
-		m[ip] = networkEntry{Root: n.root, InstanceID: n.ID, Image: n.Image}
+		m[ip] = machine.NetworkEntry{Root: n.root, InstanceID: n.ID, Image: n.Image}
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(w.dir, "network.json"), b, 0o644); err != nil {
 		w.t.Fatal(err)
 	}
-}
-
-// nodeRootByIP finds, from a shim process, the root of the node at ip.
-func nodeRootByIP(worldDir, ip string) (string, bool) {
-	b, err := os.ReadFile(filepath.Join(worldDir, "network.json"))
-	if err != nil {
-		return "", false
-	}
-	var m map[string]networkEntry
-	if json.Unmarshal(b, &m) != nil {
-		return "", false
-	}
-	e, ok := m[ip]
-	return e.Root, ok
 }
 
 func (w *World) addNode(n *Node) error {
