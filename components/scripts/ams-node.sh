@@ -133,6 +133,23 @@ wait_for_database() {
   done
 }
 
+# check_database_url warns when the URL holds a character for which Ant
+# Media 3.0.2 and 3.0.3 discard create_app.sh's command (AdminApplication.
+# runConfiguredCommand, see internal/amsargs): white space or any of
+# ; & | < > ( ) $ ` * ? { } [ ] \ " ' , such as the "?" of options like
+# ?retryWrites=true. Such a node serves the image's own applications but can
+# create no other (docs/external-database.md). Builtins only: the URL never
+# reaches a process's arguments, and the log names no part of it.
+check_database_url() {
+  local refused=$' \t\n\v\f\r;&|<>()$`*?{}[]\\"\'' i
+  for ((i = 0; i < ${#refused}; i++)); do
+    if [[ $database_url == *"${refused:i:1}"* ]]; then
+      log "WARNING: the URL in $DATABASE_URL_PARAMETER has white space or one of ;&|<>()\$\`*?{}[]\\\"' (URL options such as ?retryWrites=true included): Ant Media 3.0.x will create no application beyond the image's own LiveApp and WebRTCAppEE"
+      return 0
+    fi
+  done
+}
+
 # join_cluster switches the node to cluster mode with the full URL as one
 # quoted argument: since AMS 3.0 a bare address makes the script prompt,
 # and under cloud-init nobody answers. The script restarts the server.
@@ -327,6 +344,7 @@ main() {
   fi
   step="reading the database URL"
   database_url=$(aws_call ssm-get "$DATABASE_URL_PARAMETER")
+  check_database_url
   wait_for_database
   join_cluster
   unset database_url
