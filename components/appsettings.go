@@ -227,7 +227,6 @@ type SettingsDocument struct {
 // SETTINGS_SERVER_STATUS_WEBHOOK_URL, read by StatsCollector at start).
 const StatusWebhookProperty = "server.statusWebHookURL"
 
-
 // document renders the settings document, with the server's status
 // webhook when statusWebhookURL is set, and lists the ARNs of the
 // parameters it names.
