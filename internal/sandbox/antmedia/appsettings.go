@@ -252,31 +252,27 @@ func tokenSettingsValid(s map[string]any) bool {
 // GET needs a user with access to the application (system scope, or the
 // application's own); a POST an ADMIN of the system scope or of the
 // application.
-func (s *AMSServer) settingsAllowed(c amsCall, method, app string) (bool, error) {
+// It answers 403 itself when the user may not.
+func (s *AMSServer) settingsAllowed(w http.ResponseWriter, c amsCall, method, app string) (bool, error) {
 	var user amsUserDoc
 	var found bool
 	if err := s.storeOp(c, func(st userStore) (err error) { user, found, err = st.get(c.session); return }); err != nil {
 		return false, err
 	}
-	if !found {
-		return false, nil
-	}
 	system := user.Scope == "" || user.Scope == "system" || user.AppNameUserType["system"] != ""
 	own := user.Scope == app || user.AppNameUserType[app] != ""
-	if method == http.MethodGet {
-		return system || own, nil
-	}
 	admin := user.UserType == "ADMIN" || user.AppNameUserType["system"] == "ADMIN" || user.AppNameUserType[app] == "ADMIN"
-	return admin && (system || own), nil
+	ok := found && (system || own) && (method == http.MethodGet || admin)
+	if !ok {
+		amsTomcatError(w, http.StatusForbidden, "Not allowed to access this resource. Contact system admin")
+	}
+	return ok, nil
 }
 
 // getAppSettings is RestServiceV2.getSettings.
 func (s *AMSServer) getAppSettings(w http.ResponseWriter, r *http.Request, c amsCall) error {
 	app := strings.TrimPrefix(r.URL.Path, amsSettingsPath)
-	if ok, err := s.settingsAllowed(c, http.MethodGet, app); err != nil || !ok {
-		if err == nil {
-			amsTomcatError(w, http.StatusForbidden, "Not allowed to access this resource. Contact system admin")
-		}
+	if ok, err := s.settingsAllowed(w, c, http.MethodGet, app); !ok {
 		return err
 	}
 	s.syncApps(c.e, c.rt)
@@ -295,10 +291,7 @@ func (s *AMSServer) getAppSettings(w http.ResponseWriter, r *http.Request, c ams
 // changeAppSettings is RestServiceV2.changeSettings.
 func (s *AMSServer) changeAppSettings(w http.ResponseWriter, r *http.Request, c amsCall) error {
 	app := strings.TrimPrefix(r.URL.Path, amsSettingsPath)
-	if ok, err := s.settingsAllowed(c, http.MethodPost, app); err != nil || !ok {
-		if err == nil {
-			amsTomcatError(w, http.StatusForbidden, "Not allowed to access this resource. Contact system admin")
-		}
+	if ok, err := s.settingsAllowed(w, c, http.MethodPost, app); !ok {
 		return err
 	}
 	settings, err := decodeAppSettings(c.body)
