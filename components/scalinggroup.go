@@ -407,7 +407,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		if err != nil {
 			return "", err
 		}
-		return encodeUserData(script)
+		return encodeUserData(withoutCommentLines(script))
 	}).(pulumi.StringOutput)
 
 	instanceTags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": string(a.Role), "ams:stack": ctx.Stack(), GroupTagKey: groupTag})
