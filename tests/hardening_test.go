@@ -12,8 +12,8 @@ import (
 // every input of every resource and every stack output.
 func TestPasswordsAppearOnlyAsSecrets(t *testing.T) {
 	r := deploy(t, sshAccess(), "ams-cluster:sshPrivateKey")
-	if len(r.passwords) != 3 {
-		t.Fatalf("%d generated passwords, want MongoDB admin, MongoDB app and panel admin", len(r.passwords))
+	if len(r.passwords) != 4 {
+		t.Fatalf("%d generated passwords, want MongoDB admin, MongoDB app, panel admin and the JWT stream secret", len(r.passwords))
 	}
 	seen := 0
 	for _, res := range r.resources {
@@ -266,7 +266,7 @@ func TestWholeStackUnderDevAndSeedLikeConfiguration(t *testing.T) {
 			// Every child of a component is parented to it and named from it.
 			for _, res := range r.resources {
 				parent := r.byURN(res.Parent)
-				if res.Custom && (parent == nil || !strings.HasPrefix(parent.Type, "ams:cluster:")) && !strings.HasSuffix(res.Name, "-panel-admin") {
+				if res.Custom && (parent == nil || !strings.HasPrefix(parent.Type, "ams:cluster:")) && !strings.HasSuffix(res.Name, "-panel-admin") && !strings.HasSuffix(res.Name, "-jwt-stream-secret") {
 					t.Errorf("%s %s is not parented to a component", res.Type, res.Name)
 				}
 				if parent != nil && strings.HasPrefix(parent.Type, "ams:cluster:") && !strings.HasPrefix(res.Name, parent.Name) {
