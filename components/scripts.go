@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"text/template"
@@ -115,6 +116,10 @@ type AMSBootstrap struct {
 	MetricNamespace string
 	// AgentIntervalSeconds is the agent's polling and publishing interval.
 	AgentIntervalSeconds int
+	// AppSettingsParameter, when set, is the SecureString parameter holding
+	// the settings document (SettingsDocument) the node applies with the
+	// panel administrator's credentials (PanelAdminPasswordParameter).
+	AppSettingsParameter string
 }
 
 // MongoVerify is what the SSH bootstrap check of a MongoNode is rendered with.
@@ -195,6 +200,25 @@ func encodeUserData(script string) (string, error) {
 		return "", fmt.Errorf("user data is %d bytes compressed, over EC2's %d", buf.Len(), maxUserData)
 	}
 	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+// commentLine is a line that is only a shell or Python comment.
+var commentLine = regexp.MustCompile(`^[ \t]*#(?:[ \t].*)?$`)
+
+// withoutCommentLines drops the lines of a rendered script that are only a
+// comment, but shellcheck directives: the embedded files are the
+// documentation, and EC2 takes at most 16 KB of user data. A shebang (#!)
+// is no comment line. Only for user data whose change replaces nothing
+// stateful (the AMS groups roll their nodes on any change anyway).
+func withoutCommentLines(script string) string {
+	lines := strings.SplitAfter(script, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !commentLine.MatchString(strings.TrimRight(l, "\n")) || strings.Contains(l, "shellcheck ") {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "")
 }
 
 // shellQuote quotes any value as one single-quoted shell word.

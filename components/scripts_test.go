@@ -16,3 +16,12 @@ func TestBootTemplatesAreParsedOnce(t *testing.T) {
 		t.Errorf("template set lacks the boot scripts: %s", a.DefinedTemplates())
 	}
 }
+
+// User data keeps code, shebangs and shellcheck directives, not comment lines.
+func TestWithoutCommentLines(t *testing.T) {
+	in := "#!/bin/bash\n# a comment\n  # indented\n#\nx=1 # trailing stays\n# shellcheck disable=SC2086\necho \"#not\"\n#{x}\n"
+	want := "#!/bin/bash\nx=1 # trailing stays\n# shellcheck disable=SC2086\necho \"#not\"\n#{x}\n"
+	if got := withoutCommentLines(in); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -83,7 +83,10 @@ func TestExternalDatabaseNarrowsIAM(t *testing.T) {
 		}
 		sort.Strings(readable)
 		panel := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/%s/dev/panel/admin-password", region, account, project)
-		wantReadable := []string{want, panel, panel + "-claim"}
+		// The group's settings document and the JWT secret it names.
+		settings := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/%s/dev/%s/app-settings", region, account, project, rp.Name)
+		jwt := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/%s/dev/apps/jwt-stream-secret", region, account, project)
+		wantReadable := []string{want, panel, panel + "-claim", settings, jwt}
 		sort.Strings(wantReadable)
 		if !slices.Equal(readable, wantReadable) {
 			t.Errorf("%s lets the node read %v, want exactly %v", rp.Name, readable, wantReadable)

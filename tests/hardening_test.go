@@ -12,8 +12,8 @@ import (
 // every input of every resource and every stack output.
 func TestPasswordsAppearOnlyAsSecrets(t *testing.T) {
 	r := deploy(t, sshAccess(), "ams-cluster:sshPrivateKey")
-	if len(r.passwords) != 3 {
-		t.Fatalf("%d generated passwords, want MongoDB admin, MongoDB app and panel admin", len(r.passwords))
+	if len(r.passwords) != 4 {
+		t.Fatalf("%d generated passwords, want MongoDB admin, MongoDB app, panel admin and the JWT stream secret", len(r.passwords))
 	}
 	seen := 0
 	for _, res := range r.resources {
@@ -129,9 +129,11 @@ func TestNodesReadExactlyTheirOwnParameters(t *testing.T) {
 	urlArn, panelArn, readyArn := arn("-mongo-url"), arn("-panel-admin"), arn("-mongo-ready")
 	// The node that creates <panel>-claim claims an empty panel; all read it.
 	claimArn := panelArn + "-claim"
+	// Each group's settings document and the JWT secret it names (publishAuth jwt).
+	jwtArn := arn("-jwt-stream-secret")
 	want := map[string][]string{
-		"origin": {panelArn, claimArn, urlArn, readyArn},
-		"edge":   {panelArn, claimArn, urlArn, readyArn},
+		"origin": {panelArn, claimArn, urlArn, readyArn, arn("-origin-app-settings"), jwtArn},
+		"edge":   {panelArn, claimArn, urlArn, readyArn, arn("-edge-app-settings"), jwtArn},
 		"mongo":  {arn("-mongo-admin-password"), arn("-mongo-app-password")},
 	}
 	sort.Strings(want["origin"])
@@ -264,7 +266,7 @@ func TestWholeStackUnderDevAndSeedLikeConfiguration(t *testing.T) {
 			// Every child of a component is parented to it and named from it.
 			for _, res := range r.resources {
 				parent := r.byURN(res.Parent)
-				if res.Custom && (parent == nil || !strings.HasPrefix(parent.Type, "ams:cluster:")) && !strings.HasSuffix(res.Name, "-panel-admin") {
+				if res.Custom && (parent == nil || !strings.HasPrefix(parent.Type, "ams:cluster:")) && !strings.HasSuffix(res.Name, "-panel-admin") && !strings.HasSuffix(res.Name, "-jwt-stream-secret") {
 					t.Errorf("%s %s is not parented to a component", res.Type, res.Name)
 				}
 				if parent != nil && strings.HasPrefix(parent.Type, "ams:cluster:") && !strings.HasPrefix(res.Name, parent.Name) {
