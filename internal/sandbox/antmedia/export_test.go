@@ -18,6 +18,8 @@ var (
 	AMSDiscardsSpecialArguments = amsDiscardsSpecialArguments
 	AMSMD5                      = amsMD5
 	AMSWebapps                  = amsWebapps
+	CheckJWTToken               = checkJWTToken
+	FFmpegRTMPSplit             = ffmpegRTMPSplit
 	CreateAppScript             = createAppScript
 	LoadAMSRuntime              = loadAMSRuntime
 	ReadJavaProperties          = readJavaProperties
