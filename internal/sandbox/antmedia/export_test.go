@@ -18,7 +18,6 @@ var (
 	AMSDiscardsSpecialArguments = amsDiscardsSpecialArguments
 	AMSMD5                      = amsMD5
 	AMSWebapps                  = amsWebapps
-	CheckJWTToken               = checkJWTToken
 	FFmpegRTMPSplit             = ffmpegRTMPSplit
 	CreateAppScript             = createAppScript
 	LoadAMSRuntime              = loadAMSRuntime

@@ -56,13 +56,15 @@ const (
 	TokenPlay    = "play"    // Token.PLAY_TOKEN
 )
 
-// ErrJWTInvalid is the cause of every refusal of checkJWTToken; the
+// ErrJWTInvalid is the cause of every refusal of CheckStreamToken; the
 // wrapping error says which rule refused, in java-jwt's words.
 var ErrJWTInvalid = errors.New("JWT token is not valid")
 
-// checkJWTToken is checkJwtToken(token, streamID, sessionId, typ) of an
-// application whose jwtStreamSecretKey is secret, at wall time now.
-func checkJWTToken(token, secret, streamID, typ string, now time.Time) error {
+// CheckStreamToken is checkJwtToken(token, streamID, sessionId, typ) of an
+// application whose jwtStreamSecretKey is secret, at wall time now: nil
+// when the server lets the token publish (typ TokenPublish) or play
+// (TokenPlay) the stream.
+func CheckStreamToken(token, secret, streamID, typ string, now time.Time) error {
 	if err := verifyJWT(token, secret, streamID, typ, now); err != nil {
 		return fmt.Errorf("%w: %v", ErrJWTInvalid, err)
 	}

@@ -82,7 +82,7 @@ func TestJWTStreamTokenRule(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			secret, stream, typ := or(tc.secret, testSecret), or(tc.stream, "stream1"), or(tc.typ, antmedia.TokenPublish)
-			err := antmedia.CheckJWTToken(tc.token, secret, stream, typ, now)
+			err := antmedia.CheckStreamToken(tc.token, secret, stream, typ, now)
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("got %v, want the token accepted", err)

@@ -261,7 +261,7 @@ func (s *AMSServer) attempt(app, stream, typ string, protocol Protocol, token st
 	if !enabled {
 		return nil
 	}
-	if err := checkJWTToken(token, sec.Secret, stream, typ, s.WallClock()); err != nil {
+	if err := CheckStreamToken(token, sec.Secret, stream, typ, s.WallClock()); err != nil {
 		if protocol == RTMP {
 			amsLog(e, "ERROR", "org.red5.server.stream.StreamService", "You are not allowed to publish the stream %s", stream)
 		} else {
