@@ -35,6 +35,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ams-cluster/ams-aws/internal/streamtoken"
 )
 
 func main() {
@@ -77,7 +79,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, aws runner, n
 		return 1
 	}
 	exp := now().Add(o.ttl)
-	tok, err := Mint(secret, Claims{StreamID: o.stream, Type: o.typ, Expires: exp})
+	tok, err := streamtoken.Mint(secret, streamtoken.Claims{StreamID: o.stream, Type: o.typ, Expires: exp})
 	if err != nil {
 		fmt.Fprintf(stderr, "token: %v\n", err)
 		return 1
@@ -86,7 +88,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, aws runner, n
 		fmt.Fprintln(stdout, tok)
 		return 0
 	}
-	fmt.Fprint(stdout, Describe(tok, o.app, o.stream, o.typ, exp, o.ttl, Hosts{Web: o.web, Play: o.play, Ingest: o.ingest}))
+	fmt.Fprint(stdout, streamtoken.Describe(tok, o.app, o.stream, o.typ, exp, o.ttl, streamtoken.Hosts{Web: o.web, Play: o.play, Ingest: o.ingest}))
 	return 0
 }
 
@@ -97,7 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.stack, "stack", "", "the stack whose key signs the token (names the parameter /ams-cluster/<stack>/apps/jwt-stream-secret)")
 	fs.StringVar(&o.stream, "stream", "", "the stream id the token is for (required)")
 	fs.StringVar(&o.app, "app", "WebRTCAppEE", "the Ant Media application")
-	fs.StringVar(&o.typ, "type", TypePublish, "publish or play")
+	fs.StringVar(&o.typ, "type", streamtoken.TypePublish, "publish or play")
 	fs.DurationVar(&o.ttl, "ttl", 12*time.Hour, "how long the token is valid")
 	fs.StringVar(&o.parameter, "parameter", "", "the SSM parameter holding the key (default: the stack's)")
 	fs.StringVar(&o.region, "region", "", "the AWS region of the parameter (default: the AWS CLI's)")
@@ -119,7 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if !appNamePattern.MatchString(o.app) {
 		bad = append(bad, fmt.Sprintf("-app %q: want letters, digits, '_' or '-' (Ant Media's application names)", o.app))
 	}
-	if o.typ != TypePublish && o.typ != TypePlay {
+	if o.typ != streamtoken.TypePublish && o.typ != streamtoken.TypePlay {
 		bad = append(bad, fmt.Sprintf("-type %q: want publish or play", o.typ))
 	}
 	if o.ttl <= 0 {
@@ -145,14 +147,6 @@ var streamIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // appNamePattern is Ant Media's CommonRestService.APP_NAME_REGEX, nonempty.
 var appNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
-// SecretParameterName is the SecureString parameter holding a stack's
-// jwtStreamSecretKey (components.JWTSecretParameterName with the project
-// ams-cluster; kept here so that the command builds without the stack's
-// dependencies).
-func SecretParameterName(stack string) string {
-	return "/ams-cluster/" + stack + "/apps/jwt-stream-secret"
-}
-
 // readSecret reads the key from standard input or through the AWS CLI.
 func readSecret(o options, stdin io.Reader, aws runner) (string, error) {
 	if o.secretFromStdin {
@@ -164,7 +158,7 @@ func readSecret(o options, stdin io.Reader, aws runner) (string, error) {
 	}
 	name := o.parameter
 	if name == "" {
-		name = SecretParameterName(o.stack)
+		name = streamtoken.SecretParameterName(o.stack)
 	}
 	args := []string{"ssm", "get-parameter", "--name", name, "--with-decryption", "--query", "Parameter.Value", "--output", "text"}
 	if o.region != "" {

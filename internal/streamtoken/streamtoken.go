@@ -1,4 +1,9 @@
-package main
+// Package streamtoken mints the JWTs that Ant Media Server's JWT stream
+// security accepts (an application's publishJwtControlEnabled and
+// playJwtControlEnabled, signed with its jwtStreamSecretKey) and writes the
+// URLs that carry one, by protocol. The check it satisfies is modelled, with
+// its sources, in internal/sandbox/antmedia (jwt.go, publish.go).
+package streamtoken
 
 import (
 	"crypto/hmac"
@@ -17,12 +22,20 @@ const (
 	TypePlay    = "play"
 )
 
-// minSecret is the shortest key Ant Media's token service accepts
+// MinSecret is the shortest key Ant Media's token service accepts
 // (AppSettings.jwtStreamSecretKey: 32 characters or more).
-const minSecret = 32
+const MinSecret = 32
 
-// srtPort is components.SRTPort, Ant Media's SRT ingest port.
+// srtPort is components.SRTPort, Ant Media's SRT ingest port (kept here
+// so that cmd/token builds without the stack's dependencies).
 const srtPort = 4200
+
+// SecretParameterName is the SecureString parameter holding a stack's
+// jwtStreamSecretKey: components.JWTSecretParameterName with the project
+// ams-cluster.
+func SecretParameterName(stack string) string {
+	return "/ams-cluster/" + stack + "/apps/jwt-stream-secret"
+}
 
 // Claims are what a stream token grants.
 type Claims struct {
@@ -34,8 +47,8 @@ type Claims struct {
 // Mint signs claims with secret as Ant Media's JWT stream security checks
 // them: HS256, with the claims streamId, type and exp (Unix seconds).
 func Mint(secret string, c Claims) (string, error) {
-	if len(secret) < minSecret {
-		return "", fmt.Errorf("the key has %d characters; Ant Media wants %d or more", len(secret), minSecret)
+	if len(secret) < MinSecret {
+		return "", fmt.Errorf("the key has %d characters; Ant Media wants %d or more", len(secret), MinSecret)
 	}
 	if c.StreamID == "" || (c.Type != TypePublish && c.Type != TypePlay) {
 		return "", fmt.Errorf("a token needs a stream id and the type publish or play, got %q and %q", c.StreamID, c.Type)
