@@ -1,10 +1,12 @@
 package tests
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ams-cluster/ams-aws/components"
 	"github.com/ams-cluster/ams-aws/internal/streamtoken"
 )
 
@@ -52,5 +54,49 @@ func TestPublishTokenOutputs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTokenOutputsFollowTheAuthKeys checks which token outputs each
+// publishAuth/playAuth pair gives: none without a token to mint.
+func TestTokenOutputsFollowTheAuthKeys(t *testing.T) {
+	for _, tc := range []struct {
+		publish, play string
+		want          []string
+	}{
+		{"jwt", "none", []string{"publishTokenCommand", "publishTokenUrls"}},
+		{"jwt", "jwt", []string{"playTokenCommand", "publishTokenCommand", "publishTokenUrls"}},
+		{"none", "jwt", []string{"playTokenCommand"}},
+		{"none", "none", nil},
+	} {
+		r := deploy(t, map[string]string{"publishAuth": tc.publish, "playAuth": tc.play})
+		var got []string
+		for _, name := range []string{"playTokenCommand", "publishTokenCommand", "publishTokenUrls"} {
+			if _, ok := r.outputs[name]; ok {
+				got = append(got, name)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("publishAuth %s, playAuth %s: outputs %v, want %v", tc.publish, tc.play, got, tc.want)
+		}
+		if tc.play == "jwt" && !strings.HasSuffix(r.outputString(t, "playTokenCommand"), " -type play") {
+			t.Errorf("playTokenCommand %q mints no play token", r.outputString(t, "playTokenCommand"))
+		}
+	}
+}
+
+// TestTokenCommandFindsTheStacksKey checks that cmd/token's default
+// parameter is the one the stack keeps the key in.
+func TestTokenCommandFindsTheStacksKey(t *testing.T) {
+	if got, want := streamtoken.SecretParameterName("prod"), components.JWTSecretParameterName("ams-cluster", "prod"); got != want {
+		t.Errorf("cmd/token reads %s, the stack writes %s", got, want)
+	}
+	r := deploy(t, nil)
+	var names []string
+	for _, p := range r.ofType("aws:ssm/parameter:Parameter") {
+		names = append(names, p.str("name"))
+	}
+	if !slices.Contains(names, streamtoken.SecretParameterName("dev")) {
+		t.Errorf("no parameter %s among %v", streamtoken.SecretParameterName("dev"), names)
 	}
 }
