@@ -13,6 +13,7 @@ import (
 
 	"github.com/ams-cluster/ams-aws/internal/sandbox"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/antmedia"
+	"github.com/ams-cluster/ams-aws/internal/streamtoken"
 )
 
 const secret = "0123456789abcdefghijklmnopqrstuvwxyzABCD"
@@ -182,5 +183,30 @@ func TestBadFlagsAllReported(t *testing.T) {
 	code = run([]string{"-secret-from-stdin", "-stream", "s"}, strings.NewReader("too-short"), &out, &errOut, noAWS, time.Now)
 	if code != 1 || !strings.Contains(errOut.String(), "32 or more") {
 		t.Errorf("short key: exit %d, %s; want 1 and the 32-character rule", code, errOut.String())
+	}
+}
+
+// TestREADMEShowsThePrintedForms checks that the README's sample of the
+// command's report is what the command prints for its hosts.
+func TestREADMEShowsThePrintedForms(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := streamtoken.Describe("TOKEN", "WebRTCAppEE", "stream1", streamtoken.TypePublish, time.Now(), time.Hour,
+		streamtoken.Hosts{Web: "https://live.example.com", Ingest: "ingest.live.example.com"})
+	var forms []string
+	for _, l := range strings.Split(report, "\n") {
+		if strings.HasPrefix(l, "RTMP") || strings.HasPrefix(l, "SRT") || strings.HasPrefix(l, "WebRTC") {
+			forms = append(forms, l)
+		}
+	}
+	if len(forms) != 4 {
+		t.Fatalf("report has %d URL lines, want 4:\n%s", len(forms), report)
+	}
+	for _, l := range forms {
+		if !strings.Contains(string(b), "\n"+l+"\n") {
+			t.Errorf("README lacks the line %q", l)
+		}
 	}
 }
