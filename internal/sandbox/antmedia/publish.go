@@ -286,7 +286,12 @@ func refusal(protocol Protocol, typ string) string {
 }
 
 // streamSecurity is the application's stream security as the server uses
-// it now.
+// it now: its WEB-INF/red5-web.properties, which the application reads at
+// start (AppSettings' @Value fields) and which a settings update through
+// the REST API rewrites whole, with the in-memory bean
+// (AntMediaApplicationAdapter.updateSettings: updateAppSettingsBean, then
+// updateAppSettingsFile). A hand edit of the file without a restart, which
+// the real server would not see, is not modelled.
 func (s *AMSServer) streamSecurity(e *machine.Env, app string) (StreamSecurity, error) {
 	props, err := readJavaProperties(e.Path(amsDir + "/webapps/" + app + "/WEB-INF/red5-web.properties"))
 	if err != nil {
