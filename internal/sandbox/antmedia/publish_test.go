@@ -28,6 +28,18 @@ func setStreamSecurity(t *testing.T, n *sandbox.Node, app string, publish, play 
 	amsRestart(t, n)
 }
 
+// jwtNode is a running AMS node whose WebRTCAppEE has the given JWT
+// controls on, signed with testSecret.
+func jwtNode(t *testing.T, id, ip string, publish, play bool) *sandbox.Node {
+	t.Helper()
+	sandbox.Require(t)
+	w := sandbox.NewWorld(t, "eu-west-1", "123456789012")
+	n := amsTestNode(t, w, id, ip)
+	amsReady(t, n)
+	setStreamSecurity(t, n, "WebRTCAppEE", publish, play, testSecret)
+	return n
+}
+
 func boolText(b bool) string {
 	if b {
 		return "true"
@@ -48,11 +60,7 @@ func streamToken(t *testing.T, n *sandbox.Node, stream, typ string, ttl time.Dur
 // publish token it accepts. LiveApp, left at its factory settings, takes
 // anything.
 func TestPublishNeedsTokenWhenJWTControlIsOn(t *testing.T) {
-	sandbox.Require(t)
-	w := sandbox.NewWorld(t, "eu-west-1", "123456789012")
-	n := amsTestNode(t, w, "i-0p1", "10.0.1.21")
-	amsReady(t, n)
-	setStreamSecurity(t, n, "WebRTCAppEE", true, false, testSecret)
+	n := jwtNode(t, "i-0p1", "10.0.1.21", true, false)
 	ams := n.AMS()
 
 	good := streamToken(t, n, "stream1", antmedia.TokenPublish, time.Hour)
@@ -96,11 +104,7 @@ func TestPublishNeedsTokenWhenJWTControlIsOn(t *testing.T) {
 // segment, OBS's server and stream key, SRT's streamid and the WebRTC
 // publish page's id and token.
 func TestPublishURLForms(t *testing.T) {
-	sandbox.Require(t)
-	w := sandbox.NewWorld(t, "eu-west-1", "123456789012")
-	n := amsTestNode(t, w, "i-0p2", "10.0.1.22")
-	amsReady(t, n)
-	setStreamSecurity(t, n, "WebRTCAppEE", true, true, testSecret)
+	n := jwtNode(t, "i-0p2", "10.0.1.22", true, true)
 	ams := n.AMS()
 	tok := streamToken(t, n, "stream1", antmedia.TokenPublish, time.Hour)
 	for _, tc := range []struct {
@@ -136,11 +140,7 @@ func TestPublishURLForms(t *testing.T) {
 // TestPublishTokenExpiresOnTheNodesClock lets a token valid for a minute
 // run out on the node's clock.
 func TestPublishTokenExpiresOnTheNodesClock(t *testing.T) {
-	sandbox.Require(t)
-	w := sandbox.NewWorld(t, "eu-west-1", "123456789012")
-	n := amsTestNode(t, w, "i-0p3", "10.0.1.23")
-	amsReady(t, n)
-	setStreamSecurity(t, n, "WebRTCAppEE", true, false, testSecret)
+	n := jwtNode(t, "i-0p3", "10.0.1.23", true, false)
 	tok := streamToken(t, n, "stream1", antmedia.TokenPublish, time.Minute)
 	if err := n.AMS().Publish("WebRTCAppEE", "stream1", antmedia.RTMP, tok); err != nil {
 		t.Fatalf("publish within the minute: %v", err)
