@@ -217,9 +217,19 @@ func splitSlashOr2F(s string) []string {
 	return segs
 }
 
+// amsSRTDefaultApp is ServerSettings.appIngestsSrtStreamsWithoutStreamId's
+// default: the application an SRT stream without a stream id goes to
+// (since 2.8.0, with the publisher's address as its id: SRT ingest guide).
+const amsSRTDefaultApp = "LiveApp"
+
 // publishSRT is the Enterprise SRT adaptor given a stream id
-// "App/stream[,key=value...]" as Ant Media's guides write it.
+// "App/stream[,key=value...]" as Ant Media's guides write it; without
+// one, the stream goes to amsSRTDefaultApp, named after the publisher's
+// address, with no token.
 func (s *AMSServer) publishSRT(streamID string) error {
+	if streamID == "" {
+		return s.attempt(amsSRTDefaultApp, "198.51.100.7", TokenPublish, SRT, "")
+	}
 	fields := strings.Split(streamID, ",")
 	app, stream, ok := strings.Cut(fields[0], "/")
 	if !ok || app == "" || stream == "" {

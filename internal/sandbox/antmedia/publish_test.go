@@ -117,6 +117,7 @@ func TestPublishURLForms(t *testing.T) {
 		{"rtmp://ingest.example.com/WebRTCAppEE/stream1?token=", false},
 		{"srt://ingest.example.com:4200?streamid=WebRTCAppEE/stream1,token=" + tok, true},
 		{"srt://ingest.example.com:4200?streamid=WebRTCAppEE/stream1", false},
+		{"srt://ingest.example.com:4200", true}, // to LiveApp, which has no JWT control here
 		{"https://live.example.com/WebRTCAppEE/?id=stream1&token=" + tok, true},
 		{"https://live.example.com/WebRTCAppEE/?id=stream1", false},
 	} {
