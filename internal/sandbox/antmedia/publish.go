@@ -296,20 +296,16 @@ func refusal(protocol Protocol, typ string) string {
 }
 
 // streamSecurity is the application's stream security as the server uses
-// it now: its WEB-INF/red5-web.properties, which the application reads at
-// start (AppSettings' @Value fields) and which a settings update through
-// the REST API rewrites whole, with the in-memory bean
-// (AntMediaApplicationAdapter.updateSettings: updateAppSettingsBean, then
-// updateAppSettingsFile). A hand edit of the file without a restart, which
-// the real server would not see, is not modelled.
+// it now: the bean, as readAppSettings has it from WEB-INF/red5-web.properties
+// (read at start, rewritten whole by a settings update through the REST
+// API: AntMediaApplicationAdapter.updateSettings).
 func (s *AMSServer) streamSecurity(e *machine.Env, app string) (StreamSecurity, error) {
-	props, err := readJavaProperties(e.Path(amsDir + "/webapps/" + app + "/WEB-INF/red5-web.properties"))
+	settings, err := readAppSettings(e, app)
 	if err != nil {
 		return StreamSecurity{}, fmt.Errorf("settings of %s: %w", app, err)
 	}
-	return StreamSecurity{
-		PublishJWT: props["publishJwtControlEnabled"] == "true",
-		PlayJWT:    props["playJwtControlEnabled"] == "true",
-		Secret:     props["jwtStreamSecretKey"],
-	}, nil
+	publish, _ := settings["publishJwtControlEnabled"].(bool)
+	play, _ := settings["playJwtControlEnabled"].(bool)
+	secret, _ := settings["jwtStreamSecretKey"].(string)
+	return StreamSecurity{PublishJWT: publish, PlayJWT: play, Secret: secret}, nil
 }
