@@ -68,13 +68,19 @@ func addIngestOutputs(out Outputs, cfg *Config, ingest *components.IngestLoadBal
 	if ingest == nil {
 		return
 	}
-	host := ingest.DNSName
-	if cfg.DomainName != "" {
-		host = pulumi.String(components.IngestHostName(cfg.DomainName)).ToStringOutput()
-	}
+	host := ingestHost(cfg, ingest)
 	out["ingestDnsName"] = ingest.DNSName
 	out["rtmpUrl"] = pulumi.Sprintf("rtmp://%s/%s/%s", host, demoApp, demoStreamID)
 	out["srtUrl"] = pulumi.Sprintf("srt://%s:%d?streamid=%s/%s", host, components.SRTPort, demoApp, demoStreamID)
+}
+
+// ingestHost is the name encoders reach the NLB by: ingest.<domain> when
+// there is a domain, else the NLB's DNS name.
+func ingestHost(cfg *Config, ingest *components.IngestLoadBalancer) pulumi.StringOutput {
+	if cfg.DomainName != "" {
+		return pulumi.String(components.IngestHostName(cfg.DomainName)).ToStringOutput()
+	}
+	return ingest.DNSName
 }
 
 // demoStreamID is the stream id the README publishes and plays.

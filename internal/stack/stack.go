@@ -117,6 +117,9 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	outputs := newOutputs(cfg, lb, mongo, groups, panelPassword, panelParameter.Name)
 	addIngestOutputs(outputs, cfg, ingest)
+	if err := addTokenOutputs(ctx, outputs, cfg, lb, ingest); err != nil {
+		return nil, err
+	}
 	outputs["dashboardUrl"] = monitoring.DashboardURL
 	outputs["alarmTopicArn"] = monitoring.TopicArn
 	return outputs, nil

@@ -18,6 +18,7 @@ var (
 	AMSDiscardsSpecialArguments = amsDiscardsSpecialArguments
 	AMSMD5                      = amsMD5
 	AMSWebapps                  = amsWebapps
+	FFmpegRTMPSplit             = ffmpegRTMPSplit
 	CreateAppScript             = createAppScript
 	LoadAMSRuntime              = loadAMSRuntime
 	ReadJavaProperties          = readJavaProperties
