@@ -60,6 +60,9 @@ type ScalingGroupArgs struct {
 	PanelAdminPasswordParameterName pulumi.StringInput
 	// PanelAdminPasswordParameterArn is that parameter's ARN. Required with the name.
 	PanelAdminPasswordParameterArn pulumi.StringInput
+	// ReadableParameterArns are further SSM parameters the nodes may read
+	// (the recording uploader's key). Defaults to none.
+	ReadableParameterArns pulumi.StringArray
 	// InstanceType is the EC2 instance type. Defaults to "m5.2xlarge". Without
 	// ImageID it must be an x86_64 type: the Marketplace images are x86_64 only.
 	InstanceType string
@@ -306,7 +309,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		return nil, err
 	}
 
-	readable := pulumi.StringArray{a.DatabaseURLParameterArn}
+	readable := append(pulumi.StringArray{a.DatabaseURLParameterArn}, a.ReadableParameterArns...)
 	var writable pulumi.StringArray
 	panelParameter := pulumi.StringInput(pulumi.String(""))
 	if a.PanelAdminPasswordParameterName != nil {

@@ -92,6 +92,7 @@ type Config struct {
 
 	EntryConfig
 	MonitoringConfig
+	RecordingsConfig
 
 	// Warnings are what the configuration deserves a word about (deprecated
 	// keys); LoadConfig logs them.
@@ -162,6 +163,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	c.DatabaseURLParameter = r.externalDatabase()
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
+	c.RecordingsConfig = r.recordings()
 	for _, role := range components.Roles() {
 		s := RoleSettings{
 			InstanceType:     r.str(string(role) + "InstanceType"),
@@ -268,7 +270,8 @@ func (c *Config) validateComponents(r *reader) {
 		}},
 		check{c.logsArgs(), monitoringKeys},
 		check{c.accessLogArgs(), map[string]string{"RetentionDays": "accessLogRetentionDays"}},
-		check{c.monitoringArgs(pendingMonitoring()), monitoringKeys})
+		check{c.monitoringArgs(pendingMonitoring()), monitoringKeys},
+		check{c.recordingStoreArgs("/pending"), recordingKeys})
 	for _, check := range checks {
 		for _, err := range leafErrors(check.args.Validate()) {
 			var argErr *components.ArgError

@@ -85,6 +85,11 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 
+	recordings, err := buildRecordings(ctx, base, cfg, &w)
+	if err != nil {
+		return nil, err
+	}
+
 	panelPassword, panelParameter, err := panelAdminPassword(ctx, base)
 	if err != nil {
 		return nil, err
@@ -113,6 +118,7 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	outputs := newOutputs(cfg, lb, mongo, groups, panelPassword, panelParameter.Name)
 	addIngestOutputs(outputs, cfg, ingest)
+	addRecordingOutputs(outputs, recordings)
 	outputs["dashboardUrl"] = monitoring.DashboardURL
 	outputs["alarmTopicArn"] = monitoring.TopicArn
 	return outputs, nil
@@ -158,6 +164,8 @@ type wiring struct {
 	panelPasswordParameterArn   pulumi.StringInput
 	// logs, once created, are the log groups the nodes ship to.
 	logs *components.ClusterLogs
+	// recordings, when on, is where the nodes upload recordings.
+	recordings *components.RecordingStore
 	entryWiring
 }
 
@@ -274,6 +282,9 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 	}
 	if w.logs != nil {
 		args.Logs = w.logs.AMS
+	}
+	if w.recordings != nil {
+		args.ReadableParameterArns = pulumi.StringArray{w.recordings.UploaderKeyParameterArn}
 	}
 	if role == components.RoleEdge {
 		args.ViewersPerNode = s.SurgePerNode
