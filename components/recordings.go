@@ -263,7 +263,7 @@ func recordingUploader(ctx *pulumi.Context, name string, bucket *s3.BucketV2, a 
 	if err != nil {
 		return nil, fmt.Errorf("uploader key: %w", err)
 	}
-	value := pulumi.All(key.ID(), key.Secret).ApplyT(func(v []any) (string, error) {
+	value := pulumi.All(key.ID().ToStringOutput(), key.Secret).ApplyT(func(v []any) (string, error) {
 		doc, err := json.Marshal(map[string]string{"s3AccessKey": v[0].(string), "s3SecretKey": v[1].(string)})
 		return string(doc), err
 	}).(pulumi.StringOutput)
