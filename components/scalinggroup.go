@@ -63,6 +63,9 @@ type ScalingGroupArgs struct {
 	// ReadableParameterArns are further SSM parameters the nodes may read
 	// (the recording uploader's key). Defaults to none.
 	ReadableParameterArns pulumi.StringArray
+	// Recordings, when true, has a leaving node wait (within DrainSeconds)
+	// for its MP4 recordings to be finalized and uploaded. Defaults to false.
+	Recordings bool
 	// InstanceType is the EC2 instance type. Defaults to "m5.2xlarge". Without
 	// ImageID it must be an x86_64 type: the Marketplace images are x86_64 only.
 	InstanceType string
@@ -370,6 +373,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 			DrainSeconds:         a.DrainSeconds,
 			MetricNamespace:      a.MetricNamespace,
 			AgentIntervalSeconds: AgentIntervalSeconds,
+			Recordings:           a.Recordings,
 		})
 		if err != nil {
 			return "", err

@@ -115,6 +115,9 @@ type AMSBootstrap struct {
 	MetricNamespace string
 	// AgentIntervalSeconds is the agent's polling and publishing interval.
 	AgentIntervalSeconds int
+	// Recordings tells the agent that the applications upload their MP4
+	// recordings, so that a drain waits for the uploads too.
+	Recordings bool
 }
 
 // MongoVerify is what the SSH bootstrap check of a MongoNode is rendered with.

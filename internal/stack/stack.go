@@ -285,6 +285,7 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 	}
 	if w.recordings != nil {
 		args.ReadableParameterArns = pulumi.StringArray{w.recordings.UploaderKeyParameterArn}
+		args.Recordings = true
 	}
 	if role == components.RoleEdge {
 		args.ViewersPerNode = s.SurgePerNode
