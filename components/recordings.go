@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
@@ -48,8 +49,8 @@ type RecordingStoreArgs struct {
 	// ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE.
 	// Defaults to STANDARD_IA.
 	TransitionClass string
-	// ParameterPrefix is the SSM path of the uploader's key parameter
-	// (<ParameterPrefix>/recordings/uploader-key). Required.
+	// ParameterPrefix is the SSM path of the uploader's secret key parameter
+	// (<ParameterPrefix>/recordings/uploader-secret-key). Required.
 	ParameterPrefix string
 	// Tags are added to every resource that takes tags.
 	Tags map[string]string
@@ -61,8 +62,9 @@ type RecordingStoreArgs struct {
 // protected and retained like the database's volumes, and an IAM user whose
 // access key Ant Media uploads with (it cannot use the instance role: see
 // docs/recordings.md). The user may do exactly what Ant Media's upload
-// does, on exactly Prefix; its key is a SecureString parameter that the
-// nodes read through their role.
+// does, on exactly Prefix; its secret key is a SecureString parameter that
+// the nodes read through their role. Settings are the application settings
+// that make Ant Media record and upload there.
 type RecordingStore struct {
 	pulumi.ResourceState
 
@@ -74,11 +76,13 @@ type RecordingStore struct {
 	Prefix pulumi.StringOutput `pulumi:"prefix"`
 	// URLPattern is where the recording of stream {streamId} lands.
 	URLPattern pulumi.StringOutput `pulumi:"urlPattern"`
-	// UploaderKeyParameterName is the SecureString parameter holding the
-	// uploader's key as {"s3AccessKey":…,"s3SecretKey":…}.
-	UploaderKeyParameterName pulumi.StringOutput `pulumi:"uploaderKeyParameterName"`
-	// UploaderKeyParameterArn is that parameter's ARN, for the nodes' roles.
-	UploaderKeyParameterArn pulumi.StringOutput `pulumi:"uploaderKeyParameterArn"`
+	// UploaderSecretParameterName is the SecureString parameter holding the
+	// uploader's secret access key (Ant Media's s3SecretKey).
+	UploaderSecretParameterName pulumi.StringOutput `pulumi:"uploaderSecretParameterName"`
+
+	// Settings are the application settings (AppSettings JSON fields) that
+	// record every stream as MP4 and upload it here as the uploader.
+	Settings []AppSetting
 }
 
 // Validate applies the defaults to a copy of the arguments and reports
@@ -154,28 +158,59 @@ func NewRecordingStore(ctx *pulumi.Context, name string, args *RecordingStoreArg
 	}, parent, pulumi.DependsOn([]pulumi.Resource{block})); err != nil {
 		return nil, fmt.Errorf("recording store %s: policy: %w", name, err)
 	}
-	key, err := recordingUploader(ctx, name, bucket, a, parent)
+	key, secret, err := recordingUploader(ctx, name, bucket, a, parent)
 	if err != nil {
 		return nil, fmt.Errorf("recording store %s: %w", name, err)
+	}
+	region, err := aws.GetRegion(ctx, nil, parent)
+	if err != nil {
+		return nil, fmt.Errorf("recording store %s: region: %w", name, err)
 	}
 
 	r.BucketName = bucket.Bucket
 	r.BucketArn = bucket.Arn
 	r.Prefix = pulumi.String(a.Prefix).ToStringOutput()
 	r.URLPattern = pulumi.Sprintf("s3://%s/%s", bucket.Bucket, RecordingKeyPattern(a.Prefix))
-	r.UploaderKeyParameterName = key.Name
-	r.UploaderKeyParameterArn = key.Arn
+	r.UploaderSecretParameterName = secret.Name
+	r.Settings = recordingSettings(bucket.Bucket, region.Name, a.Prefix, key.ID().ToStringOutput(), secret)
 	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{
-		"bucketName":               r.BucketName,
-		"bucketArn":                r.BucketArn,
-		"prefix":                   r.Prefix,
-		"urlPattern":               r.URLPattern,
-		"uploaderKeyParameterName": r.UploaderKeyParameterName,
-		"uploaderKeyParameterArn":  r.UploaderKeyParameterArn,
+		"bucketName":                  r.BucketName,
+		"bucketArn":                   r.BucketArn,
+		"prefix":                      r.Prefix,
+		"urlPattern":                  r.URLPattern,
+		"uploaderSecretParameterName": r.UploaderSecretParameterName,
 	}); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// recordingSettings are the application settings of recording into the
+// store (AppSettings.java field names; Ant Media 3.0.x).
+//   - mp4MuxingEnabled records every stream as MP4.
+//   - uploadExtensionsToS3 is a bit set: 1 uploads MP4 (RecordMuxer.S3_CONSTANT),
+//     2 HLS, 4 previews; its default, 7, uploads all three. MP4 only here.
+//   - s3StreamsFolderPath is the prefix the uploader may write, owned by
+//     the stack so that a change in the panel cannot leave the grant.
+//   - s3Permission must be RecordingPermission (see there).
+//   - s3AccessKey/s3SecretKey: AmazonS3StorageClient.initAmazonS3 uses the
+//     default credential chain (the instance role) only when the access key
+//     is null, and every way the settings reach it (red5-web.properties,
+//     the cluster database, the REST API's merge) turns null into "", the
+//     default: static keys are the only ones that work (docs/recordings.md).
+func recordingSettings(bucket pulumi.StringOutput, region, prefix string, accessKey pulumi.StringOutput, secret *ssm.Parameter) []AppSetting {
+	return []AppSetting{
+		{Name: "mp4MuxingEnabled", Value: pulumi.Bool(true)},
+		{Name: "s3RecordingEnabled", Value: pulumi.Bool(true)},
+		{Name: "s3BucketName", Value: bucket},
+		{Name: "s3RegionName", Value: pulumi.String(region)},
+		{Name: "s3StreamsFolderPath", Value: pulumi.String(prefix)},
+		{Name: "s3Permission", Value: pulumi.String(RecordingPermission)},
+		{Name: "s3StorageClass", Value: pulumi.String("STANDARD")},
+		{Name: "uploadExtensionsToS3", Value: pulumi.Int(1)},
+		{Name: "s3AccessKey", Value: accessKey},
+		{Name: "s3SecretKey", Secret: &SecretParameter{Name: secret.Name, Arn: secret.Arn}},
+	}
 }
 
 // RecordingKeyPattern is the key of a stream's MP4 under prefix, as Ant
@@ -242,14 +277,14 @@ func uploaderPolicy(bucketArn, prefix string) (string, error) {
 }
 
 // recordingUploader creates the IAM user Ant Media uploads as, its policy,
-// its access key and the SecureString parameter holding that key.
-func recordingUploader(ctx *pulumi.Context, name string, bucket *s3.BucketV2, a RecordingStoreArgs, parent pulumi.ResourceOption) (*ssm.Parameter, error) {
+// its access key and the SecureString parameter holding the key's secret.
+func recordingUploader(ctx *pulumi.Context, name string, bucket *s3.BucketV2, a RecordingStoreArgs, parent pulumi.ResourceOption) (*iam.AccessKey, *ssm.Parameter, error) {
 	user, err := iam.NewUser(ctx, name+"-uploader", &iam.UserArgs{
 		Path: pulumi.String("/ams/"),
 		Tags: tagMap(a.Tags),
 	}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("uploader: %w", err)
+		return nil, nil, fmt.Errorf("uploader: %w", err)
 	}
 	if _, err := iam.NewUserPolicy(ctx, name+"-uploader", &iam.UserPolicyArgs{
 		User: user.Name,
@@ -257,25 +292,21 @@ func recordingUploader(ctx *pulumi.Context, name string, bucket *s3.BucketV2, a 
 			return uploaderPolicy(arn, a.Prefix)
 		}).(pulumi.StringOutput),
 	}, parent); err != nil {
-		return nil, fmt.Errorf("uploader policy: %w", err)
+		return nil, nil, fmt.Errorf("uploader policy: %w", err)
 	}
 	key, err := iam.NewAccessKey(ctx, name+"-uploader", &iam.AccessKeyArgs{User: user.Name}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("uploader key: %w", err)
+		return nil, nil, fmt.Errorf("uploader key: %w", err)
 	}
-	value := pulumi.All(key.ID().ToStringOutput(), key.Secret).ApplyT(func(v []any) (string, error) {
-		doc, err := json.Marshal(map[string]string{"s3AccessKey": v[0].(string), "s3SecretKey": v[1].(string)})
-		return string(doc), err
-	}).(pulumi.StringOutput)
-	param, err := ssm.NewParameter(ctx, name+"-uploader-key", &ssm.ParameterArgs{
-		Name:        pulumi.String(a.ParameterPrefix + "/recordings/uploader-key"),
-		Description: pulumi.String("Access key Ant Media uploads recordings with (s3AccessKey, s3SecretKey)"),
+	param, err := ssm.NewParameter(ctx, name+"-uploader-secret-key", &ssm.ParameterArgs{
+		Name:        pulumi.String(a.ParameterPrefix + "/recordings/uploader-secret-key"),
+		Description: pulumi.String("Secret access key Ant Media uploads recordings with (its s3SecretKey)"),
 		Type:        pulumi.String("SecureString"),
-		Value:       pulumi.ToSecret(value).(pulumi.StringOutput),
+		Value:       key.Secret,
 		Tags:        tagMap(a.Tags),
 	}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("uploader key parameter: %w", err)
+		return nil, nil, fmt.Errorf("uploader key parameter: %w", err)
 	}
-	return param, nil
+	return key, param, nil
 }

@@ -126,9 +126,9 @@ func TestRecordingUploaderGetsExactlyThePrefix(t *testing.T) {
 	if fmt.Sprint(grants) != fmt.Sprint(want) {
 		t.Errorf("uploader grants %v, want %v", grants, want)
 	}
-	key := r.one(t, "aws:ssm/parameter:Parameter", "-recordings-uploader-key")
-	if key.str("type") != "SecureString" || key.str("name") != "/ams-cluster/dev/recordings/uploader-key" || !key.input("value").ContainsSecrets() {
-		t.Errorf("uploader key parameter %s type %s secret %v, want a SecureString /ams-cluster/dev/recordings/uploader-key with a secret value",
+	key := r.one(t, "aws:ssm/parameter:Parameter", "-recordings-uploader-secret-key")
+	if key.str("type") != "SecureString" || key.str("name") != "/ams-cluster/dev/recordings/uploader-secret-key" || !key.input("value").ContainsSecrets() {
+		t.Errorf("uploader key parameter %s type %s secret %v, want a SecureString /ams-cluster/dev/recordings/uploader-secret-key with a secret value",
 			key.str("name"), key.str("type"), key.input("value").ContainsSecrets())
 	}
 	keyArn := stateString(key, "arn")
@@ -141,6 +141,48 @@ func TestRecordingUploaderGetsExactlyThePrefix(t *testing.T) {
 		if isNode != strings.Contains(doc, keyArn) {
 			t.Errorf("role policy %s names the uploader key: %v, want only the AMS nodes' roles", rp.Name, !isNode)
 		}
+	}
+}
+
+// The applications record MP4 and upload it into the bucket, under the
+// granted prefix, with the one ACL an ACL-less bucket takes, as the
+// uploader; the secret key reaches the document by name only.
+func TestRecordingApplicationSettings(t *testing.T) {
+	r := recordingsOn(t, nil)
+	bucket := stateString(r.one(t, "aws:s3/bucketV2:BucketV2", "-recordings"), "bucket")
+	keyID := r.one(t, "aws:iam/accessKey:AccessKey", "-recordings-uploader").ID
+	documents := 0
+	for _, p := range r.ofType("aws:ssm/parameter:Parameter") {
+		if !strings.HasSuffix(p.str("name"), "/app-settings") {
+			continue
+		}
+		documents++
+		var doc struct {
+			Settings map[string]any
+			Secrets  map[string]string
+		}
+		if err := json.Unmarshal([]byte(p.str("value")), &doc); err != nil {
+			t.Fatalf("%s: %v", p.str("name"), err)
+		}
+		want := map[string]any{
+			"mp4MuxingEnabled": true, "s3RecordingEnabled": true, "s3BucketName": bucket, "s3RegionName": "eu-central-1",
+			"s3StreamsFolderPath": "streams", "s3Permission": "bucket-owner-full-control", "s3StorageClass": "STANDARD",
+			"uploadExtensionsToS3": float64(1), "s3AccessKey": keyID,
+		}
+		for k, v := range want {
+			if doc.Settings[k] != v {
+				t.Errorf("%s: %s = %v, want %v", p.str("name"), k, doc.Settings[k], v)
+			}
+		}
+		if got := doc.Secrets["s3SecretKey"]; got != "/ams-cluster/dev/recordings/uploader-secret-key" {
+			t.Errorf("%s: s3SecretKey read from %q, want the uploader's secret parameter", p.str("name"), got)
+		}
+		if _, plain := doc.Settings["s3SecretKey"]; plain {
+			t.Errorf("%s holds the secret key itself", p.str("name"))
+		}
+	}
+	if documents != 2 {
+		t.Errorf("%d settings documents, want one per group", documents)
 	}
 }
 

@@ -49,7 +49,7 @@ func (c *Config) recordingStoreArgs(parameterPrefix string) *components.Recordin
 }
 
 // buildRecordings creates the recording store when recordings are on (nil
-// otherwise), lets the nodes read its uploader key and adds its outputs.
+// otherwise) and adds its application settings to w's.
 func buildRecordings(ctx *pulumi.Context, base string, cfg *Config, w *wiring) (*components.RecordingStore, error) {
 	if !cfg.Recordings {
 		return nil, nil
@@ -59,6 +59,7 @@ func buildRecordings(ctx *pulumi.Context, base string, cfg *Config, w *wiring) (
 		return nil, err
 	}
 	w.recordings = store
+	w.appSettings.Extra = append(w.appSettings.Extra, store.Settings...)
 	return store, nil
 }
 

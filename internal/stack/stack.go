@@ -85,17 +85,20 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 
-	recordings, err := buildRecordings(ctx, base, cfg, &w)
-	if err != nil {
-		return nil, err
-	}
-
 	panelPassword, panelParameter, err := panelAdminPassword(ctx, base)
 	if err != nil {
 		return nil, err
 	}
 	w.panelPasswordParameterName = panelParameter.Name
 	w.panelPasswordParameterArn = panelParameter.Arn
+
+	if w.appSettings, err = buildAppSettings(ctx, base, cfg); err != nil {
+		return nil, err
+	}
+	recordings, err := buildRecordings(ctx, base, cfg, &w)
+	if err != nil {
+		return nil, err
+	}
 
 	groups := map[components.Role]*components.ScalingGroup{}
 	for _, role := range components.Roles() {
@@ -164,6 +167,9 @@ type wiring struct {
 	panelPasswordParameterArn   pulumi.StringInput
 	// logs, once created, are the log groups the nodes ship to.
 	logs *components.ClusterLogs
+	// appSettings are the streaming applications' managed settings;
+	// features add theirs (Extra) before the groups are built.
+	appSettings *components.ApplicationSettings
 	// recordings, when on, is where the nodes upload recordings.
 	recordings *components.RecordingStore
 	entryWiring
@@ -278,13 +284,14 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 		DrainSeconds:                    c.DrainSeconds,
 		RootVolumeSizeGiB:               c.AMSRootVolumeGiB,
 		WarmPoolSize:                    s.WarmPoolSize,
+		AppSettings:                     w.appSettings,
+		StatusWebhookURL:                c.StatusWebhookURL,
 		Tags:                            c.tags(),
 	}
 	if w.logs != nil {
 		args.Logs = w.logs.AMS
 	}
 	if w.recordings != nil {
-		args.ReadableParameterArns = pulumi.StringArray{w.recordings.UploaderKeyParameterArn}
 		args.Recordings = true
 	}
 	if role == components.RoleEdge {
