@@ -50,6 +50,9 @@ type AMSServer struct {
 	appsMu     sync.Mutex
 	syncedBoot string // the run of the JVM the last look belongs to
 	nextSync   int    // virtual second of the next look
+
+	// stopRecorder ends the recorder StartRecorder started (recordings.go).
+	stopRecorder chan struct{}
 }
 
 // AMSRequest is one HTTP request the server got.
@@ -88,7 +91,10 @@ func NewServer(t testing.TB, env func() *machine.Env, version string) *AMSServer
 func (s *AMSServer) URL() string { return s.srv.URL }
 
 // Close stops the server.
-func (s *AMSServer) Close() { s.srv.Close() }
+func (s *AMSServer) Close() {
+	s.srv.Close()
+	s.stopRecording()
+}
 
 // Requests lists the requests the server got, in order.
 func (s *AMSServer) Requests() []AMSRequest {
