@@ -123,11 +123,17 @@ type recorder struct {
 	settings func(app string) RecordingSettings
 	recs     map[string]*recording
 	client   bool // the storage client was built (getAmazonS3)
+	last     int  // the latest clock reading
 }
 
 // step brings the recordings to the node's current time.
 func (r *recorder) step(e *machine.Env) {
 	now := e.Now()
+	if now < r.last {
+		// A reading torn by a concurrent Advance: the clock never goes back.
+		return
+	}
+	r.last = now
 	live := map[string]bool{}
 	for _, st := range r.s.streamsAt(now) {
 		if !st.Publisher || !r.settings(st.App).MP4MuxingEnabled {
