@@ -7,6 +7,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ams-cluster/ams-aws/internal/mockaws"
+	"github.com/ams-cluster/ams-aws/internal/plan"
 )
 
 // Recordings (issue 18, item 3): what reaches AWS when recordings are on.
@@ -211,5 +214,28 @@ func TestBadRecordingKeysReportedTogether(t *testing.T) {
 	msg = rejectedConfig(t, map[string]string{"recordingsTransitionDays": "10"}, nil)
 	if lines := keyMessages(t, msg)["recordingsTransitionDays"]; len(lines) != 1 || !strings.Contains(lines[0], "at least 30 for STANDARD_IA") {
 		t.Errorf("a 10-day transition to STANDARD_IA: %q, want refused with AWS's 30-day minimum", lines)
+	}
+}
+
+// The plan shows the recording store, its outputs and what its cost
+// depends on.
+func TestPlanShowsRecordingStore(t *testing.T) {
+	cfg, secretKeys, err := mockaws.StackConfig("..", "dev", map[string]string{"recordings": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mockaws.RunStack(mockaws.New(), "dev", cfg, secretKeys)
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	var b strings.Builder
+	if err := plan.New("dev", r).WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ams:cluster:RecordingStore ams-cluster-dev-recordings", "s3:BucketV2", "iam:UserPolicy",
+		"recordingsBucket", "recordingUrlPattern", "/streams/{streamId}.mp4", "the recordings it keeps"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the plan lacks %q:\n%s", want, b.String())
+		}
 	}
 }
