@@ -121,7 +121,8 @@ type recorder struct {
 	s        *AMSServer
 	store    ObjectStore
 	settings func(app string) RecordingSettings
-	recs     map[string]*recording
+	recs     map[string]*recording // the live ones, by app/stream
+	all      []*recording
 	client   bool // the storage client was built (getAmazonS3)
 	last     int  // the latest clock reading
 }
@@ -141,22 +142,30 @@ func (r *recorder) step(e *machine.Env) {
 		}
 		k := st.App + "/" + st.ID
 		live[k] = true
-		if rec := r.recs[k]; rec == nil || rec.ended >= 0 {
+		if r.recs[k] == nil {
 			dir := e.Path(amsDir + "/webapps/" + st.App + "/streams")
-			rec = &recording{app: st.App, id: st.ID, started: now, ended: -1, uploadAt: -1,
+			rec := &recording{app: st.App, id: st.ID, started: now, ended: -1, uploadAt: -1,
 				file: filepath.Join(dir, st.ID+".mp4"+recordingTempExtension)}
-			if err := os.MkdirAll(dir, 0o755); err == nil {
+			err := os.MkdirAll(dir, 0o755)
+			if err == nil {
 				err = os.WriteFile(rec.file, []byte("ftyp"), 0o644)
 			}
+			if err != nil {
+				amsLog(e, "ERROR", "io.antmedia.muxer.Muxer", "cannot open %s: %v", rec.file, err)
+			}
 			r.recs[k] = rec
+			r.all = append(r.all, rec)
 		}
 	}
 	for k, rec := range r.recs {
+		if !live[k] {
+			rec.ended = now
+			delete(r.recs, k)
+		}
+	}
+	for _, rec := range r.all {
 		if rec.done {
 			continue
-		}
-		if rec.ended < 0 && !live[k] {
-			rec.ended = now
 		}
 		if rec.ended >= 0 && rec.uploadAt < 0 && now >= rec.ended+RecordingFinalizeSeconds {
 			r.writeTrailer(e, rec)
