@@ -51,6 +51,10 @@ type AMSServer struct {
 	syncedBoot string // the run of the JVM the last look belongs to
 	nextSync   int    // virtual second of the next look
 
+	// startedBoot is the run of the JVM whose applications read the
+	// cluster's stored settings (appsettings.go).
+	startedBoot string
+
 	// stopRecorder ends the recorder StartRecorder started (recordings.go).
 	stopRecorder chan struct{}
 }
@@ -149,6 +153,7 @@ func (s *AMSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.newJVM(rt.BootID)
 	s.firstBoot(e, rt)
+	s.startApps(e, rt)
 	s.syncApps(e, rt)
 	rec := &amsStatusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.route(rec, r, e, rt)
@@ -236,6 +241,9 @@ func (s *AMSServer) route(w http.ResponseWriter, r *http.Request, e *machine.Env
 	ep, known := amsEndpoints()[r.URL.Path]
 	if !known {
 		ep, known = amsAppEndpoints()[amsEndpointKey(r.URL.Path)]
+	}
+	if !known {
+		ep, known = amsSettingsEndpoint(r)
 	}
 	c := amsCall{e: e, rt: rt, session: s.sessionUser(r)}
 	if !(known && ep.open) && strings.HasPrefix(r.URL.Path, "/rest/") && c.session == "" {
