@@ -24,8 +24,8 @@ func (s s3Store) HeadObject(c antmedia.S3Call) (bool, error) { return s.a.S3Head
 func (s s3Store) Upload(c antmedia.S3Call) error { return s.a.S3Upload(s3Request(c)) }
 
 // RecordToS3 has the node's Ant Media Server record its published streams
-// and upload them to the world's S3 with the applications' settings, until
-// the node is terminated.
-func (n *Node) RecordToS3(settings func(app string) antmedia.RecordingSettings) {
-	n.ams.StartRecorder(s3Store{n.w.AWS}, settings)
+// and upload them to the world's S3 with the settings its applications
+// hold at the time, until the node is terminated.
+func (n *Node) RecordToS3() {
+	n.ams.StartRecorder(s3Store{n.w.AWS}, n.ams.AppRecordingSettings)
 }

@@ -13,66 +13,61 @@ import (
 
 // Recordings in S3 (issue 18, item 3): an origin scaled in while it
 // records keeps its MP4 until the bucket has it. The world's S3 is the
-// stack's recording bucket (its policy and ACL-less ownership) and the
-// uploader the stack's IAM user with the stack's policy; Ant Media's
-// stand-in records and uploads with the application settings the stack's
-// document gives (mp4MuxingEnabled, s3*), signing with the key IAM issued
-// to that user (the node would read its secret from the parameter the
-// document names).
+// stack's recording bucket (its policy and ACL-less ownership) and its
+// uploader the stack's IAM user with the stack's policy and access key,
+// whose secret the world's Parameter Store holds under the stack's
+// parameter. The node applies the stack's settings document at boot
+// (appsettings.py), and Ant Media's stand-in records and uploads with what
+// its applications' settings then hold.
 
 // recordingCluster is a boot cluster with recordings on and the world's
 // S3 holding the stack's bucket and uploader.
 type recordingCluster struct {
 	*bootCluster
-	bucket   string
-	settings antmedia.RecordingSettings
-	apps     []string
+	bucket string
 }
 
-func newRecordingCluster(t *testing.T, scripts func() scriptSet, timing sandbox.Timing) *recordingCluster {
+// newRecordingCluster builds the world; edit, when set, changes the
+// groups' settings documents before any node boots.
+func newRecordingCluster(t *testing.T, scripts func() scriptSet, timing sandbox.Timing, edit func(*components.SettingsDocument)) *recordingCluster {
 	t.Helper()
 	c := newBootClusterWith(t, scripts(), map[string]string{"recordings": "true"}).timed(timing)
 	r := c.r
-	bucket := r.one(t, "aws:s3/bucketV2:BucketV2", "-recordings")
-	name := stateString(bucket, "bucket")
+	name := stateString(r.one(t, "aws:s3/bucketV2:BucketV2", "-recordings"), "bucket")
 	enforced := r.one(t, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "-recordings").str("rule.objectOwnership") == "BucketOwnerEnforced"
 	c.w.AWS.AddBucket(name, r.one(t, "aws:s3/bucketPolicy:BucketPolicy", "-recordings").str("policy"), enforced)
-	id, secret := c.w.AWS.AddUser("uploader", r.one(t, "aws:iam/userPolicy:UserPolicy", "-recordings-uploader").str("policy"))
-
-	var doc components.SettingsDocument
+	keyID := r.one(t, "aws:iam/accessKey:AccessKey", "-recordings-uploader").ID
+	secretParam := r.one(t, "aws:ssm/parameter:Parameter", "-recordings-uploader-secret-key").str("name")
+	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	c.w.AWS.AddUserKey("uploader", r.one(t, "aws:iam/userPolicy:UserPolicy", "-recordings-uploader").str("policy"), keyID, secret)
+	c.w.AWS.PutParameter(secretParam, secret, true)
 	for _, p := range r.ofType("aws:ssm/parameter:Parameter") {
-		if strings.HasSuffix(p.str("name"), "-origin/app-settings") {
-			if err := json.Unmarshal([]byte(p.str("value")), &doc); err != nil {
-				t.Fatalf("the origin's settings document: %v", err)
+		if !strings.HasSuffix(p.str("name"), "/app-settings") {
+			continue
+		}
+		var doc components.SettingsDocument
+		if err := json.Unmarshal([]byte(c.params[p.str("name")]), &doc); err != nil {
+			t.Fatalf("%s: %v", p.str("name"), err)
+		}
+		if doc.Settings["s3AccessKey"] != keyID || doc.Secrets["s3SecretKey"] != secretParam {
+			t.Fatalf("%s does not name the uploader's key: %+v", p.str("name"), doc)
+		}
+		if edit != nil {
+			edit(&doc)
+			b, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
 			}
+			c.w.AWS.PutParameter(p.str("name"), string(b), true)
 		}
 	}
-	s := antmedia.DefaultRecordingSettings()
-	str := func(k string, into *string) {
-		if v, ok := doc.Settings[k].(string); ok {
-			*into = v
-		}
-	}
-	s.MP4MuxingEnabled, _ = doc.Settings["mp4MuxingEnabled"].(bool)
-	s.S3RecordingEnabled, _ = doc.Settings["s3RecordingEnabled"].(bool)
-	str("s3BucketName", &s.S3BucketName)
-	str("s3StreamsFolderPath", &s.S3StreamsFolderPath)
-	str("s3Permission", &s.S3Permission)
-	str("s3StorageClass", &s.S3StorageClass)
-	if n, ok := doc.Settings["uploadExtensionsToS3"].(float64); ok {
-		s.UploadExtensionsToS3 = int(n)
-	}
-	if doc.Settings["s3AccessKey"] == nil || doc.Secrets["s3SecretKey"] == "" {
-		t.Fatalf("the settings document has no uploader key: %+v", doc)
-	}
-	s.S3AccessKey, s.S3SecretKey = id, secret
-	return &recordingCluster{bootCluster: c, bucket: name, settings: s, apps: doc.Apps}
+	return &recordingCluster{bootCluster: c, bucket: name}
 }
 
 // recordOnOrigin boots an origin that records with settings, publishes
 // stream for 30 s and scales it in 10 s into the stream: it returns the
 // agent's log from the termination on.
-func (c *recordingCluster) recordOnOrigin(f *failures, settings antmedia.RecordingSettings, stream string) string {
+func (c *recordingCluster) recordOnOrigin(f *failures, stream string) string {
 	c.checkRun(f, c.bootMongo(c.mongoNode(c.mongoID, 5)), "the MongoDB boot script")
 	n := c.amsNode(components.RoleOrigin, "i-0a1b2c3d4e5f60301", "10.20.0.80")
 	c.checkRun(f, c.bootAMS(n, components.RoleOrigin).Wait(), "the origin's boot script")
@@ -80,14 +75,10 @@ func (c *recordingCluster) recordOnOrigin(f *failures, settings antmedia.Recordi
 	if len(f.list) > 0 {
 		return ""
 	}
-	n.RecordToS3(func(app string) antmedia.RecordingSettings {
-		for _, a := range c.apps {
-			if a == app {
-				return settings
-			}
-		}
-		return antmedia.DefaultRecordingSettings()
-	})
+	applied := n.AMS().AppRecordingSettings("WebRTCAppEE")
+	f.check(applied.MP4MuxingEnabled && applied.S3RecordingEnabled && applied.S3BucketName == c.bucket && applied.S3SecretKey != "",
+		"the node did not apply the stack's recording settings to WebRTCAppEE: %+v", redactSecret(applied))
+	n.RecordToS3()
 	now := n.Clock()
 	n.AMS().SetStreams(now, sandbox.AMSStream{App: "WebRTCAppEE", ID: stream, Publisher: true, WebRTCViewers: 2})
 	n.AMS().SetStreams(now + 30)
@@ -113,9 +104,9 @@ func TestScaleInDuringRecordingKeepsTheRecording(t *testing.T) {
 	for _, tm := range timings() {
 		t.Run(tm.name, func(t *testing.T) {
 			t.Parallel()
-			c := newRecordingCluster(t, stackScripts, tm.timing)
+			c := newRecordingCluster(t, stackScripts, tm.timing, nil)
 			f := &failures{t: t}
-			out := c.recordOnOrigin(f, c.settings, "keynote")
+			out := c.recordOnOrigin(f, "keynote")
 			obj, ok := c.w.AWS.S3Objects(c.bucket)["streams/keynote.mp4"]
 			f.check(ok, "the recording is not in the bucket after the scale-in; objects %v; agent:\n%s", c.w.AWS.S3Objects(c.bucket), tail(out, 10))
 			f.check(!ok || obj.Owner == "uploader" && obj.Size == 30*antmedia.RecordingBytesPerSecond,
@@ -149,9 +140,9 @@ func TestDrainThatDoesNotWaitLosesTheRecording(t *testing.T) {
 	for _, tm := range timings() {
 		t.Run(tm.name, func(t *testing.T) {
 			t.Parallel()
-			c := newRecordingCluster(t, mutant, tm.timing)
+			c := newRecordingCluster(t, mutant, tm.timing, nil)
 			f := &failures{t: t}
-			c.recordOnOrigin(f, c.settings, "keynote")
+			c.recordOnOrigin(f, "keynote")
 			for _, msg := range f.list {
 				t.Error(msg)
 			}
@@ -163,7 +154,8 @@ func TestDrainThatDoesNotWaitLosesTheRecording(t *testing.T) {
 }
 
 // TestPublicReadRecordingIsRefused: with Ant Media's default s3Permission,
-// public-read, the ACL-less bucket refuses the upload
+// public-read (a settings document that leaves the field to Ant Media),
+// the ACL-less bucket refuses the upload
 // (AccessControlListNotSupported); the MP4 stays on the node, and the drain
 // waits for it until drainSeconds, then says what it leaves behind.
 func TestPublicReadRecordingIsRefused(t *testing.T) {
@@ -171,11 +163,9 @@ func TestPublicReadRecordingIsRefused(t *testing.T) {
 	for _, tm := range timings() {
 		t.Run(tm.name, func(t *testing.T) {
 			t.Parallel()
-			c := newRecordingCluster(t, stackScripts, tm.timing)
+			c := newRecordingCluster(t, stackScripts, tm.timing, func(d *components.SettingsDocument) { delete(d.Settings, "s3Permission") })
 			f := &failures{t: t}
-			settings := c.settings
-			settings.S3Permission = antmedia.DefaultRecordingSettings().S3Permission
-			out := c.recordOnOrigin(f, settings, "townhall")
+			out := c.recordOnOrigin(f, "townhall")
 			f.check(len(c.w.AWS.S3Objects(c.bucket)) == 0, "the bucket took a public-read upload: %v", c.w.AWS.S3Objects(c.bucket))
 			refused := false
 			for _, call := range c.w.AWS.Calls() {
@@ -189,4 +179,12 @@ func TestPublicReadRecordingIsRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// redactSecret hides the secret key of settings for a message.
+func redactSecret(s antmedia.RecordingSettings) antmedia.RecordingSettings {
+	if s.S3SecretKey != "" {
+		s.S3SecretKey = "(set)"
+	}
+	return s
 }

@@ -50,6 +50,32 @@ type RecordingSettings struct {
 	UploadExtensionsToS3                 int
 }
 
+// AppRecordingSettings are the recording fields of an application's
+// settings as the node's bean holds them (appsettings.go), Ant Media's
+// defaults when the application is not there.
+func (s *AMSServer) AppRecordingSettings(app string) RecordingSettings {
+	out := DefaultRecordingSettings()
+	m, err := s.AppSettings(app)
+	if err != nil {
+		return out
+	}
+	str := func(k string) string { v, _ := m[k].(string); return v }
+	out.MP4MuxingEnabled, _ = m["mp4MuxingEnabled"].(bool)
+	out.S3RecordingEnabled, _ = m["s3RecordingEnabled"].(bool)
+	out.S3BucketName, out.S3StreamsFolderPath = str("s3BucketName"), str("s3StreamsFolderPath")
+	out.S3Permission, out.S3StorageClass = str("s3Permission"), str("s3StorageClass")
+	out.S3AccessKey, out.S3SecretKey = str("s3AccessKey"), str("s3SecretKey")
+	switch n := m["uploadExtensionsToS3"].(type) {
+	case int64:
+		out.UploadExtensionsToS3 = int(n)
+	case int:
+		out.UploadExtensionsToS3 = n
+	case float64:
+		out.UploadExtensionsToS3 = int(n)
+	}
+	return out
+}
+
 // DefaultRecordingSettings are AppSettings' defaults (AppSettings.java:
 // mp4MuxingEnabled false, s3RecordingEnabled false, s3StreamsFolderPath
 // "streams", s3Permission "public-read", s3StorageClass "STANDARD",

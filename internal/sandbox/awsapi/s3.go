@@ -106,6 +106,15 @@ func (a *AWS) AddBucket(name, policyJSON string, ownershipEnforced bool) {
 // AddUser creates an IAM user with an inline policy (the JSON document the
 // stack registers) and an access key; it returns the key's ID and secret.
 func (a *AWS) AddUser(name, policyJSON string) (accessKeyID, secret string) {
+	accessKeyID = "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+	secret = randomString(40, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+	a.AddUserKey(name, policyJSON, accessKeyID, secret)
+	return accessKeyID, secret
+}
+
+// AddUserKey is AddUser with the access key the stack created (its ID, and
+// the secret its parameter holds).
+func (a *AWS) AddUserKey(name, policyJSON, accessKeyID, secret string) {
 	a.t.Helper()
 	doc, err := parsePolicy(policyJSON)
 	if err != nil {
@@ -116,9 +125,7 @@ func (a *AWS) AddUser(name, policyJSON string) (accessKeyID, secret string) {
 	if a.users == nil {
 		a.users = map[string]*s3User{}
 	}
-	id := "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-	a.users[id] = &s3User{name: name, secret: randomString(40, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), policies: []*policyDoc{doc}}
-	return id, a.users[id].secret
+	a.users[accessKeyID] = &s3User{name: name, secret: secret, policies: []*policyDoc{doc}}
 }
 
 // S3Objects lists a bucket's objects by key.
