@@ -124,38 +124,9 @@ func NewAccessLogBucket(ctx *pulumi.Context, name string, args *AccessLogBucketA
 		partition = parts[1]
 	}
 
-	bucket, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{
-		ForceDestroy: pulumi.Bool(a.ForceDestroy),
-		Tags:         tagMap(a.Tags, map[string]string{"Name": name}),
-	}, parent)
+	bucket, block, err := privateBucket(ctx, name, a.ForceDestroy, tagMap(a.Tags, map[string]string{"Name": name}), parent)
 	if err != nil {
 		return nil, fmt.Errorf("access log bucket %s: %w", name, err)
-	}
-	if _, err := s3.NewBucketOwnershipControls(ctx, name, &s3.BucketOwnershipControlsArgs{
-		Bucket: bucket.ID(),
-		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent); err != nil {
-		return nil, fmt.Errorf("access log bucket %s: ownership controls: %w", name, err)
-	}
-	block, err := s3.NewBucketPublicAccessBlock(ctx, name, &s3.BucketPublicAccessBlockArgs{
-		Bucket:                bucket.ID(),
-		BlockPublicAcls:       pulumi.Bool(true),
-		BlockPublicPolicy:     pulumi.Bool(true),
-		IgnorePublicAcls:      pulumi.Bool(true),
-		RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("access log bucket %s: public access block: %w", name, err)
-	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name, &s3.BucketServerSideEncryptionConfigurationV2Args{
-		Bucket: bucket.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
-				SseAlgorithm: pulumi.String("AES256"),
-			},
-		}},
-	}, parent); err != nil {
-		return nil, fmt.Errorf("access log bucket %s: encryption: %w", name, err)
 	}
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name, &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),
@@ -184,14 +155,7 @@ func NewAccessLogBucket(ctx *pulumi.Context, name string, args *AccessLogBucketA
 					"Action":    "s3:PutObject",
 					"Resource":  fmt.Sprintf("%s/%s/AWSLogs/%s/*", arn, a.Prefix, caller.AccountId),
 				},
-				{
-					"Sid":       "DenyInsecureTransport",
-					"Effect":    "Deny",
-					"Principal": "*",
-					"Action":    "s3:*",
-					"Resource":  []string{arn, arn + "/*"},
-					"Condition": map[string]any{"Bool": map[string]string{"aws:SecureTransport": "false"}},
-				},
+				denyInsecureTransport(arn),
 			},
 		})
 		return string(doc), err

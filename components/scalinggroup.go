@@ -60,6 +60,9 @@ type ScalingGroupArgs struct {
 	PanelAdminPasswordParameterName pulumi.StringInput
 	// PanelAdminPasswordParameterArn is that parameter's ARN. Required with the name.
 	PanelAdminPasswordParameterArn pulumi.StringInput
+	// Recordings, when true, has a leaving node wait (within DrainSeconds)
+	// for its MP4 recordings to be finalized and uploaded. Defaults to false.
+	Recordings bool
 	// InstanceType is the EC2 instance type. Defaults to "m5.2xlarge". Without
 	// ImageID it must be an x86_64 type: the Marketplace images are x86_64 only.
 	InstanceType string
@@ -403,6 +406,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 			DrainSeconds:         a.DrainSeconds,
 			MetricNamespace:      a.MetricNamespace,
 			AgentIntervalSeconds: AgentIntervalSeconds,
+			Recordings:           a.Recordings,
 		})
 		if err != nil {
 			return "", err

@@ -120,6 +120,9 @@ type AMSBootstrap struct {
 	// the settings document (SettingsDocument) the node applies with the
 	// panel administrator's credentials (PanelAdminPasswordParameter).
 	AppSettingsParameter string
+	// Recordings tells the agent that the applications upload their MP4
+	// recordings, so that a drain waits for the uploads too.
+	Recordings bool
 }
 
 // MongoVerify is what the SSH bootstrap check of a MongoNode is rendered with.

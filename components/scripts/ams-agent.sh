@@ -19,6 +19,7 @@ readonly METRIC_NAMESPACE={{ shq .MetricNamespace }}
 readonly DRAIN_HOOK={{ shq .DrainHookName }}
 readonly DRAIN_SECONDS={{ shq .DrainSeconds }}
 readonly AGENT_INTERVAL={{ shq .AgentIntervalSeconds }}
+readonly RECORDINGS={{ if .Recordings }}yes{{ else }}no{{ end }}
 
 readonly AMS_URL=http://127.0.0.1:5080
 readonly AMS_APPS="LiveApp WebRTCAppEE"
@@ -166,6 +167,7 @@ drain() {
     sleep "$AGENT_INTERVAL"
     waited=$((waited + AGENT_INTERVAL))
   done
+  wait_for_recordings "$waited"
   if complete_lifecycle "$group" "$DRAIN_HOOK" CONTINUE; then
     log "termination may go on"
   else
@@ -173,8 +175,67 @@ drain() {
   fi
 }
 
+# ----- recordings (issue 18): a leaving node's MP4s reach the bucket --------
+# Ant Media 3.0.x finishes a recording only after its stream ended
+# (RecordMuxer.writeTrailer): the MP4 is written as <name>.mp4.tmp_extension
+# (Muxer.TEMP_EXTENSION), renamed to <name>.mp4 (finalizeRecordFile), then
+# uploaded in the background (AmazonS3StorageClient.save through the SDK's
+# TransferManager), which deletes the local file only once the transfer has
+# completed (listenUploadProgress, TRANSFER_COMPLETED_EVENT). No REST field
+# tells that an upload is running: the streams directories are the signal.
+# An MP4 older than the agent's first start in this boot is no recording of
+# this life (a VoD, an upload that failed before) and is not waited for.
+readonly AMS_WEBAPPS=/usr/local/antmedia/webapps
+readonly AGENT_STARTED=/run/ams-agent/started
+
+# mark_agent_start notes the agent's first start in this boot (/run is
+# emptied at every boot).
+mark_agent_start() {
+  [ -e "$AGENT_STARTED" ] || { mkdir -p "${AGENT_STARTED%/*}" && touch "$AGENT_STARTED"; }
+}
+
+# pending_recordings prints the node's recordings still being finalized or
+# not yet uploaded, one a line.
+pending_recordings() {
+  local app dir
+  for app in $AMS_APPS; do
+    dir="$AMS_WEBAPPS/$app/streams"
+    [ -d "$dir" ] || continue
+    find "$dir" -type f \( -name '*.mp4.tmp_extension' -o \( -name '*.mp4' -newer "$AGENT_STARTED" \) \) -printf "$app/%P\n"
+  done
+}
+
+# wait_for_recordings waits until no recording is pending, for what is left
+# of the drain window once $1 seconds of it are spent. One heartbeat as the
+# wait begins keeps the hook open until the agent's own deadline.
+wait_for_recordings() {
+  local waited=$1 pending beat=no
+  [ "$RECORDINGS" = yes ] || return 0
+  while :; do
+    pending=$(pending_recordings)
+    if [ -z "$pending" ]; then
+      if [ "$beat" = yes ]; then
+        log "recordings finalized and uploaded after ${waited}s"
+      fi
+      return 0
+    fi
+    if [ "$waited" -ge "$DRAIN_SECONDS" ]; then
+      log "recordings not uploaded when the ${DRAIN_SECONDS}s window closed: $(printf '%s' "$pending" | tr '\n' ' ')"
+      return 0
+    fi
+    if [ "$beat" = no ]; then
+      log "waiting for recordings to be finalized and uploaded (${waited}s of ${DRAIN_SECONDS}s): $(printf '%s' "$pending" | tr '\n' ' ')"
+      aws_call heartbeat "$group" "$DRAIN_HOOK" || log "could not record a heartbeat"
+      beat=yes
+    fi
+    sleep "$AGENT_INTERVAL"
+    waited=$((waited + AGENT_INTERVAL))
+  done
+}
+
 main() {
   local state load status
+  mark_agent_start
   ip=$(aws_call imds meta-data/local-ipv4)
   group=$(aws_call imds meta-data/tags/instance/aws:autoscaling:groupName)
   log "publishing into $METRIC_NAMESPACE for $group every ${AGENT_INTERVAL}s"

@@ -409,7 +409,11 @@ func (p *Plan) bucketCost(e *Estimate) {
 			}
 		}
 		if writers == 0 {
-			e.unpriced("bucket " + b.Name + ": its contents (no load balancer writes access logs to it)")
+			what := "its contents (no load balancer writes access logs to it)"
+			if p.componentOf(b) != nil && p.componentOf(b).Type == "ams:cluster:RecordingStore" {
+				what = "the recordings it keeps (as many hours as are recorded, for recordingsExpireDays)"
+			}
+			e.unpriced("bucket " + b.Name + ": " + what)
 			continue
 		}
 		days := 0.0

@@ -94,6 +94,7 @@ type Config struct {
 	MonitoringConfig
 	// AppConfig is what the nodes manage on the streaming applications.
 	AppConfig
+	RecordingsConfig
 
 	// Warnings are what the configuration deserves a word about (deprecated
 	// keys); LoadConfig logs them.
@@ -165,6 +166,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
 	c.AppConfig = r.appConfig()
+	c.RecordingsConfig = r.recordings()
 	for _, role := range components.Roles() {
 		s := RoleSettings{
 			InstanceType:     r.str(string(role) + "InstanceType"),
@@ -275,7 +277,8 @@ func (c *Config) validateComponents(r *reader) {
 		}},
 		check{c.logsArgs(), monitoringKeys},
 		check{c.accessLogArgs(), map[string]string{"RetentionDays": "accessLogRetentionDays"}},
-		check{c.monitoringArgs(pendingMonitoring()), monitoringKeys})
+		check{c.monitoringArgs(pendingMonitoring()), monitoringKeys},
+		check{c.recordingStoreArgs("/pending"), recordingKeys})
 	for _, check := range checks {
 		for _, err := range leafErrors(check.args.Validate()) {
 			var argErr *components.ArgError

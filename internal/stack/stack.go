@@ -95,6 +95,10 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if w.appSettings, err = buildAppSettings(ctx, base, cfg); err != nil {
 		return nil, err
 	}
+	recordings, err := buildRecordings(ctx, base, cfg, &w)
+	if err != nil {
+		return nil, err
+	}
 
 	groups := map[components.Role]*components.ScalingGroup{}
 	for _, role := range components.Roles() {
@@ -120,6 +124,7 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err := addTokenOutputs(ctx, outputs, cfg, lb, ingest); err != nil {
 		return nil, err
 	}
+	addRecordingOutputs(outputs, recordings)
 	outputs["dashboardUrl"] = monitoring.DashboardURL
 	outputs["alarmTopicArn"] = monitoring.TopicArn
 	return outputs, nil
@@ -168,6 +173,8 @@ type wiring struct {
 	// appSettings are the streaming applications' managed settings;
 	// features add theirs (Extra) before the groups are built.
 	appSettings *components.ApplicationSettings
+	// recordings, when on, is where the nodes upload recordings.
+	recordings *components.RecordingStore
 	entryWiring
 }
 
@@ -286,6 +293,9 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 	}
 	if w.logs != nil {
 		args.Logs = w.logs.AMS
+	}
+	if w.recordings != nil {
+		args.Recordings = true
 	}
 	if role == components.RoleEdge {
 		args.ViewersPerNode = s.SurgePerNode

@@ -77,6 +77,8 @@ func amsSettingDefaults() map[string]any {
 		"s3RegionName":                 "",
 		"s3Permission":                 "public-read",
 		"s3AccessKey":                  "",
+		"s3SecretKey":                  "",
+		"s3StreamsFolderPath":          "streams",
 		"s3StorageClass":               "STANDARD",
 		"uploadExtensionsToS3":         int64(7),
 		"stunServerURI":                "stun:stun1.l.google.com:19302",

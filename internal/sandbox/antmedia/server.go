@@ -54,6 +54,9 @@ type AMSServer struct {
 	// startedBoot is the run of the JVM whose applications read the
 	// cluster's stored settings (appsettings.go).
 	startedBoot string
+
+	// stopRecorder ends the recorder StartRecorder started (recordings.go).
+	stopRecorder chan struct{}
 }
 
 // AMSRequest is one HTTP request the server got.
@@ -92,7 +95,10 @@ func NewServer(t testing.TB, env func() *machine.Env, version string) *AMSServer
 func (s *AMSServer) URL() string { return s.srv.URL }
 
 // Close stops the server.
-func (s *AMSServer) Close() { s.srv.Close() }
+func (s *AMSServer) Close() {
+	s.srv.Close()
+	s.stopRecording()
+}
 
 // Requests lists the requests the server got, in order.
 func (s *AMSServer) Requests() []AMSRequest {

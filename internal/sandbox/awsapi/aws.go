@@ -45,6 +45,8 @@ type AWS struct {
 	metrics   []MetricDatum            // PutMetricData, in order (cloudwatch.go)
 	timing    Timing                   // timing.go
 	clocks    map[string]instanceClock // by instance ID
+	buckets   map[string]*s3Bucket     // by name (s3.go)
+	users     map[string]*s3User       // IAM users by access key ID (s3.go)
 }
 
 // APICall is one AWS API request as the stand-in judged it.
