@@ -37,6 +37,9 @@ func DefaultedFields(args any) []string {
 	case *IngestLoadBalancerArgs:
 		o, _ := a.withDefaults()
 		in, out = a, &o
+	case *TurnServerArgs:
+		o, _ := a.withDefaults()
+		in, out = a, &o
 	default:
 		return nil
 	}
