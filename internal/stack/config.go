@@ -92,6 +92,7 @@ type Config struct {
 
 	EntryConfig
 	MonitoringConfig
+	TurnConfig
 
 	// Warnings are what the configuration deserves a word about (deprecated
 	// keys); LoadConfig logs them.
@@ -162,6 +163,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	c.DatabaseURLParameter = r.externalDatabase()
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
+	c.TurnConfig = r.turn()
 	for _, role := range components.Roles() {
 		s := RoleSettings{
 			InstanceType:     r.str(string(role) + "InstanceType"),
@@ -269,6 +271,9 @@ func (c *Config) validateComponents(r *reader) {
 		check{c.logsArgs(), monitoringKeys},
 		check{c.accessLogArgs(), map[string]string{"RetentionDays": "accessLogRetentionDays"}},
 		check{c.monitoringArgs(pendingMonitoring()), monitoringKeys})
+	if c.Turn {
+		checks = append(checks, check{c.turnArgs(w), turnKeys})
+	}
 	for _, check := range checks {
 		for _, err := range leafErrors(check.args.Validate()) {
 			var argErr *components.ArgError
@@ -303,7 +308,7 @@ type validator interface{ Validate() error }
 // vpcCidr): the CLI passes that 0 whenever the stack leaves the key out, so
 // there 0 means the default.
 func derivedByZero(key string) bool {
-	return key == "subnetPrefixLength"
+	return key == "subnetPrefixLength" || key == "turnNodes"
 }
 
 // refuseZeros reports every key set to 0 whose component field takes 0 as

@@ -104,6 +104,11 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		groups[role] = group
 	}
 
+	turn, err := buildTurn(ctx, base, cfg, w)
+	if err != nil {
+		return nil, err
+	}
+
 	if err := buildAliases(ctx, base, cfg, lb, ingest); err != nil {
 		return nil, err
 	}
@@ -113,6 +118,7 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	outputs := newOutputs(cfg, lb, mongo, groups, panelPassword, panelParameter.Name)
 	addIngestOutputs(outputs, cfg, ingest)
+	addTurnOutputs(outputs, turn)
 	outputs["dashboardUrl"] = monitoring.DashboardURL
 	outputs["alarmTopicArn"] = monitoring.TopicArn
 	return outputs, nil
