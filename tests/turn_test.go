@@ -77,7 +77,7 @@ func TestTurnServerReachesAWS(t *testing.T) {
 	expectInputs(t, lt, map[string]string{
 		"imageId": ubuntuAMI, "instanceType": "c6i.large",
 		"metadataOptions.httpTokens": "required", "metadataOptions.httpPutResponseHopLimit": "1",
-		"blockDeviceMappings.0.ebs.encrypted": "true",
+		"blockDeviceMappings.0.ebs.encrypted":  "true",
 		"networkInterfaces.0.securityGroups.0": sg.ID,
 	})
 	script := userData(t, lt)
