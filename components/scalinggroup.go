@@ -119,6 +119,16 @@ type ScalingGroupArgs struct {
 	// (DatabaseWaitSeconds + StartWaitSeconds + 300) plus
 	// HealthCheckGraceSeconds, in seconds ("2100s" with the defaults).
 	CapacityTimeout string
+	// AppSettings, when set, are the application settings the nodes apply
+	// (on joining, before they go into service, and again whenever they
+	// drift): see ApplicationSettings. Defaults to none: the applications
+	// keep their factory settings.
+	AppSettings *ApplicationSettings
+	// StatusWebhookURL is the server's status webhook
+	// (server.statusWebHookURL in conf/red5.properties, read when Ant Media
+	// starts), which Ant Media POSTs highResourceUsage and
+	// unexpectedShutdown events to: an https:// URL. Defaults to none.
+	StatusWebhookURL string
 	// Logs, when set, has each node install the CloudWatch agent after it is
 	// in service, shipping the boot and Ant Media logs and publishing memory
 	// and disk usage (see ClusterLogs). Defaults to no agent.
@@ -253,6 +263,15 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	bad.within("DatabaseWaitSeconds", out.DatabaseWaitSeconds, 60, 3600, "seconds")
 	bad.within("StartWaitSeconds", out.StartWaitSeconds, 60, 1800, "seconds")
 	bad.add(out.Logs.validate(component))
+	var err error
+	if out.AppSettings, err = out.AppSettings.withDefaults(component); err != nil {
+		bad.add(err)
+	}
+	if out.StatusWebhookURL != "" {
+		if err := CheckHTTPSURL(out.StatusWebhookURL); err != nil {
+			bad.reject("StatusWebhookURL", out.StatusWebhookURL, err.Error())
+		}
+	}
 	for k := range out.Tags {
 		// The nodes read their tags from instance metadata, which refuses
 		// to launch an instance with any other tag key.
@@ -321,6 +340,16 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		readable = append(readable, a.DatabaseReadyParameterArn)
 		readyParameter = a.DatabaseReadyParameterName
 	}
+	appSettingsName := pulumi.StringInput(pulumi.String(""))
+	if a.AppSettings != nil {
+		param, secretArns, err := newAppSettingsParameter(ctx, name, a, tags, parent)
+		if err != nil {
+			return nil, err
+		}
+		readable = append(readable, param.Arn)
+		readable = append(readable, secretArns...)
+		appSettingsName = param.Name
+	}
 	// The group's own ARN exists only with the group, after the instance
 	// role: the resource is the account's groups in the region, and the
 	// group tag condition picks this one.
@@ -347,8 +376,10 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: %w", name, err)
 	}
-	userData := pulumi.All(a.DatabaseURLParameterName, panelParameter, readyParameter).ApplyT(func(v []any) (string, error) {
+	userData := pulumi.All(a.DatabaseURLParameterName, panelParameter, readyParameter, appSettingsName).ApplyT(func(v []any) (string, error) {
 		script, err := renderScript("ams-bootstrap.sh", AMSBootstrap{
+			AppSettingsParameter:        v[3].(string),
+			StatusWebhookURL:            a.StatusWebhookURL,
 			AgentConfig:                 agentConfig,
 			Role:                        string(a.Role),
 			Region:                      region.Name,

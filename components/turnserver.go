@@ -111,6 +111,11 @@ type TurnServer struct {
 	// URIs are the TURN URIs of every node, UDP then TCP
 	// ("turn:198.51.100.7:3478?transport=udp").
 	URIs pulumi.StringArrayOutput `pulumi:"uris"`
+	// ServerURI is the one TURN URI Ant Media's stunServerURI takes:
+	// "turn:<first node's address>:3478", without a transport, which Ant
+	// Media's WHIP endpoint appends itself (WhipEndpoint, 3.0.x). Should
+	// that node fail, its replacement claims the same address.
+	ServerURI pulumi.StringOutput `pulumi:"serverUri"`
 	// User is the credential's user name.
 	User pulumi.StringOutput `pulumi:"user"`
 	// Realm is the TURN realm.
@@ -316,6 +321,7 @@ func NewTurnServer(ctx *pulumi.Context, name string, args *TurnServerArgs, opts 
 		}
 		return uris
 	}).(pulumi.StringArrayOutput)
+	t.ServerURI = pulumi.Sprintf("turn:%s:%d", ips[0], TURNPort)
 	t.User = pulumi.String(a.User).ToStringOutput()
 	t.Realm = pulumi.String(a.Realm).ToStringOutput()
 	t.PasswordParameterName = param.Name
@@ -326,6 +332,7 @@ func NewTurnServer(ctx *pulumi.Context, name string, args *TurnServerArgs, opts 
 		"securityGroupId":       t.SecurityGroupID,
 		"publicIps":             t.PublicIPs,
 		"uris":                  t.URIs,
+		"serverUri":             t.ServerURI,
 		"user":                  t.User,
 		"realm":                 t.Realm,
 		"passwordParameterName": t.PasswordParameterName,

@@ -93,6 +93,8 @@ type Config struct {
 	EntryConfig
 	MonitoringConfig
 	TurnConfig
+	// AppConfig is what the nodes manage on the streaming applications.
+	AppConfig
 
 	// Warnings are what the configuration deserves a word about (deprecated
 	// keys); LoadConfig logs them.
@@ -164,6 +166,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
 	c.TurnConfig = r.turn()
+	c.AppConfig = r.appConfig()
 	for _, role := range components.Roles() {
 		s := RoleSettings{
 			InstanceType:     r.str(string(role) + "InstanceType"),
@@ -224,6 +227,7 @@ func (c *Config) validateComponents(r *reader) {
 		databaseReadyParameterName: pending, databaseReadyParameterArn: pending,
 		panelPasswordParameterName: pending, panelPasswordParameterArn: pending,
 	}
+	w.appSettings = c.applicationSettings(&components.SecretParameter{Name: pending, Arn: pending})
 	// Each component's arguments, and the configuration key behind each
 	// field. The groups come before the load balancer: drainSeconds feeds
 	// both, and the groups' range is the narrower.
@@ -259,6 +263,9 @@ func (c *Config) validateComponents(r *reader) {
 			"WarmPoolSize": string(role) + "WarmPoolSize", "ViewersPerNode": "edgeScaleViewersPerNode",
 			"PublishersPerNode": "originScalePublishersPerNode",
 		}})
+		for field, key := range appKeys {
+			checks[len(checks)-1].keys[field] = key
+		}
 	}
 	checks = append(checks,
 		check{c.loadBalancerArgs(w), map[string]string{

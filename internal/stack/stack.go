@@ -92,6 +92,14 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	w.panelPasswordParameterName = panelParameter.Name
 	w.panelPasswordParameterArn = panelParameter.Arn
 
+	if w.appSettings, err = buildAppSettings(ctx, base, cfg); err != nil {
+		return nil, err
+	}
+	turn, err := buildTurn(ctx, base, cfg, w)
+	if err != nil {
+		return nil, err
+	}
+
 	groups := map[components.Role]*components.ScalingGroup{}
 	for _, role := range components.Roles() {
 		if w.targetGroupArn, err = lb.TargetGroupArn(role); err != nil {
@@ -102,11 +110,6 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 			return nil, err
 		}
 		groups[role] = group
-	}
-
-	turn, err := buildTurn(ctx, base, cfg, w)
-	if err != nil {
-		return nil, err
 	}
 
 	if err := buildAliases(ctx, base, cfg, lb, ingest); err != nil {
@@ -164,6 +167,9 @@ type wiring struct {
 	panelPasswordParameterArn   pulumi.StringInput
 	// logs, once created, are the log groups the nodes ship to.
 	logs *components.ClusterLogs
+	// appSettings are the streaming applications' managed settings;
+	// features add theirs (Extra) before the groups are built.
+	appSettings *components.ApplicationSettings
 	entryWiring
 }
 
@@ -276,6 +282,8 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 		DrainSeconds:                    c.DrainSeconds,
 		RootVolumeSizeGiB:               c.AMSRootVolumeGiB,
 		WarmPoolSize:                    s.WarmPoolSize,
+		AppSettings:                     w.appSettings,
+		StatusWebhookURL:                c.StatusWebhookURL,
 		Tags:                            c.tags(),
 	}
 	if w.logs != nil {

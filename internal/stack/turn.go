@@ -83,7 +83,9 @@ func (c *Config) turnArgs(w wiring) *components.TurnServerArgs {
 // defaultVpcCIDR is the Network's default VPC range (Pulumi.yaml's vpcCidr).
 const defaultVpcCIDR = "10.20.0.0/16"
 
-// buildTurn creates the TurnServer when turn is on.
+// buildTurn creates the TurnServer when turn is on, and adds its address
+// and credential to the applications' managed settings (w.appSettings,
+// built before the groups that apply them).
 func buildTurn(ctx *pulumi.Context, base string, cfg *Config, w wiring) (*components.TurnServer, error) {
 	if !cfg.Turn {
 		return nil, nil
@@ -92,7 +94,23 @@ func buildTurn(ctx *pulumi.Context, base string, cfg *Config, w wiring) (*compon
 	if err != nil {
 		return nil, fmt.Errorf("turn: %w", err)
 	}
+	if w.appSettings != nil {
+		w.appSettings.Extra = append(w.appSettings.Extra, turnSettings(turn)...)
+	}
 	return turn, nil
+}
+
+// turnSettings are the applications' TURN fields (Ant Media 3.0.x
+// AppSettings.java: stunServerURI, which takes a turn: URI,
+// turnServerUsername and turnServerCredential). The credential is named by
+// its SecureString parameter: the AMS nodes read it when they apply the
+// settings, and its value never reaches user data or the settings document.
+func turnSettings(turn *components.TurnServer) []components.AppSetting {
+	return []components.AppSetting{
+		{Name: "stunServerURI", Value: turn.ServerURI},
+		{Name: "turnServerUsername", Value: turn.User},
+		{Name: "turnServerCredential", Secret: &components.SecretParameter{Name: turn.PasswordParameterName, Arn: turn.PasswordParameterArn}},
+	}
 }
 
 // addTurnOutputs exports the TURN URIs, the user, and where its password is.
