@@ -265,3 +265,50 @@ func TestTurnRelayCannotReachVPCOrMetadata(t *testing.T) {
 		}
 	}
 }
+
+// The streaming applications get the TURN server: the origins' and edges'
+// settings documents carry its URI and user, and name the password's
+// SecureString, which their roles may read; the password itself is in
+// neither the document nor the user data.
+func TestApplicationsUseTheTurnServer(t *testing.T) {
+	r := deploy(t, map[string]string{"turn": "true"})
+	param := r.one(t, "aws:ssm/parameter:Parameter", "-turn-password")
+	password := unsecret(param.input("value")).StringValue()
+	ip := stateString(turnAddresses(r)[0], "publicIp")
+	for _, role := range []string{"origin", "edge"} {
+		doc := r.one(t, "aws:ssm/parameter:Parameter", "-"+role+"-app-settings")
+		raw := unsecret(doc.input("value")).StringValue()
+		var d struct {
+			Settings map[string]any
+			Secrets  map[string]string
+		}
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			t.Fatalf("%s settings document: %v", role, err)
+		}
+		if d.Settings["stunServerURI"] != "turn:"+ip+":3478" || d.Settings["turnServerUsername"] != "ams" ||
+			d.Secrets["turnServerCredential"] != "/ams-cluster/dev/turn/password" {
+			t.Errorf("%s settings: stunServerURI %v, turnServerUsername %v, turnServerCredential from %q", role,
+				d.Settings["stunServerURI"], d.Settings["turnServerUsername"], d.Secrets["turnServerCredential"])
+		}
+		if strings.Contains(raw, password) {
+			t.Errorf("%s settings document carries the TURN password", role)
+		}
+		lt := r.one(t, typeLT, "-"+role)
+		if strings.Contains(userData(t, lt), password) {
+			t.Errorf("%s user data carries the TURN password", role)
+		}
+		var readable []string
+		for _, rp := range r.ofType("aws:iam/rolePolicy:RolePolicy") {
+			if strings.HasSuffix(rp.Name, "-"+role) {
+				var doc map[string]any
+				if err := json.Unmarshal([]byte(rp.str("policy")), &doc); err != nil {
+					t.Fatal(err)
+				}
+				readable = append(readable, readableParameters(doc)...)
+			}
+		}
+		if !strings.Contains(strings.Join(readable, " "), stateString(param, "arn")) {
+			t.Errorf("%s nodes may read %v, not the TURN password %s", role, readable, stateString(param, "arn"))
+		}
+	}
+}
