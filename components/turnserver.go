@@ -191,11 +191,7 @@ func (a *TurnServerArgs) withDefaults() (TurnServerArgs, error) {
 	}
 	bad.within("LaunchTimeoutSeconds", out.LaunchTimeoutSeconds, 300, 3600, "seconds")
 	bad.within("MetadataHopLimit", out.MetadataHopLimit, 1, 64, "")
-	for k := range out.Tags {
-		if !metadataTagKeyPattern.MatchString(k) || k == "." || k == ".." || k == "_index" {
-			bad.reject("Tags", k, "tag keys of letters, digits and + - = . , _ : @ (no spaces or /), as instance metadata tags require")
-		}
-	}
+	bad.instanceTagKeys(out.Tags)
 	return out, bad.err()
 }
 
@@ -381,10 +377,7 @@ func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, g
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: caller identity: %w", name, err)
 	}
-	partition := "aws"
-	if parts := strings.Split(caller.Arn, ":"); len(parts) > 1 && parts[1] != "" {
-		partition = parts[1]
-	}
+	partition := partitionOf(caller.Arn)
 	imageID, err := resolveUbuntuImage(ctx, a.ImageID, architectureOf(a.InstanceType), parent)
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: %w", name, err)
@@ -392,7 +385,7 @@ func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, g
 	profile, err := instanceProfile(ctx, name, instanceAccess{
 		Read:               pulumi.StringArray{param.Arn},
 		LifecycleGroup:     groupTag,
-		LifecycleGroupArns: fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", partition, region.Name, caller.AccountId),
+		LifecycleGroupArns: autoScalingGroupArns(partition, region.Name, caller.AccountId),
 	}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: %w", name, err)
@@ -478,10 +471,6 @@ func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, g
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: launch template: %w", name, err)
 	}
-	var groupTags autoscaling.GroupTagArray
-	for _, k := range sortedKeys(tags) {
-		groupTags = append(groupTags, &autoscaling.GroupTagArgs{Key: pulumi.String(k), Value: tags[k], PropagateAtLaunch: pulumi.Bool(true)})
-	}
 	hook := &autoscaling.GroupInitialLifecycleHookArgs{
 		Name:                pulumi.String(hookName),
 		LifecycleTransition: pulumi.String("autoscaling:EC2_INSTANCE_LAUNCHING"),
@@ -503,7 +492,7 @@ func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, g
 		HealthCheckGracePeriod: pulumi.Int(a.LaunchTimeoutSeconds),
 		WaitForCapacityTimeout: pulumi.Sprintf("%ds", a.LaunchTimeoutSeconds+300),
 		InitialLifecycleHooks:  autoscaling.GroupInitialLifecycleHookArray{hook},
-		Tags:                   groupTags,
+		Tags:                   propagatedTags(tags),
 	}, parent, pulumi.IgnoreChanges([]string{"initialLifecycleHooks"}))
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: auto scaling group: %w", name, err)

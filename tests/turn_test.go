@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -187,16 +186,6 @@ func TestTurnKeysAreValidatedByKey(t *testing.T) {
 	rejectedConfig(t, map[string]string{"turn": "true", "turnRelayPorts": "many"}, []string{"ams-cluster:turnRelayPorts = \"many\""})
 }
 
-// turnConfig extracts the coturn configuration from a TURN node's user data.
-func turnConfig(t *testing.T, script string) string {
-	t.Helper()
-	m := regexp.MustCompile(`(?s)cat >"\$CONF" <<'CONF'\n(.*?)\nCONF\n`).FindStringSubmatch(script)
-	if m == nil {
-		t.Fatal("no coturn configuration in the TURN user data")
-	}
-	return m[1]
-}
-
 // relayLeaks lists the addresses a relay configured by conf could send to
 // although it must not: the VPC (vpcCIDR's first, middle and last
 // address), the instance metadata service over IPv4 and IPv6, and the
@@ -237,7 +226,7 @@ func TestTurnRelayCannotReachVPCOrMetadata(t *testing.T) {
 	// A VPC outside the private ranges: only its explicit line denies it.
 	const vpcCIDR = "198.18.0.0/16"
 	r := deploy(t, map[string]string{"turn": "true", "vpcCidr": vpcCIDR})
-	conf := turnConfig(t, userData(t, r.one(t, typeLT, "-turn")))
+	conf := heredoc(t, userData(t, r.one(t, typeLT, "-turn")), "CONF")
 	if leaks := relayLeaks(t, conf, vpcCIDR); len(leaks) > 0 {
 		t.Errorf("the relay may reach %v:\n%s", leaks, conf)
 	}
