@@ -217,11 +217,20 @@ type SettingsDocument struct {
 	// Secrets are the managed fields whose values the node reads from a
 	// SecureString parameter, by field: the parameter's name.
 	Secrets map[string]string `json:"secrets"`
+	// Server are properties of conf/red5.properties, which Ant Media reads
+	// when it starts (server.statusWebHookURL).
+	Server map[string]string `json:"server"`
 }
 
-// document renders the settings document and lists the ARNs of the
+// StatusWebhookProperty is the conf/red5.properties key of the server's
+// status webhook (io.antmedia.settings.ServerSettings
+// SETTINGS_SERVER_STATUS_WEBHOOK_URL, read by StatsCollector at start).
+const StatusWebhookProperty = "server.statusWebHookURL"
+
+// document renders the settings document, with the server's status
+// webhook when statusWebhookURL is set, and lists the ARNs of the
 // parameters it names.
-func (s *ApplicationSettings) document() (pulumi.StringOutput, pulumi.StringArray) {
+func (s *ApplicationSettings) document(statusWebhookURL string) (pulumi.StringOutput, pulumi.StringArray) {
 	plain := s.plainFields()
 	secrets := s.secretParameters()
 	secretFields := make([]string, 0, len(secrets))
@@ -244,7 +253,10 @@ func (s *ApplicationSettings) document() (pulumi.StringOutput, pulumi.StringArra
 	}
 	apps := slices.Clone(s.Apps)
 	doc := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
-		d := SettingsDocument{Apps: apps, Settings: map[string]any{}, Secrets: map[string]string{}}
+		d := SettingsDocument{Apps: apps, Settings: map[string]any{}, Secrets: map[string]string{}, Server: map[string]string{}}
+		if statusWebhookURL != "" {
+			d.Server[StatusWebhookProperty] = statusWebhookURL
+		}
 		for k, val := range plain {
 			d.Settings[k] = val
 		}
@@ -296,7 +308,7 @@ func CheckHTTPSURL(u string) error {
 // newAppSettingsParameter creates the group's settings document parameter and
 // returns it with the ARNs of the secret parameters the document names.
 func newAppSettingsParameter(ctx *pulumi.Context, name string, a ScalingGroupArgs, tags pulumi.StringMap, opts ...pulumi.ResourceOption) (*ssm.Parameter, pulumi.StringArray, error) {
-	doc, secretArns := a.AppSettings.document()
+	doc, secretArns := a.AppSettings.document(a.StatusWebhookURL)
 	param, err := ssm.NewParameter(ctx, name+"-app-settings", &ssm.ParameterArgs{
 		Name:        pulumi.String(a.ParameterPrefix + "/app-settings"),
 		Description: pulumi.Sprintf("Ant Media application settings that the %s nodes apply (names of secret parameters only)", name),

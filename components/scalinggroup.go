@@ -126,7 +126,11 @@ type ScalingGroupArgs struct {
 	// StatusWebhookURL is the server's status webhook
 	// (server.statusWebHookURL in conf/red5.properties, read when Ant Media
 	// starts), which Ant Media POSTs highResourceUsage and
-	// unexpectedShutdown events to: an https:// URL. Defaults to none.
+	// unexpectedShutdown events to: an https:// URL. It travels in the
+	// AppSettings parameter (needs AppSettings); a node writes it before it
+	// joins the cluster, and a change reaches a running node's file at its
+	// agent's next check but takes effect at Ant Media's next start.
+	// Defaults to none.
 	StatusWebhookURL string
 	// Logs, when set, has each node install the CloudWatch agent after it is
 	// in service, shipping the boot and Ant Media logs and publishing memory
@@ -269,6 +273,8 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	if out.StatusWebhookURL != "" {
 		if err := CheckHTTPSURL(out.StatusWebhookURL); err != nil {
 			bad.reject("StatusWebhookURL", out.StatusWebhookURL, err.Error())
+		} else if out.AppSettings == nil {
+			bad.reject("StatusWebhookURL", out.StatusWebhookURL, "set together with AppSettings, whose parameter carries it")
 		}
 	}
 	bad.instanceTagKeys(out.Tags)
@@ -368,7 +374,6 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	userData := pulumi.All(a.DatabaseURLParameterName, panelParameter, readyParameter, appSettingsName).ApplyT(func(v []any) (string, error) {
 		script, err := renderScript("ams-bootstrap.sh", AMSBootstrap{
 			AppSettingsParameter:        v[3].(string),
-			StatusWebhookURL:            a.StatusWebhookURL,
 			AgentConfig:                 agentConfig,
 			Role:                        string(a.Role),
 			Region:                      region.Name,

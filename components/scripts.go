@@ -116,13 +116,9 @@ type AMSBootstrap struct {
 	// AgentIntervalSeconds is the agent's polling and publishing interval.
 	AgentIntervalSeconds int
 	// AppSettingsParameter, when set, is the SecureString parameter holding
-	// the application settings document (SettingsDocument) the node applies
-	// with the panel administrator's credentials (PanelAdminPasswordParameter).
+	// the settings document (SettingsDocument) the node applies with the
+	// panel administrator's credentials (PanelAdminPasswordParameter).
 	AppSettingsParameter string
-	// StatusWebhookURL, when set, is written as server.statusWebHookURL into
-	// conf/red5.properties before the node joins the cluster (which restarts
-	// Ant Media Server, which reads it at start).
-	StatusWebhookURL string
 }
 
 // MongoVerify is what the SSH bootstrap check of a MongoNode is rendered with.

@@ -129,9 +129,11 @@ func TestNodesReadExactlyTheirOwnParameters(t *testing.T) {
 	urlArn, panelArn, readyArn := arn("-mongo-url"), arn("-panel-admin"), arn("-mongo-ready")
 	// The node that creates <panel>-claim claims an empty panel; all read it.
 	claimArn := panelArn + "-claim"
+	// Each group's settings document and the JWT secret it names (publishAuth jwt).
+	jwtArn := arn("-jwt-stream-secret")
 	want := map[string][]string{
-		"origin": {panelArn, claimArn, urlArn, readyArn},
-		"edge":   {panelArn, claimArn, urlArn, readyArn},
+		"origin": {panelArn, claimArn, urlArn, readyArn, arn("-origin-app-settings"), jwtArn},
+		"edge":   {panelArn, claimArn, urlArn, readyArn, arn("-edge-app-settings"), jwtArn},
 		"mongo":  {arn("-mongo-admin-password"), arn("-mongo-app-password")},
 	}
 	sort.Strings(want["origin"])

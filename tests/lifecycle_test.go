@@ -144,7 +144,8 @@ func TestInstanceRolesGrantExactlyWhatEachNodeDoes(t *testing.T) {
 		return []any{
 			sessionManagerStatement,
 			map[string]any{"Sid": "ReadOwnParameters", "Effect": "Allow", "Action": []any{"ssm:GetParameter"},
-				"Resource": []any{arn("-mongo-url"), arn("-panel-admin"), arn("-panel-admin") + "-claim", arn("-mongo-ready")}},
+				"Resource": []any{arn("-mongo-url"), arn("-panel-admin"), arn("-panel-admin") + "-claim", arn("-mongo-ready"),
+					arn("-" + role + "-app-settings"), arn("-jwt-stream-secret")}},
 			map[string]any{"Sid": "WriteOwnParameters", "Effect": "Allow", "Action": []any{"ssm:PutParameter"},
 				"Resource": []any{arn("-panel-admin") + "-claim"}},
 			// The node completes its own launch and drain, heartbeats the

@@ -34,6 +34,44 @@ log() { printf '%s ams-agent[%s]: %s\n' "$(date -Is)" "$ROLE" "$*" >&2; }
 
 {{ template "lifecycle" }}
 
+{{ template "appsettings" . }}
+readonly AMS_DIR=/usr/local/antmedia
+# How often, in agent rounds, the node checks its settings for drift.
+readonly APPSET_EVERY=$(((60 + AGENT_INTERVAL - 1) / AGENT_INTERVAL))
+appset_round=0
+appset_off=""
+
+# keep_settings re-applies the managed settings when they drifted from the
+# stack's (an administrator changed them in the panel, a restart read older
+# ones): every APPSET_EVERY rounds, it reads the document again (a `pulumi
+# up` may have changed it) and logs what it changed. After the panel
+# refused the credentials it stops: more refusals would block the
+# administrator's e-mail.
+keep_settings() {
+  local doc status=0
+  if [ -z "$APPSET_PARAMETER" ] || [ -n "$appset_off" ]; then
+    return 0
+  fi
+  appset_round=$((appset_round + 1))
+  if [ $(((appset_round - 1) % APPSET_EVERY)) -ne 0 ]; then
+    return 0
+  fi
+  if ! doc=$(app_settings_document); then
+    log "could not read the application settings; checking again later"
+    return 0
+  fi
+  apply_server_settings "$doc" || log "could not check the server settings"
+  apply_app_settings "$doc" quiet || status=$?
+  case $status in
+    0) ;;
+    4)
+      appset_off=yes
+      log "the panel refused the stack's administrator: no more settings checks until the agent restarts"
+      ;;
+    *) log "could not check the application settings; checking again later" ;;
+  esac
+}
+
 # node_load prints "streams viewers publishers" of this node, reading every
 # page of each application's broadcast list; it fails when Ant Media Server
 # does not answer.
@@ -156,6 +194,7 @@ main() {
     else
       log "Ant Media Server does not answer; nothing published"
     fi
+    keep_settings
     sleep "$AGENT_INTERVAL"
   done
 }

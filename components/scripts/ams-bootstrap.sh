@@ -37,6 +37,9 @@ install_programs() {
   cat >"$NODE_DIR/awsapi.py" <<'PY'
 {{ template "awsapi.py" }}
 PY
+  cat >"$NODE_DIR/appsettings.py" <<'PY'
+{{ template "appsettings.py" }}
+PY
   cat >"$NODE_DIR/ams-node.sh" <<'NODE'
 {{ template "ams-node.sh" . }}
 NODE

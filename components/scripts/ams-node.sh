@@ -48,6 +48,8 @@ log() { printf '%s ams-node[%s]: %s\n' "$(date -Is)" "$ROLE" "$*" >&2; }
 
 {{ template "cwagent" . }}
 
+{{ template "appsettings" . }}
+
 step="starting"
 group=""
 
@@ -243,6 +245,50 @@ claim_panel() {
   log "the panel administrator $PANEL_ADMIN_EMAIL is this stack's"
 }
 
+# configure_server writes the server's managed properties before the join,
+# whose restart makes Ant Media read them.
+configure_server() {
+  step="writing the server settings"
+  if [ -z "$APPSET_PARAMETER" ]; then
+    return 0
+  fi
+  app_settings=$(app_settings_document)
+  apply_server_settings "$app_settings"
+}
+
+# configure_applications applies the managed application settings before
+# the node goes into service: its applications must not serve with factory
+# settings (anybody may publish). Each node applies them: a node reads the
+# cluster's stored settings only when its applications start
+# (AntMediaApplicationAdapter.appStart), and how the closed Enterprise
+# notifier spreads later changes is not known.
+configure_applications() {
+  step="applying the application settings"
+  if [ -z "$APPSET_PARAMETER" ]; then
+    log "no application settings parameter: the applications keep their settings"
+    return 0
+  fi
+  if [ -z "$APPSET_PASSWORD_PARAMETER" ]; then
+    log "no panel password parameter: the application settings cannot be applied"
+    return 1
+  fi
+  local status waited=0
+  while :; do
+    status=0
+    apply_app_settings "$app_settings" || status=$?
+    case $status in
+      0) return 0 ;;
+      4) return 4 ;;
+    esac
+    if [ "$waited" -ge "$START_WAIT_SECONDS" ]; then
+      log "the application settings were not applied within ${START_WAIT_SECONDS}s"
+      return "$status"
+    fi
+    sleep "$POLL_SECONDS"
+    waited=$((waited + POLL_SECONDS))
+  done
+}
+
 # target_state prints where Auto Scaling is taking the instance
 # (InService, Warmed:Stopped, Terminated, ...), or nothing outside a group.
 # Auto Scaling updates the metadata item after the transition ("Retrieve
@@ -328,10 +374,12 @@ main() {
   step="reading the database URL"
   database_url=$(aws_call ssm-get "$DATABASE_URL_PARAMETER")
   wait_for_database
+  configure_server
   join_cluster
   unset database_url
   wait_for_server
   claim_panel
+  configure_applications
   step="completing the launch"
   finish CONTINUE
   mkdir -p "${JOINED%/*}"

@@ -338,6 +338,20 @@ func (cs *amsClusterStore) save(app string) error {
 	}, "appName")
 }
 
+// saveSettings is IClusterStore.saveSettings of an application's whole
+// settings bean, as the POST of its settings saves it.
+func (cs *amsClusterStore) saveSettings(app string, settings map[string]any) error {
+	if err := cs.delete(app); err != nil {
+		return err
+	}
+	doc := map[string]any{"pullWarFile": false, "warFileOriginServerAddress": ""}
+	for k, v := range settings {
+		doc[k] = v
+	}
+	doc["appName"] = app
+	return cs.c.InsertUnique(amsClusterDB, amsAppSettings, doc, "appName")
+}
+
 // amsAppEndpoints are the panel's application methods (RestServiceV2
 // getApplications and createApplication), by request URI or template.
 func amsAppEndpoints() map[string]amsEndpoint {

@@ -50,6 +50,10 @@ type AMSServer struct {
 	appsMu     sync.Mutex
 	syncedBoot string // the run of the JVM the last look belongs to
 	nextSync   int    // virtual second of the next look
+
+	// startedBoot is the run of the JVM whose applications read the
+	// cluster's stored settings (appsettings.go).
+	startedBoot string
 }
 
 // AMSRequest is one HTTP request the server got.
@@ -143,6 +147,7 @@ func (s *AMSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.newJVM(rt.BootID)
 	s.firstBoot(e, rt)
+	s.startApps(e, rt)
 	s.syncApps(e, rt)
 	rec := &amsStatusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.route(rec, r, e, rt)
@@ -230,6 +235,9 @@ func (s *AMSServer) route(w http.ResponseWriter, r *http.Request, e *machine.Env
 	ep, known := amsEndpoints()[r.URL.Path]
 	if !known {
 		ep, known = amsAppEndpoints()[amsEndpointKey(r.URL.Path)]
+	}
+	if !known {
+		ep, known = amsSettingsEndpoint(r)
 	}
 	c := amsCall{e: e, rt: rt, session: s.sessionUser(r)}
 	if !(known && ep.open) && strings.HasPrefix(r.URL.Path, "/rest/") && c.session == "" {
