@@ -40,6 +40,9 @@ func DefaultedFields(args any) []string {
 	case *RecordingStoreArgs:
 		o, _ := a.withDefaults()
 		in, out = a, &o
+	case *TurnServerArgs:
+		o, _ := a.withDefaults()
+		in, out = a, &o
 	default:
 		return nil
 	}

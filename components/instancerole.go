@@ -3,6 +3,7 @@ package components
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -37,6 +38,22 @@ type instanceAccess struct {
 	// metrics (its agent); with Logs' namespace, the only ones it may put
 	// metric data into.
 	MetricNamespace string
+}
+
+// partitionOf is the partition of an ARN ("aws", "aws-cn"...); "aws" when
+// the ARN says none.
+func partitionOf(arn string) string {
+	if parts := strings.Split(arn, ":"); len(parts) > 1 && parts[1] != "" {
+		return parts[1]
+	}
+	return "aws"
+}
+
+// autoScalingGroupArns is the ARN pattern of an account's Auto Scaling
+// groups in a region: the resource of the lifecycle actions a node may take
+// (instanceAccess.LifecycleGroupArns).
+func autoScalingGroupArns(partition, region, account string) string {
+	return fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", partition, region, account)
 }
 
 // instanceProfile creates an EC2 role and instance profile that allow

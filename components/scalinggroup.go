@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
@@ -281,13 +280,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 			bad.reject("StatusWebhookURL", out.StatusWebhookURL, "set together with AppSettings, whose parameter carries it")
 		}
 	}
-	for k := range out.Tags {
-		// The nodes read their tags from instance metadata, which refuses
-		// to launch an instance with any other tag key.
-		if !metadataTagKeyPattern.MatchString(k) || k == "." || k == ".." || k == "_index" {
-			bad.reject("Tags", k, "tag keys of letters, digits and + - = . , _ : @ (no spaces or /), as instance metadata tags require")
-		}
-	}
+	bad.instanceTagKeys(out.Tags)
 	return out, bad.err()
 }
 
@@ -366,11 +359,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: caller identity: %w", name, err)
 	}
-	partition := "aws"
-	if parts := strings.Split(caller.Arn, ":"); len(parts) > 1 && parts[1] != "" {
-		partition = parts[1]
-	}
-	groupArns := fmt.Sprintf("arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", partition, region.Name, caller.AccountId)
+	groupArns := autoScalingGroupArns(partitionOf(caller.Arn), region.Name, caller.AccountId)
 	profile, err := instanceProfile(ctx, name, instanceAccess{
 		Read: readable, Write: writable, LifecycleGroup: groupTag, LifecycleGroupArns: groupArns,
 		// Only origins protect themselves from scale-in (while publishing).
@@ -461,10 +450,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		return nil, fmt.Errorf("scaling group %s: launch template: %w", name, err)
 	}
 
-	var groupTags autoscaling.GroupTagArray
-	for _, k := range sortedKeys(instanceTags) {
-		groupTags = append(groupTags, &autoscaling.GroupTagArgs{Key: pulumi.String(k), Value: instanceTags[k], PropagateAtLaunch: pulumi.Bool(true)})
-	}
+	groupTags := propagatedTags(instanceTags)
 	var minElbCapacity pulumi.IntPtrInput
 	if len(a.TargetGroupArns) > 0 {
 		minElbCapacity = pulumi.Int(a.MinSize)

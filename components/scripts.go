@@ -14,7 +14,7 @@ import (
 	"unicode"
 )
 
-//go:embed scripts/*.sh scripts/*.py
+//go:embed scripts/*.sh scripts/*.py scripts/*.conf
 var scripts embed.FS
 
 // bootTemplates parses every embedded script, once, as one template set, so
@@ -27,7 +27,7 @@ var bootTemplates = sync.OnceValues(func() (*template.Template, error) {
 	return template.New("").Option("missingkey=error").Funcs(template.FuncMap{
 		"shq":             shellQuote,
 		"agentConfigFile": func() string { return AgentConfigFile },
-	}).ParseFS(scripts, "scripts/*.sh", "scripts/*.py")
+	}).ParseFS(scripts, "scripts/*.sh", "scripts/*.py", "scripts/*.conf")
 })
 
 // MongoBootstrap is what the MongoDB node's boot script is rendered with.

@@ -3,6 +3,7 @@ package components
 import (
 	"sort"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -13,6 +14,16 @@ func tagMap(sets ...map[string]string) pulumi.StringMap {
 		for k, v := range set {
 			out[k] = pulumi.String(v)
 		}
+	}
+	return out
+}
+
+// propagatedTags are tags as an Auto Scaling group takes them, each
+// propagated to the instances it launches, in key order.
+func propagatedTags(tags pulumi.StringMap) autoscaling.GroupTagArray {
+	var out autoscaling.GroupTagArray
+	for _, k := range sortedKeys(tags) {
+		out = append(out, &autoscaling.GroupTagArgs{Key: pulumi.String(k), Value: tags[k], PropagateAtLaunch: pulumi.Bool(true)})
 	}
 	return out
 }

@@ -79,6 +79,17 @@ func (f *fieldErrors) add(err error) {
 // err is every recorded rejection joined with errors.Join, or nil.
 func (f *fieldErrors) err() error { return errors.Join(f.errs...) }
 
+// instanceTagKeys records every key of tags that instance metadata tags
+// refuse: nodes read their tags from instance metadata, and EC2 refuses to
+// launch an instance with any other tag key.
+func (f *fieldErrors) instanceTagKeys(tags map[string]string) {
+	for k := range tags {
+		if !metadataTagKeyPattern.MatchString(k) || k == "." || k == ".." || k == "_index" {
+			f.reject("Tags", k, "tag keys of letters, digits and + - = . , _ : @ (no spaces or /), as instance metadata tags require")
+		}
+	}
+}
+
 // setDefault sets *s to v when it is empty.
 func setDefault(s *string, v string) {
 	if *s == "" {

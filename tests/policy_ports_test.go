@@ -45,6 +45,8 @@ func TestPolicyPublicPortsFollowTheConfiguration(t *testing.T) {
 		{"no ingest", map[string]string{"ingest": "false"}, "tcp 5080-5080, tcp 80-80, udp 50000-60000"},
 		{"WebRTC on 40000-41000", map[string]string{"webrtcPortMin": "40000", "webrtcPortMax": "41000"},
 			"tcp 1935-1935, tcp 5080-5080, tcp 80-80, udp 40000-41000, udp 4200-4200"},
+		{"TURN relaying on 50000-50999", map[string]string{"turn": "true", "turnRelayPorts": "50000-50999"},
+			"tcp 1935-1935, tcp 3478-3478, tcp 5080-5080, tcp 80-80, udp 3478-3478, udp 4200-4200, udp 50000-50999, udp 50000-60000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := stackConfig(t, "Pulumi.dev.yaml", tc.overrides)
@@ -76,6 +78,9 @@ func TestPolicyPublicPortsFollowTheConfiguration(t *testing.T) {
 				{"udp", float64(ports.WebRTCPortMin), float64(ports.WebRTCPortMax), true},
 				{"udp", 50000, 60000, ports.WebRTCPortMin <= 50000 && ports.WebRTCPortMax >= 60000},
 				{"udp", float64(ports.WebRTCPortMax), float64(ports.WebRTCPortMax) + 1, false},
+				{"udp", 3478, 3478, ports.Turn},
+				{"tcp", 3478, 3478, ports.Turn},
+				{"udp", 64000, 65535, ports.Turn && ports.TurnRelayPortMax == 65535},
 			} {
 				res := policyResource(polIngressRuleType, "probe", map[string]any{
 					"cidrIpv4": "0.0.0.0/0", "ipProtocol": probe.proto, "fromPort": probe.from, "toPort": probe.to,

@@ -306,3 +306,24 @@ func TestDiffShowsWhatAChangeRestarts(t *testing.T) {
 		t.Errorf("status %d, output:\n%s%s\nwant status 0 and log groups updated", code, out.String(), errs.String())
 	}
 }
+
+// With turn on, the plan shows the TURN group, what reaches it and that it
+// keeps its size; nothing but the internet reaches it.
+func TestPlanShowsTheTurnGroupAndItsPorts(t *testing.T) {
+	out := mustPlan(t, "-set", "turn=true", "-set", "turnRelayPorts=50000-59999")
+	m := reach(t, out)
+	if got := m["internet (0.0.0.0/0)"]["TurnServer"]; got != "tcp 3478, udp 3478, udp 50000-59999" {
+		t.Errorf("internet -> TurnServer: %q", got)
+	}
+	for from, row := range m {
+		if from != "internet (0.0.0.0/0)" && row["TurnServer"] != "-" {
+			t.Errorf("%s reaches the TURN nodes on %s", from, row["TurnServer"])
+		}
+	}
+	for _, want := range []string{"ams:cluster:TurnServer ams-cluster-dev-turn\n", "Auto Scaling group ams-cluster-dev-turn (turn)",
+		"  turn    no warm pool  fixed size 1: does not scale", "  turnUris "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the plan lacks %q", want)
+		}
+	}
+}

@@ -17,6 +17,10 @@ Usage: awsapi.py COMMAND ARGS...
   protect GROUP true|false       set this instance's scale-in protection
   put-metrics NAMESPACE GROUP NAME=VALUE...
                                  put high-resolution Count metrics of the group
+  eip-claim TAGKEY TAGVALUE      associate with this instance an Elastic IP tagged
+                                 TAGKEY=TAGVALUE (the one it holds already, else
+                                 a free one) and print its public address; exit
+                                 3 when none is free
 
 Exit status:
   0 done
@@ -48,11 +52,12 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from xml.etree import ElementTree
 
 IMDS = os.environ["AWSAPI_IMDS"]
 REGION = os.environ["AWSAPI_REGION"]
 ENDPOINTS = {"ssm": os.environ["AWSAPI_SSM"], "autoscaling": os.environ["AWSAPI_AUTOSCALING"],
-             "monitoring": os.environ.get("AWSAPI_MONITORING", "")}
+             "monitoring": os.environ.get("AWSAPI_MONITORING", ""), "ec2": os.environ.get("AWSAPI_EC2", "")}
 TIMEOUT = 10
 RETRYABLE_CODES = {
     "ThrottlingException", "Throttling", "TooManyUpdates", "InternalServerError",
@@ -194,6 +199,46 @@ def autoscaling(action, params):
     call("autoscaling", urllib.parse.urlencode(form).encode(), FORM)
 
 
+def ec2(action, params):
+    form = {"Action": action, "Version": "2016-11-15", **params}
+    return call("ec2", urllib.parse.urlencode(form).encode(), FORM).decode()
+
+
+def ec2_addresses(text):
+    """The addresses of a DescribeAddresses answer, each as a dict of its
+    scalar fields (publicIp, allocationId, instanceId, associationId)."""
+    out = []
+    for item in ElementTree.fromstring(text).iter():
+        if item.tag.rsplit("}", 1)[-1] != "item" or item.find("{*}allocationId") is None:
+            continue
+        out.append({child.tag.rsplit("}", 1)[-1]: (child.text or "") for child in item if len(child) == 0})
+    return out
+
+
+def eip_claim(tag_key, tag_value):
+    """Associates an Elastic IP of the tag with this instance, never taking
+    one another instance holds (AllowReassociation false: of two nodes
+    racing for one address, the second is refused and tries the next)."""
+    instance = metadata("meta-data/instance-id")
+    answer = ec2("DescribeAddresses", {"Filter.1.Name": "tag:" + tag_key, "Filter.1.Value.1": tag_value})
+    addresses = sorted(ec2_addresses(answer), key=lambda a: a.get("publicIp", ""))
+    for address in addresses:
+        if address.get("instanceId") == instance:
+            return address["publicIp"]
+    for address in addresses:
+        if address.get("associationId"):
+            continue
+        try:
+            ec2("AssociateAddress", {"AllocationId": address["allocationId"], "InstanceId": instance,
+                                     "AllowReassociation": "false"})
+        except Failure as err:
+            if err.status == 3:
+                continue  # taken by another node meanwhile
+            raise
+        return address["publicIp"]
+    raise Failure("NoFreeAddress", f"no free Elastic IP tagged {tag_key}={tag_value}", 3)
+
+
 def main(argv):
     command, args = argv[0], argv[1:]
     if command == "imds" and len(args) == 1:
@@ -236,6 +281,8 @@ def main(argv):
                 member + "Dimensions.member.1.Value": args[1],
             })
         call("monitoring", urllib.parse.urlencode(form).encode(), FORM)
+    elif command == "eip-claim" and len(args) == 2:
+        sys.stdout.write(eip_claim(args[0], args[1]))
     else:
         raise Failure("Usage", "see the header of awsapi.py", 3)
 

@@ -30,7 +30,7 @@ aws_call() {
   while :; do
     status=0
     AWSAPI_IMDS="$IMDS_URL" AWSAPI_REGION="$REGION" AWSAPI_SSM="$SSM_URL" \
-      AWSAPI_AUTOSCALING="$AUTOSCALING_URL" AWSAPI_MONITORING="${MONITORING_URL:-}" \
+      AWSAPI_AUTOSCALING="$AUTOSCALING_URL" AWSAPI_MONITORING="${MONITORING_URL:-}" AWSAPI_EC2="${EC2_URL:-}" \
       python3 -I -S "$AWSAPI" "$@" || status=$?
     case $status in
       2)

@@ -74,7 +74,9 @@ func (p *Plan) surge(b *strings.Builder) {
 		} else {
 			warm = strings.ToLower(warm) + " warm pool"
 		}
-		if tl, err := components.Surge(in); err != nil {
+		if size := asg.Str("minSize"); size != "" && size == asg.Str("maxSize") {
+			line = "fixed size " + size + ": does not scale"
+		} else if tl, err := components.Surge(in); err != nil {
 			line = "no timeline: " + err.Error()
 		} else {
 			line = tl.String()

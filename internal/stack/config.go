@@ -92,6 +92,7 @@ type Config struct {
 
 	EntryConfig
 	MonitoringConfig
+	TurnConfig
 	// AppConfig is what the nodes manage on the streaming applications.
 	AppConfig
 	RecordingsConfig
@@ -165,6 +166,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	c.DatabaseURLParameter = r.externalDatabase()
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
+	c.TurnConfig = r.turn()
 	c.AppConfig = r.appConfig()
 	c.RecordingsConfig = r.recordings()
 	for _, role := range components.Roles() {
@@ -279,6 +281,9 @@ func (c *Config) validateComponents(r *reader) {
 		check{c.accessLogArgs(), map[string]string{"RetentionDays": "accessLogRetentionDays"}},
 		check{c.monitoringArgs(pendingMonitoring()), monitoringKeys},
 		check{c.recordingStoreArgs("/pending"), recordingKeys})
+	if c.Turn {
+		checks = append(checks, check{c.turnArgs(w), turnKeys})
+	}
 	for _, check := range checks {
 		for _, err := range leafErrors(check.args.Validate()) {
 			var argErr *components.ArgError
@@ -313,7 +318,7 @@ type validator interface{ Validate() error }
 // vpcCidr): the CLI passes that 0 whenever the stack leaves the key out, so
 // there 0 means the default.
 func derivedByZero(key string) bool {
-	return key == "subnetPrefixLength"
+	return key == "subnetPrefixLength" || key == "turnNodes"
 }
 
 // refuseZeros reports every key set to 0 whose component field takes 0 as

@@ -99,6 +99,10 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
+	turn, err := buildTurn(ctx, base, cfg, w)
+	if err != nil {
+		return nil, err
+	}
 
 	groups := map[components.Role]*components.ScalingGroup{}
 	for _, role := range components.Roles() {
@@ -125,6 +129,7 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 	addRecordingOutputs(outputs, recordings)
+	addTurnOutputs(outputs, turn)
 	outputs["dashboardUrl"] = monitoring.DashboardURL
 	outputs["alarmTopicArn"] = monitoring.TopicArn
 	return outputs, nil

@@ -25,18 +25,23 @@ func (p PortRange) String() string {
 }
 
 // Ports are the stack settings the public port list follows: the
-// configuration keys ingest, webrtcPortMin and webrtcPortMax.
+// configuration keys ingest, webrtcPortMin, webrtcPortMax, turn and
+// turnRelayPorts.
 type Ports struct {
 	// Ingest opens RTMP (TCP 1935) and SRT (UDP 4200) on the ingest load balancer.
 	Ingest bool
 	// WebRTCPortMin and WebRTCPortMax bound the WebRTC media range on the nodes.
 	WebRTCPortMin, WebRTCPortMax int
+	// Turn opens TURN (UDP and TCP 3478) and the relay range on the TURN nodes.
+	Turn bool
+	// TurnRelayPortMin and TurnRelayPortMax bound the TURN relay range.
+	TurnRelayPortMin, TurnRelayPortMax int
 }
 
 // DefaultPorts are the settings of a stack that sets none of the keys, as
 // Pulumi.yaml declares them.
 func DefaultPorts() Ports {
-	return Ports{Ingest: true, WebRTCPortMin: 50000, WebRTCPortMax: 60000}
+	return Ports{Ingest: true, WebRTCPortMin: 50000, WebRTCPortMax: 60000, TurnRelayPortMin: 49152, TurnRelayPortMax: 65535}
 }
 
 // PortsFromConfig reads the settings from a stack's configuration; get
@@ -60,6 +65,22 @@ func PortsFromConfig(get func(key string) (string, bool)) (Ports, error) {
 			*dst = n
 		}
 	}
+	if v, ok := get("turn"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return p, fmt.Errorf("turn = %q: want true or false", v)
+		}
+		p.Turn = b
+	}
+	if v, ok := get("turnRelayPorts"); ok {
+		lo, hi, found := strings.Cut(v, "-")
+		min, errMin := strconv.Atoi(strings.TrimSpace(lo))
+		max, errMax := strconv.Atoi(strings.TrimSpace(hi))
+		if !found || errMin != nil || errMax != nil || min < 1 || max > 65535 || max < min {
+			return p, fmt.Errorf("turnRelayPorts = %q: want a port range MIN-MAX", v)
+		}
+		p.TurnRelayPortMin, p.TurnRelayPortMax = min, max
+	}
 	if p.WebRTCPortMax < p.WebRTCPortMin {
 		return p, fmt.Errorf("webrtcPortMax %d is below webrtcPortMin %d", p.WebRTCPortMax, p.WebRTCPortMin)
 	}
@@ -81,6 +102,12 @@ func PublicPortsFor(p Ports) []PortRange {
 		out = append(out,
 			PortRange{"tcp", 1935, 1935, "RTMP ingest"},
 			PortRange{"udp", 4200, 4200, "SRT ingest"})
+	}
+	if p.Turn {
+		out = append(out,
+			PortRange{"udp", 3478, 3478, "TURN and STUN"},
+			PortRange{"tcp", 3478, 3478, "TURN and STUN over TCP"},
+			PortRange{"udp", p.TurnRelayPortMin, p.TurnRelayPortMax, "TURN relayed media"})
 	}
 	return out
 }
