@@ -271,6 +271,11 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 		RootVolumeSizeGiB:               c.AMSRootVolumeGiB,
 		WarmPoolSize:                    s.WarmPoolSize,
 		Tags:                            c.tags(),
+
+		MaxViewersPerNode:     s.MaxViewersPerNode,
+		MaxPublishersPerNode:  s.MaxPublishersPerNode,
+		CapacityResumePercent: c.CapacityResumePercent,
+		AMSDownReplaceSeconds: c.AMSDownReplaceSeconds,
 	}
 	if w.logs != nil {
 		args.Logs = w.logs.AMS
