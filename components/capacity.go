@@ -82,13 +82,15 @@ var sizeVCPUs = map[string]int{
 }
 
 // CapacityFor is the per-node capacity the stack assumes for an instance
-// type, from Ant Media's published figures by the type's vCPUs; false for
-// a size the table does not know (set the limits by hand then).
+// type, from Ant Media's published figures by the type's vCPUs; a size the
+// table does not know (medium, metal, ...) takes the smallest row, and
+// false says so: set the limits by hand then.
 func CapacityFor(instanceType string) (NodeCapacity, bool) {
-	_, size, ok := strings.Cut(instanceType, ".")
+	_, size, _ := strings.Cut(instanceType, ".")
 	vcpus, known := sizeVCPUs[size]
-	if !ok || !known {
-		return NodeCapacity{}, false
+	if !known {
+		c, _ := CapacityFor("c5.large")
+		return c, false
 	}
 	switch {
 	case vcpus == sizeVCPUsLarge:
@@ -114,10 +116,6 @@ func (a *ScalingGroupArgs) capacityDefaults() {
 
 // validateCapacity checks the capacity settings.
 func (a *ScalingGroupArgs) validateCapacity(bad *fieldErrors) {
-	if _, ok := CapacityFor(a.InstanceType); !ok && (a.MaxViewersPerNode == 0 || a.MaxPublishersPerNode == 0) {
-		bad.reject("MaxViewersPerNode", a.MaxViewersPerNode, fmt.Sprintf(
-			"set (with MaxPublishersPerNode) for instance type %s, whose size the capacity table does not know", a.InstanceType))
-	}
 	bad.within("MaxViewersPerNode", a.MaxViewersPerNode, 1, 100000, "viewers a node takes before it leaves rotation")
 	bad.within("MaxPublishersPerNode", a.MaxPublishersPerNode, 1, 10000, "publishers a node takes before it leaves rotation")
 	bad.within("CapacityResumePercent", a.CapacityResumePercent, 50, 95, "percent of the limits below which a full node takes sessions again")

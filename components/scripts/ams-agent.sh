@@ -184,10 +184,10 @@ set_verdict() {
 start_health_endpoint() {
   mkdir -p "$HEALTH_DIR"
   set_verdict starting "the agent has not read the node yet"
-  HEALTH_LISTEN=$HEALTH_LISTEN HEALTH_PATH=$HEALTH_PATH HEALTH_VERDICT=$VERDICT python3 -I -S -c '
+  AGENT_LISTEN=$HEALTH_LISTEN AGENT_PATH=$HEALTH_PATH AGENT_VERDICT=$VERDICT python3 -I -S -c '
 import http.server, os
-host, _, port = os.environ["HEALTH_LISTEN"].rpartition(":")
-path, verdict = os.environ["HEALTH_PATH"], os.environ["HEALTH_VERDICT"]
+host, _, port = os.environ["AGENT_LISTEN"].rpartition(":")
+path, verdict = os.environ["AGENT_PATH"], os.environ["AGENT_VERDICT"]
 class Health(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.split("?")[0] != path:
@@ -313,14 +313,15 @@ ams_down() {
     started_for=$((started_for + AGENT_INTERVAL))
     return 0
   fi
-  if [ -f "$REPLACING" ]; then
-    return 0
-  fi
   down_for=$((down_for + AGENT_INTERVAL))
   if [ "$down_for" -ge "$DOWN_REPLACE_SECONDS" ]; then
+    # Again at every reading while down: Auto Scaling ignores the call
+    # within the group's health check grace period.
     if aws_call set-health Unhealthy; then
-      mkdir -p "${REPLACING%/*}" && date -Is >"$REPLACING"
-      log "Ant Media Server down for ${down_for}s after $restarts restart attempts: marked the instance unhealthy; the group replaces it"
+      if [ ! -f "$REPLACING" ]; then
+        mkdir -p "${REPLACING%/*}" && date -Is >"$REPLACING"
+        log "Ant Media Server down for ${down_for}s after $restarts restart attempts: marked the instance unhealthy; the group replaces it"
+      fi
     else
       log "could not mark the instance unhealthy; trying again in ${AGENT_INTERVAL}s"
     fi

@@ -45,6 +45,7 @@ type AWS struct {
 	metrics   []MetricDatum            // PutMetricData, in order (cloudwatch.go)
 	timing    Timing                   // timing.go
 	clocks    map[string]instanceClock // by instance ID
+	health    elbState                 // target groups and instance health (elb.go)
 }
 
 // APICall is one AWS API request as the stand-in judged it.
