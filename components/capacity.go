@@ -135,7 +135,7 @@ func capacityScaling(ctx *pulumi.Context, name string, a ScalingGroupArgs, asg *
 			Name: pulumi.String("AutoScalingGroupName"), Value: asg.Name,
 		},
 	}
-	if _, err := autoscaling.NewPolicy(ctx, name+"-"+strings.ToLower(metric), &autoscaling.PolicyArgs{
+	if _, err := autoscaling.NewPolicy(ctx, name+"-sessions", &autoscaling.PolicyArgs{
 		AutoscalingGroupName:    asg.Name,
 		PolicyType:              pulumi.String("TargetTrackingScaling"),
 		EstimatedInstanceWarmup: pulumi.Int(a.HealthCheckGraceSeconds),
