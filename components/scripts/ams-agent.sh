@@ -158,6 +158,7 @@ readonly CPU_SAMPLE=/run/ams-agent/cpu-sample
 # Written once the agent asked for the instance to be replaced.
 readonly REPLACING=/var/lib/ams-agent/replacing
 down_for=0
+was_down=no
 restarts=0
 answered=no
 started_for=0
@@ -297,7 +298,7 @@ ams_answers() {
   if [ "$down_for" -gt 0 ]; then
     log "Ant Media Server answers again after ${down_for}s down and $restarts restart attempts"
   fi
-  answered=yes down_for=0 restarts=0
+  answered=yes down_for=0 restarts=0 was_down=no
 }
 
 # ams_down handles a reading Ant Media Server did not answer: the node
@@ -313,7 +314,11 @@ ams_down() {
     started_for=$((started_for + AGENT_INTERVAL))
     return 0
   fi
-  down_for=$((down_for + AGENT_INTERVAL))
+  # Counted from the first reading it did not answer.
+  if [ "$was_down" = yes ]; then
+    down_for=$((down_for + AGENT_INTERVAL))
+  fi
+  was_down=yes
   if [ "$down_for" -ge "$DOWN_REPLACE_SECONDS" ]; then
     # Again at every reading while down: Auto Scaling ignores the call
     # within the group's health check grace period.

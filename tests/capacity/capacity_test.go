@@ -104,17 +104,22 @@ func (c *capacityCluster) routeBound(threshold int) int {
 	return 2*components.AgentIntervalSeconds + (threshold+1)*c.health.Interval
 }
 
-func TestFullNodeLeavesRotationAndIsKept(t *testing.T) {
+// underBothTimings runs a scenario on a fresh cluster under each timing.
+func underBothTimings(t *testing.T, scenario func(*capacityCluster) []string) {
 	t.Parallel()
 	for _, tm := range timings() {
 		t.Run(tm.name, func(t *testing.T) {
 			t.Parallel()
 			c := newCapacityCluster(t, tm.timing, stackScripts(), "")
-			for _, msg := range fullNodeLeavesRotationAndIsKept(c) {
+			for _, msg := range scenario(c) {
 				t.Error(msg)
 			}
 		})
 	}
+}
+
+func TestFullNodeLeavesRotationAndIsKept(t *testing.T) {
+	underBothTimings(t, fullNodeLeavesRotationAndIsKept)
 }
 
 // fullNodeLeavesRotationAndIsKept loads a serving edge past Ant Media's CPU
@@ -137,17 +142,26 @@ func fullNodeLeavesRotationAndIsKept(c *capacityCluster) []string {
 	f.check(out >= full && out-full <= c.routeBound(c.health.UnhealthyThreshold),
 		"the full edge left rotation %d s after its load rose, want within %d s", out-full, c.routeBound(c.health.UnhealthyThreshold))
 	f.check(strings.Contains(n.Journal("ams-agent.service"), "out of rotation (full): CPU"), "the agent does not log why the node left rotation:\n%s", journal())
+	if len(f.list) > 0 {
+		return f.list
+	}
 	// Kept, and its streams with it, long past the grace period.
 	f.check(waitClock(n, full+c.grace+120), "the edge's clock did not reach %d s", full+c.grace+120)
 	_, marked := c.w.AWS.UnhealthyAt(n.ID)
 	f.check(c.inService(n.ID) && !marked, "the full edge is %s (marked unhealthy: %v), want kept InService", c.w.AWS.LifecycleState(n.ID), marked)
 	f.check(c.w.AWS.TargetHealth(c.targetGroup, n.ID) == sandbox.TargetUnhealthy, "the full edge is back in rotation while still full")
+	if len(f.list) > 0 {
+		return f.list
+	}
 	// 70 % CPU is 93 % of Ant Media's limit: below it, above the 85 %
 	// resume threshold. The node stays out for as long as that lasts.
 	between := n.Clock()
 	n.SetLoad(between, 70, 40)
 	f.check(waitClock(n, between+c.routeBound(c.health.HealthyThreshold)+30), "the edge's clock did not move on")
 	f.check(c.changedAt(n, sandbox.TargetHealthy) < between, "the edge came back at 93%% of Ant Media's CPU limit, above the resume threshold: it would flap\n%s", journal())
+	if len(f.list) > 0 {
+		return f.list
+	}
 	// 40 % CPU is 53 % of the limit: back in rotation.
 	low := n.Clock()
 	n.SetLoad(low, 40, 40)
@@ -161,16 +175,7 @@ func fullNodeLeavesRotationAndIsKept(c *capacityCluster) []string {
 }
 
 func TestDeadNodeIsReplacedWithinBound(t *testing.T) {
-	t.Parallel()
-	for _, tm := range timings() {
-		t.Run(tm.name, func(t *testing.T) {
-			t.Parallel()
-			c := newCapacityCluster(t, tm.timing, stackScripts(), "")
-			for _, msg := range deadNodeIsReplaced(c) {
-				t.Error(msg)
-			}
-		})
-	}
+	underBothTimings(t, deadNodeIsReplaced)
 }
 
 // deadNodeIsReplaced breaks a serving edge's Ant Media Server for good: the
@@ -192,6 +197,8 @@ func deadNodeIsReplaced(c *capacityCluster) []string {
 	f.check(out-died <= c.routeBound(c.health.UnhealthyThreshold), "the dead edge left rotation %d s after it died, want within %d s", out-died, c.routeBound(c.health.UnhealthyThreshold))
 	group := c.groups[components.RoleEdge]
 	replaced := waitFor(120*time.Second, func() bool { return slices.Contains(c.w.AWS.Replacements(group), n.ID) })
+	// The agent logs once AWS has answered.
+	waitFor(10*time.Second, func() bool { return strings.Contains(n.Journal("ams-agent.service"), "marked the instance unhealthy") })
 	journal := n.Journal("ams-agent.service")
 	f.check(replaced, "the dead edge was never replaced:\n%s", tail(journal, 12))
 	at, _ := c.w.AWS.UnhealthyAt(n.ID)
@@ -214,10 +221,12 @@ func deadNodeIsReplaced(c *capacityCluster) []string {
 // TestMutationsFailTheScenarios runs the scenarios against what the issue
 // replaced: a group that replaces on the load balancer's verdict (ELB)
 // terminates the full node; an agent without hysteresis brings the node
-// back at 93 % of Ant Media's limit.
+// back at 93 % of Ant Media's limit. The instant timing only: the
+// mutations do not touch what the adversarial timing delays, and the
+// package must fit its time.
 func TestMutationsFailTheScenarios(t *testing.T) {
 	t.Parallel()
-	for _, tm := range timings() {
+	for _, tm := range timings()[:1] {
 		t.Run(tm.name+"/ELB", func(t *testing.T) {
 			t.Parallel()
 			c := newCapacityCluster(t, tm.timing, stackScripts(), "ELB")

@@ -92,12 +92,11 @@ type targetGroup struct {
 }
 
 type target struct {
-	state      string
-	passes     int
-	failures   int
-	next       int
-	changes    []TargetChange
-	lastReason string
+	state    string
+	passes   int
+	failures int
+	next     int
+	changes  []TargetChange
 }
 
 func (a *AWS) elb() *elbState {
