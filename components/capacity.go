@@ -124,8 +124,8 @@ func (a *ScalingGroupArgs) validateCapacity(bad *fieldErrors) {
 
 // capacityScaling adds target tracking on viewers (edges) or publishers
 // (origins) per node, on the agent's high-resolution metrics with a 10 s
-// period, beside CPU target tracking, and the "all nodes full" alarm.
-func capacityScaling(ctx *pulumi.Context, name string, a ScalingGroupArgs, asg *autoscaling.Group, tags pulumi.StringMap, parent pulumi.ResourceOption) error {
+// period, beside CPU target tracking.
+func capacityScaling(ctx *pulumi.Context, name string, a ScalingGroupArgs, asg *autoscaling.Group, parent pulumi.ResourceOption) error {
 	metric, limit := MetricViewers, a.MaxViewersPerNode
 	if a.Role == RoleOrigin {
 		metric, limit = MetricPublishers, a.MaxPublishersPerNode
@@ -152,23 +152,6 @@ func capacityScaling(ctx *pulumi.Context, name string, a ScalingGroupArgs, asg *
 	}, parent); err != nil {
 		return fmt.Errorf("scaling group %s: %s target tracking: %w", name, metric, err)
 	}
-	if _, err := cloudwatch.NewMetricAlarm(ctx, name+"-all-full", &cloudwatch.MetricAlarmArgs{
-		AlarmDescription: pulumi.Sprintf("%s: every node is within %d%% of its capacity; the load balancer sends to all nodes once every one is full",
-			name, 100-allFullPercent),
-		Namespace:          pulumi.String(a.MetricNamespace),
-		MetricName:         pulumi.String(MetricCapacityUsed),
-		Dimensions:         pulumi.StringMap{"AutoScalingGroupName": asg.Name},
-		Statistic:          pulumi.String("Minimum"),
-		Period:             pulumi.Int(capacityPeriodSeconds),
-		EvaluationPeriods:  pulumi.Int(1),
-		DatapointsToAlarm:  pulumi.Int(1),
-		ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
-		Threshold:          pulumi.Float64(allFullPercent),
-		TreatMissingData:   pulumi.String("notBreaching"),
-		Tags:               tags,
-	}, parent); err != nil {
-		return fmt.Errorf("scaling group %s: all-full alarm: %w", name, err)
-	}
 	return nil
 }
 
@@ -186,4 +169,31 @@ func (a *ScalingGroupArgs) agentCapacity() AgentCapacity {
 		MaxViewers: a.MaxViewersPerNode, MaxPublishers: a.MaxPublishersPerNode,
 		ResumePercent: a.CapacityResumePercent, DownReplaceSeconds: a.AMSDownReplaceSeconds,
 	}
+}
+
+// allFull alarms when every node of a role's group is within a few percent
+// of its capacity (the least loaded node's CapacityUsed at allFullPercent
+// over 10 s): once every node is full the load balancer fails open and
+// sends new sessions to full nodes. Without the streaming namespace there
+// is nothing to watch.
+func (al *alarms) allFull(a ClusterMonitoringArgs, role string, group pulumi.StringInput) {
+	if a.StreamingNamespace == "" {
+		return
+	}
+	al.add(role+"-all-full", &cloudwatch.MetricAlarmArgs{
+		AlarmDescription: pulumi.Sprintf("Every %s node is within %d%% of its capacity (CPU or memory against Ant Media's limits, "+
+			"or viewers/publishers against the per-node limits): once all are full the load balancer sends new sessions to full nodes. "+
+			"First check the dashboard's %s nodes and whether the group is at its maximum size, then raise %sMaxSize; see docs/capacity.md.",
+			role, 100-allFullPercent, role, role),
+		Namespace:          pulumi.String(HostMetricNamespace(a.StreamingNamespace, role)),
+		MetricName:         pulumi.String(MetricCapacityUsed),
+		Dimensions:         pulumi.StringMap{"AutoScalingGroupName": group},
+		Statistic:          pulumi.String("Minimum"),
+		Period:             pulumi.Int(capacityPeriodSeconds),
+		EvaluationPeriods:  pulumi.Int(1),
+		DatapointsToAlarm:  pulumi.Int(1),
+		ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
+		Threshold:          pulumi.Float64(allFullPercent),
+		TreatMissingData:   pulumi.String("notBreaching"),
+	})
 }

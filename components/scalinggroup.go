@@ -556,7 +556,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	if err := surgeScaling(ctx, name, a, asg, tags, parent); err != nil {
 		return nil, err
 	}
-	if err := capacityScaling(ctx, name, a, asg, tags, parent); err != nil {
+	if err := capacityScaling(ctx, name, a, asg, parent); err != nil {
 		return nil, err
 	}
 

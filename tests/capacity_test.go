@@ -86,10 +86,13 @@ func TestPerNodeLimitsDriveTargetTrackingAndTheAgent(t *testing.T) {
 						t.Errorf("%s agent lacks %s", role, want)
 					}
 				}
+				// An operator alarm, on the alarm topic (ClusterMonitoring).
 				full := r.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "-"+role+"-all-full")
 				expectInputs(t, full, map[string]string{
-					"metricName": components.MetricCapacityUsed, "statistic": "Minimum", "period": "10",
+					"metricName": components.MetricCapacityUsed, "namespace": "ams-cluster/dev/" + role, "statistic": "Minimum", "period": "10",
 					"comparisonOperator": "GreaterThanOrEqualToThreshold", "threshold": "90",
+					"dimensions.AutoScalingGroupName": stateString(asg, "name"),
+					"alarmActions.0":                  stateString(r.one(t, "aws:sns/topic:Topic", "-alarms"), "arn"),
 				})
 				// The surge fires on the average before every node is full,
 				// and the all-full alarm before the load balancer fails open.
