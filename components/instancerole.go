@@ -156,7 +156,9 @@ func instancePolicy(readable, writable []string, lifecycleGroup, lifecycleGroupA
 		// group without knowing the group's generated name or ARN in advance.
 		// No condition key names the instance the request is about, so a
 		// node may act on any instance of its own group, never beyond it.
-		actions := []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"}
+		// SetInstanceHealth lets the agent have its instance replaced once
+		// Ant Media Server stayed down (docs/capacity.md).
+		actions := []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceHealth"}
 		if protect {
 			actions = append(actions, "autoscaling:SetInstanceProtection")
 		}

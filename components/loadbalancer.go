@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -131,8 +132,12 @@ type StreamingLoadBalancerArgs struct {
 	// signaling needs it well above AWS's 60 s. 1 to 4000. Defaults to 600.
 	IdleTimeoutSeconds int
 	// HealthCheckPath is the path probed on every node. Defaults to
-	// "/rest/v2/liveness", which answers 200 without authentication.
+	// HealthPath, the node agent's capacity-aware endpoint, which answers
+	// 503 while the node is full or Ant Media Server is down.
 	HealthCheckPath string
+	// HealthCheckPort is the node port probed, 1 to 65535. Defaults to
+	// HealthPort, where the node's agent answers.
+	HealthCheckPort int
 	// HealthCheckIntervalSeconds is the time between probes, 5 to 300. Defaults to 10.
 	HealthCheckIntervalSeconds int
 	// HealthCheckTimeoutSeconds is how long a probe may take, 2 to 120 and
@@ -211,7 +216,8 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 		out = *a
 	}
 	setDefault(&out.TLSPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06")
-	setDefault(&out.HealthCheckPath, "/rest/v2/liveness")
+	setDefault(&out.HealthCheckPath, HealthPath)
+	setDefaultInt(&out.HealthCheckPort, HealthPort)
 	setDefaultInt(&out.IdleTimeoutSeconds, 600)
 	setDefaultInt(&out.OriginStickinessSeconds, 86400)
 	setDefault(&out.AccessLogsPrefix, "alb")
@@ -242,6 +248,7 @@ func (a *StreamingLoadBalancerArgs) withDefaults() (StreamingLoadBalancerArgs, e
 	if !strings.HasPrefix(out.HealthCheckPath, "/") {
 		bad.reject("HealthCheckPath", out.HealthCheckPath, "a path starting with /")
 	}
+	bad.within("HealthCheckPort", out.HealthCheckPort, 1, 65535, "a TCP port")
 	bad.within("OriginStickinessSeconds", out.OriginStickinessSeconds, 1, 604800, "seconds")
 	health.validate(&bad)
 	bad.add(validateIngressCIDRs(component, out.IngressCIDRs))
@@ -316,7 +323,7 @@ func NewStreamingLoadBalancer(ctx *pulumi.Context, name string, args *StreamingL
 			HealthCheck: &lb.TargetGroupHealthCheckArgs{
 				Enabled:            pulumi.Bool(true),
 				Protocol:           pulumi.String("HTTP"),
-				Port:               pulumi.String("traffic-port"),
+				Port:               pulumi.String(strconv.Itoa(a.HealthCheckPort)),
 				Path:               pulumi.String(a.HealthCheckPath),
 				Matcher:            pulumi.String("200"),
 				Interval:           pulumi.Int(a.HealthCheckIntervalSeconds),

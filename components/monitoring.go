@@ -357,6 +357,7 @@ func (al *alarms) capacity(a ClusterMonitoringArgs) {
 		role  string
 		group pulumi.StringInput
 	}{{RoleOrigin, a.OriginGroupName}, {RoleEdge, a.EdgeGroupName}} {
+		al.allFull(a, g.role, g.group)
 		metric := func(id, name string) *cloudwatch.MetricAlarmMetricQueryArgs {
 			return metricQuery(id, "AWS/AutoScaling", name, pulumi.StringMap{"AutoScalingGroupName": g.group}, "Maximum")
 		}

@@ -134,6 +134,7 @@ func NewNodeSecurityGroup(ctx *pulumi.Context, name string, args *NodeSecurityGr
 	rules.ingressFromGroup(name+"-stream-cluster", "tcp", AMSClusterPort, AMSClusterPort, self, "Origin to edge stream transfer")
 	for i, lb := range a.LoadBalancerSecurityGroupIDs {
 		rules.ingressFromGroup(fmt.Sprintf("%s-http-lb-%d", name, i), "tcp", AMSHTTPPort, AMSHTTPPort, lb, "HTTP from the load balancer")
+		rules.ingressFromGroup(fmt.Sprintf("%s-health-lb-%d", name, i), "tcp", HealthPort, HealthPort, lb, "Health checks from the load balancer (the node agent)")
 	}
 	for i, nlb := range a.IngestSecurityGroupIDs {
 		for _, p := range IngestPorts() {
@@ -148,10 +149,11 @@ func NewNodeSecurityGroup(ctx *pulumi.Context, name string, args *NodeSecurityGr
 	if rules.err != nil {
 		return nil, fmt.Errorf("node security group %s: %w", name, rules.err)
 	}
-	// The load balancers may open connections to the nodes' HTTP port and nowhere else.
+	// The load balancers may open connections to the nodes' HTTP and health ports and nowhere else.
 	for i, lb := range a.LoadBalancerSecurityGroupIDs {
 		lbRules := &ruleSet{ctx: ctx, group: lb, parent: g}
 		lbRules.egressToGroup(fmt.Sprintf("%s-lb-%d-to-nodes", name, i), "tcp", AMSHTTPPort, AMSHTTPPort, self, "Load balancer to AMS nodes")
+		lbRules.egressToGroup(fmt.Sprintf("%s-lb-%d-health-to-nodes", name, i), "tcp", HealthPort, HealthPort, self, "Load balancer health checks to the node agents")
 		if lbRules.err != nil {
 			return nil, fmt.Errorf("node security group %s: %w", name, lbRules.err)
 		}

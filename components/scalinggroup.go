@@ -139,6 +139,19 @@ type ScalingGroupArgs struct {
 	// in service, shipping the boot and Ant Media logs and publishing memory
 	// and disk usage (see ClusterLogs). Defaults to no agent.
 	Logs *NodeLogs
+	// MaxViewersPerNode and MaxPublishersPerNode are the per-node limits at
+	// which a node's health endpoint takes it out of the load balancer's
+	// rotation; they also set the target of the viewers (edge) or
+	// publishers (origin) target tracking. Default to CapacityFor(InstanceType).
+	MaxViewersPerNode, MaxPublishersPerNode int
+	// CapacityResumePercent is the share of every limit (CPU, memory,
+	// viewers, publishers) below which a full node takes new sessions
+	// again, 50 to 95. Defaults to 85.
+	CapacityResumePercent int
+	// AMSDownReplaceSeconds is how long Ant Media Server may stay down,
+	// restarts tried, before the node's agent marks its instance unhealthy
+	// so that the group replaces it, 120 to 3600. Defaults to 300.
+	AMSDownReplaceSeconds int
 	// Tags are added to every resource and propagated to the instances. Their
 	// keys may use only letters, digits and + - = . , _ : @ (instance
 	// metadata tags are on). Defaults to none.
@@ -208,6 +221,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	setDefaultInt(&out.MetadataHopLimit, 1)
 	setDefaultInt(&out.DatabaseWaitSeconds, 900)
 	setDefaultInt(&out.StartWaitSeconds, 600)
+	out.capacityDefaults()
 	setDefault(&out.CapacityTimeout, fmt.Sprintf("%ds", out.LaunchHookTimeout()+out.HealthCheckGraceSeconds))
 	if !out.Role.Valid() {
 		bad.reject("Role", string(out.Role), `"origin" or "edge"`)
@@ -268,6 +282,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	bad.within("MetadataHopLimit", out.MetadataHopLimit, 1, 64, "")
 	bad.within("DatabaseWaitSeconds", out.DatabaseWaitSeconds, 60, 3600, "seconds")
 	bad.within("StartWaitSeconds", out.StartWaitSeconds, 60, 1800, "seconds")
+	out.validateCapacity(&bad)
 	bad.add(out.Logs.validate(component))
 	var err error
 	if out.AppSettings, err = out.AppSettings.withDefaults(component); err != nil {
@@ -396,6 +411,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 			MetricNamespace:      a.MetricNamespace,
 			AgentIntervalSeconds: AgentIntervalSeconds,
 			Recordings:           a.Recordings,
+			Capacity:             a.agentCapacity(),
 		})
 		if err != nil {
 			return "", err
@@ -469,7 +485,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 			Version: lt.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput),
 		},
 		TargetGroupArns:        a.TargetGroupArns,
-		HealthCheckType:        pulumi.String("ELB"),
+		HealthCheckType:        pulumi.String(ReplacementHealthCheckType),
 		HealthCheckGracePeriod: pulumi.Int(a.HealthCheckGraceSeconds),
 		DefaultInstanceWarmup:  pulumi.Int(a.HealthCheckGraceSeconds),
 		MinElbCapacity:         minElbCapacity,
@@ -564,6 +580,9 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	}
 
 	if err := surgeScaling(ctx, name, a, asg, tags, parent); err != nil {
+		return nil, err
+	}
+	if err := capacityScaling(ctx, name, a, asg, parent); err != nil {
 		return nil, err
 	}
 

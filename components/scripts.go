@@ -123,6 +123,25 @@ type AMSBootstrap struct {
 	// Recordings tells the agent that the applications upload their MP4
 	// recordings, so that a drain waits for the uploads too.
 	Recordings bool
+	// Capacity is what the agent's health endpoint judges the node by.
+	Capacity AgentCapacity
+}
+
+// AgentCapacity is what a node's agent answers the load balancer's health
+// checks by, and when it asks for its instance to be replaced.
+type AgentCapacity struct {
+	// Listen is the address the health endpoint listens on ("0.0.0.0:5090").
+	Listen string
+	// Path is the health endpoint's path.
+	Path string
+	// MaxViewers and MaxPublishers are the per-node limits.
+	MaxViewers, MaxPublishers int
+	// ResumePercent is the share of every limit below which a full node
+	// takes new sessions again.
+	ResumePercent int
+	// DownReplaceSeconds is how long Ant Media Server may stay down before
+	// the agent marks the instance unhealthy.
+	DownReplaceSeconds int
 }
 
 // MongoVerify is what the SSH bootstrap check of a MongoNode is rendered with.

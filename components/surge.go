@@ -91,6 +91,7 @@ func surgeScaling(ctx *pulumi.Context, name string, a ScalingGroupArgs, asg *aut
 	if a.PublishersPerNode > 0 {
 		alarms = append(alarms, surgeAlarm{"-surge-publishers", a.MetricNamespace, MetricPublishers, "publishers per node above the surge threshold", SurgePeriodSeconds, a.PublishersPerNode})
 	}
+	alarms = append(alarms, capacitySurgeAlarm(a))
 	for _, al := range alarms {
 		if _, err := cloudwatch.NewMetricAlarm(ctx, name+al.suffix, &cloudwatch.MetricAlarmArgs{
 			AlarmDescription:   pulumi.Sprintf("%s: %s; adds %d nodes", name, al.description, SurgeStepNodes),

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ams-cluster/ams-aws/components"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
@@ -64,8 +65,9 @@ func TestTargetGroupsNoticeADeadNodeWithin30Seconds(t *testing.T) {
 			t.Errorf("%s target group forwards to %s %s, want HTTP 5080", role, tg.str("protocol"), tg.str("port"))
 		}
 		hc := func(k string) string { return tg.str("healthCheck." + k) }
-		if hc("path") != "/rest/v2/liveness" || hc("matcher") != "200" {
-			t.Errorf("%s health check GET %s expecting %s, want /rest/v2/liveness expecting 200", role, hc("path"), hc("matcher"))
+		// The node agent's capacity-aware endpoint, not Ant Media's liveness.
+		if hc("path") != components.HealthPath || hc("port") != strconv.Itoa(components.HealthPort) || hc("matcher") != "200" {
+			t.Errorf("%s health check GET :%s%s expecting %s, want :%d%s expecting 200", role, hc("port"), hc("path"), hc("matcher"), components.HealthPort, components.HealthPath)
 		}
 		if notice := tg.num("healthCheck.interval") * tg.num("healthCheck.unhealthyThreshold"); notice > 30 || notice <= 0 {
 			t.Errorf("%s target group notices a dead node after %v s, want within 30 s", role, notice)
@@ -170,8 +172,10 @@ func TestScalingFollowsConfigurationPerRole(t *testing.T) {
 		if got := [3]string{asg.str("minSize"), asg.str("desiredCapacity"), asg.str("maxSize")}; got != [3]string{w[0], w[1], w[2]} {
 			t.Errorf("%s min/desired/max = %v, want %v", role, got, w[:3])
 		}
-		if asg.str("healthCheckType") != "ELB" || asg.str("healthCheckGracePeriod") != "420" {
-			t.Errorf("%s health check %s grace %s, want ELB 420", role, asg.str("healthCheckType"), asg.str("healthCheckGracePeriod"))
+		// Replacement on EC2 status only: a slow or full node leaves the
+		// load balancer's rotation but is never terminated for it.
+		if asg.str("healthCheckType") != "EC2" || asg.str("healthCheckGracePeriod") != "420" {
+			t.Errorf("%s health check %s grace %s, want EC2 420", role, asg.str("healthCheckType"), asg.str("healthCheckGracePeriod"))
 		}
 		if !slices.Contains(asg.IgnoreChanges, "desiredCapacity") {
 			t.Errorf("%s: a redeploy would reset the capacity that scaling chose", role)
@@ -189,7 +193,8 @@ func TestScalingFollowsConfigurationPerRole(t *testing.T) {
 		}
 		var policy *registered
 		for _, p := range r.ofType("aws:autoscaling/policy:Policy") {
-			if p.str("autoscalingGroupName") == asg.State["name"].StringValue() && p.str("policyType") == "TargetTrackingScaling" {
+			if p.str("autoscalingGroupName") == asg.State["name"].StringValue() && p.str("policyType") == "TargetTrackingScaling" &&
+				p.str("targetTrackingConfiguration.predefinedMetricSpecification.predefinedMetricType") != "" {
 				policy = p
 			}
 		}
@@ -307,9 +312,15 @@ func TestOriginAndEdgeDifferOnlyWhereIntended(t *testing.T) {
 		"aws:autoscaling/group:Group ams-cluster-dev-ROLE targetGroupArns.1",
 		"aws:autoscaling/group:Group ams-cluster-dev-ROLE targetGroupArns.2",
 		"aws:autoscaling/policy:Policy ams-cluster-dev-ROLE-cpu targetTrackingConfiguration.targetValue",
+		// Edges track viewers per node, origins publishers, each against
+		// its own per-node limit.
+		"aws:autoscaling/policy:Policy ams-cluster-dev-ROLE-sessions targetTrackingConfiguration.customizedMetricSpecification.metricName",
+		"aws:autoscaling/policy:Policy ams-cluster-dev-ROLE-sessions targetTrackingConfiguration.targetValue",
 		// The CPU surge alarm fires a margin above each role's CPU target.
 		"aws:cloudwatch/metricAlarm:MetricAlarm ams-cluster-dev-ROLE-surge-cpu threshold",
 		"aws:ec2/launchTemplate:LaunchTemplate ams-cluster-dev-ROLE instanceType",
+		// The agent's per-node limits follow the instance type.
+		"aws:ec2/launchTemplate:LaunchTemplate ams-cluster-dev-ROLE userData",
 	}
 	if strings.Join(differ, "\n") != strings.Join(want, "\n") {
 		t.Errorf("origin and edge differ in:\n  %s\nwant only:\n  %s", strings.Join(differ, "\n  "), strings.Join(want, "\n  "))

@@ -257,7 +257,7 @@ func TestWholeStackUnderDevAndSeedLikeConfiguration(t *testing.T) {
 				"aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 2, "aws:ec2/instance:Instance": 1, "aws:ebs/volume:Volume": 1,
 				"aws:autoscaling/group:Group": 2, "aws:ec2/launchTemplate:LaunchTemplate": 2, "aws:lb/loadBalancer:LoadBalancer": 2,
 				"aws:lb/targetGroup:TargetGroup": 4, "aws:lb/listener:Listener": tc.listeners, "aws:dlm/lifecyclePolicy:LifecyclePolicy": 1,
-				"aws:autoscaling/policy:Policy": 2 + 2, "aws:cloudwatch/metricAlarm:MetricAlarm": 2 + 12, "aws:autoscaling/lifecycleHook:LifecycleHook": 4, "aws:ec2/securityGroup:SecurityGroup": 4,
+				"aws:autoscaling/policy:Policy": 2 + 2 + 2, "aws:cloudwatch/metricAlarm:MetricAlarm": 2 + 12 + 4, "aws:autoscaling/lifecycleHook:LifecycleHook": 4, "aws:ec2/securityGroup:SecurityGroup": 4,
 			} {
 				if counts[typ] != want {
 					t.Errorf("%d × %s, want %d", counts[typ], typ, want)

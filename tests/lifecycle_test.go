@@ -243,7 +243,9 @@ func TestMongoNodePublishesItsReadiness(t *testing.T) {
 // lifecycleActions are what a node of role may do on its own group: complete
 // and heartbeat its hooks; only origins protect themselves from scale-in.
 func lifecycleActions(role string) []any {
-	actions := []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"}
+	// SetInstanceHealth: the agent has its instance replaced once Ant
+	// Media Server stayed down (docs/capacity.md).
+	actions := []any{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceHealth"}
 	if role == "origin" {
 		actions = append(actions, "autoscaling:SetInstanceProtection")
 	}

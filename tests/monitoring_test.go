@@ -131,8 +131,8 @@ func TestEveryAlarmWatchesARegisteredResourceAndNotifiesTheTopic(t *testing.T) {
 	r := deploy(t, nil)
 	topic := stateString(r.one(t, "aws:sns/topic:Topic", "-alarms"), "arn")
 	got := alarmsByName(r)
-	want := []string{"5xx-rate", "edge-at-max", "edge-no-healthy", "ingest-rtmp-no-healthy", "ingest-srt-no-healthy",
-		"mongo-cpu", "mongo-disk", "mongo-memory", "mongo-recover", "mongo-status-check", "origin-at-max", "origin-no-healthy"}
+	want := []string{"5xx-rate", "edge-all-full", "edge-at-max", "edge-no-healthy", "ingest-rtmp-no-healthy", "ingest-srt-no-healthy",
+		"mongo-cpu", "mongo-disk", "mongo-memory", "mongo-recover", "mongo-status-check", "origin-all-full", "origin-at-max", "origin-no-healthy"}
 	if strings.Join(keys(got), " ") != strings.Join(want, " ") {
 		t.Errorf("alarms %v, want %v", keys(got), want)
 	}

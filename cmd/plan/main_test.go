@@ -113,7 +113,8 @@ func TestDevPlanEntryPointsAndReachability(t *testing.T) {
 		{"NodeSecurityGroup", "MongoNode", "tcp 27017"},
 		{"internet (0.0.0.0/0)", "StreamingLoadBalancer", "tcp 80, tcp 5080"},
 		{"internet (0.0.0.0/0)", "NodeSecurityGroup", "udp 50000-60000"},
-		{"StreamingLoadBalancer", "NodeSecurityGroup", "tcp 5080"},
+		// 5090: the node agents' health endpoint (docs/capacity.md).
+		{"StreamingLoadBalancer", "NodeSecurityGroup", "tcp 5080, tcp 5090"},
 		{"IngestLoadBalancer", "NodeSecurityGroup", "tcp 1935, udp 4200"},
 		{"StreamingLoadBalancer", "MongoNode", "-"},
 	} {
@@ -186,12 +187,13 @@ func TestProdPlanDiffersAsConfigured(t *testing.T) {
 		t.Errorf("the prod plan lacks its third zone")
 	}
 	surge := section(t, out, "Surge timeline")
-	for _, want := range []string{"edge    stopped warm pool  detection (Viewers) 40 s", "origin  stopped warm pool  detection (Publishers) 40 s", "= 115 s"} {
+	// The capacity surge (CapacityUsed, 10 s periods) detects first.
+	for _, want := range []string{"edge    stopped warm pool  detection (CapacityUsed) 20 s", "origin  stopped warm pool  detection (CapacityUsed) 20 s", "= 95 s"} {
 		if !strings.Contains(surge, want) {
 			t.Errorf("prod surge timeline lacks %q:\n%s", want, surge)
 		}
 	}
-	if dev := section(t, mustPlan(t), "Surge timeline"); !strings.Contains(dev, "no warm pool") || strings.Contains(dev, "= 115 s") {
+	if dev := section(t, mustPlan(t), "Surge timeline"); !strings.Contains(dev, "no warm pool") || strings.Contains(dev, "= 95 s") {
 		t.Errorf("dev surge timeline:\n%s", dev)
 	}
 }

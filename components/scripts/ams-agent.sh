@@ -11,6 +11,11 @@
 # publisher. When Auto Scaling terminates the node (the load balancer has
 # deregistered it already), it waits for its publishers and viewers to
 # leave, at most DRAIN_SECONDS, then completes the terminating hook.
+# It also answers the load balancer's health checks (HEALTH_LISTEN): 503
+# while the node is full or Ant Media Server is down, so that the node
+# leaves rotation and keeps its streams; and it has the instance replaced
+# (SetInstanceHealth) only once Ant Media Server stayed down, restarts
+# tried, for DOWN_REPLACE_SECONDS (docs/capacity.md).
 set -euo pipefail
 
 readonly ROLE={{ shq .Role }}
@@ -20,6 +25,12 @@ readonly DRAIN_HOOK={{ shq .DrainHookName }}
 readonly DRAIN_SECONDS={{ shq .DrainSeconds }}
 readonly AGENT_INTERVAL={{ shq .AgentIntervalSeconds }}
 readonly RECORDINGS={{ if .Recordings }}yes{{ else }}no{{ end }}
+readonly HEALTH_LISTEN={{ shq .Capacity.Listen }}
+readonly HEALTH_PATH={{ shq .Capacity.Path }}
+readonly MAX_VIEWERS={{ shq .Capacity.MaxViewers }}
+readonly MAX_PUBLISHERS={{ shq .Capacity.MaxPublishers }}
+readonly RESUME_PERCENT={{ shq .Capacity.ResumePercent }}
+readonly DOWN_REPLACE_SECONDS={{ shq .Capacity.DownReplaceSeconds }}
 
 readonly AMS_URL=http://127.0.0.1:5080
 readonly AMS_APPS="LiveApp WebRTCAppEE"
@@ -115,7 +126,7 @@ print(streams, viewers, publishers)
 }
 
 publish() {
-  aws_call put-metrics "$METRIC_NAMESPACE" "$group" "LiveStreams=$1" "Viewers=$2" "Publishers=$3" ||
+  aws_call put-metrics "$METRIC_NAMESPACE" "$group" "LiveStreams=$1" "Viewers=$2" "Publishers=$3" ${4:+"CapacityUsed=$4"} ||
     log "could not put the node's metrics"
 }
 
@@ -143,6 +154,10 @@ drain() {
     read -r streams viewers publishers <<<"$load"
     if [ "$viewers" = 0 ] && [ "$publishers" = 0 ]; then
       log "drained after ${waited}s: no publishers or viewers left"
+      break
+    fi
+    if [ "$streams" = "?" ] && [ -f "$REPLACING" ]; then
+      log "Ant Media Server is down and the node is being replaced: nothing to drain"
       break
     fi
     if [ "$waited" -ge "$DRAIN_SECONDS" ]; then
@@ -233,12 +248,202 @@ wait_for_recordings() {
   done
 }
 
+# ----- Routing health and replacement health (docs/capacity.md) -----------
+readonly AMS_PROPERTIES=/usr/local/antmedia/conf/red5.properties
+readonly HEALTH_DIR=/run/ams-agent
+readonly VERDICT=/run/ams-agent/verdict
+readonly CPU_SAMPLE=/run/ams-agent/cpu-sample
+# Written once the agent asked for the instance to be replaced.
+readonly REPLACING=/var/lib/ams-agent/replacing
+down_for=0
+was_down=no
+restarts=0
+answered=no
+started_for=0
+
+# set_verdict STATE REASON: what the health endpoint answers from now on:
+# "in" (200) takes new sessions; "full", "down" and "starting" (503) do not.
+# A change is logged once.
+set_verdict() {
+  local was=""
+  was=$(cut -d' ' -f1 "$VERDICT" 2>/dev/null) || true
+  printf '%s %s\n' "$1" "$2" >"$VERDICT.new" && mv -f "$VERDICT.new" "$VERDICT"
+  if [ "$was" != "$1" ]; then
+    if [ "$1" = in ]; then
+      log "back in rotation: $2"
+    else
+      log "out of rotation ($1): $2"
+    fi
+  fi
+}
+
+# start_health_endpoint serves the verdict to the load balancer's health
+# checks on HEALTH_LISTEN, as a child of the agent: when the agent stops,
+# the endpoint stops too and the node leaves rotation.
+start_health_endpoint() {
+  mkdir -p "$HEALTH_DIR"
+  set_verdict starting "the agent has not read the node yet"
+  AGENT_LISTEN=$HEALTH_LISTEN AGENT_PATH=$HEALTH_PATH AGENT_VERDICT=$VERDICT python3 -I -S -c '
+import http.server, os
+host, _, port = os.environ["AGENT_LISTEN"].rpartition(":")
+path, verdict = os.environ["AGENT_PATH"], os.environ["AGENT_VERDICT"]
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.split("?")[0] != path:
+            self.send_error(404)
+            return
+        try:
+            with open(verdict) as f:
+                text = f.read().strip()
+        except OSError:
+            text = "starting no verdict yet"
+        body = (text + "\n").encode()
+        self.send_response(200 if text.split(" ")[0] == "in" else 503)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer((host, int(port)), Health).serve_forever()
+' &
+  health_pid=$!
+  trap 'kill "$health_pid" 2>/dev/null || true' EXIT
+  log "answering health checks on $HEALTH_LISTEN$HEALTH_PATH"
+}
+
+# capacity_used VIEWERS PUBLISHERS prints how close the node is to its
+# nearest limit, in percent, and which limit that is. CPU and memory are
+# measured as Ant Media Server measures them against its own limits
+# (StatsCollector.enoughResource in 3.0.x: system CPU load below
+# server.cpu_limit, (MemTotal - MemAvailable) / MemTotal below
+# server.memory_limit_percentage, 75 by default and kept within 10..100).
+capacity_used() {
+  AGENT_PROPERTIES=$AMS_PROPERTIES AGENT_SAMPLE=$CPU_SAMPLE AGENT_VIEWERS=$1 AGENT_PUBLISHERS=$2 \
+    AGENT_MAX_VIEWERS=$MAX_VIEWERS AGENT_MAX_PUBLISHERS=$MAX_PUBLISHERS python3 -I -S -c '
+import os
+env = os.environ
+def limit(props, key):
+    try:
+        return min(100, max(10, int(props.get(key, "75"))))
+    except ValueError:
+        return 75
+props = {}
+try:
+    with open(env["AGENT_PROPERTIES"]) as f:
+        for line in f:
+            k, sep, v = line.strip().partition("=")
+            if sep and not k.startswith("#"):
+                props[k.strip()] = v.strip()
+except OSError:
+    pass
+cpu_limit, mem_limit = limit(props, "server.cpu_limit"), limit(props, "server.memory_limit_percentage")
+cpu = mem = 0
+try:
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle, total = fields[3] + fields[4], sum(fields[:8])
+    try:
+        with open(env["AGENT_SAMPLE"]) as f:
+            last_idle, last_total = (int(x) for x in f.read().split())
+        if total > last_total:
+            cpu = 100 * (1 - (idle - last_idle) / (total - last_total))
+    except (OSError, ValueError):
+        pass
+    with open(env["AGENT_SAMPLE"], "w") as f:
+        f.write(f"{idle} {total}")
+    info = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            info[k] = int(v.split()[0])
+    mem = 100 * (info["MemTotal"] - info["MemAvailable"]) / info["MemTotal"]
+except (OSError, ValueError, KeyError, IndexError, ZeroDivisionError):
+    pass
+viewers, publishers = int(env["AGENT_VIEWERS"]), int(env["AGENT_PUBLISHERS"])
+max_viewers, max_publishers = int(env["AGENT_MAX_VIEWERS"]), int(env["AGENT_MAX_PUBLISHERS"])
+shares = [
+    (100 * cpu / cpu_limit, f"CPU {cpu:.0f}% of Ant Media limit {cpu_limit}%"),
+    (100 * mem / mem_limit, f"memory {mem:.0f}% of Ant Media limit {mem_limit}%"),
+    (100 * viewers / max_viewers, f"{viewers} of {max_viewers} viewers"),
+    (100 * publishers / max_publishers, f"{publishers} of {max_publishers} publishers"),
+]
+used, why = max(shares)
+print(int(used), why)
+'
+}
+
+# judge_capacity STREAMS VIEWERS PUBLISHERS sets the verdict with
+# hysteresis and prints the capacity used: a node at 100 % of a limit goes
+# out of rotation and comes back only below RESUME_PERCENT of every limit,
+# so that it does not flap around the limit.
+judge_capacity() {
+  local used why state
+  read -r used why <<<"$(capacity_used "$2" "$3")"
+  state=$(cut -d' ' -f1 "$VERDICT" 2>/dev/null) || true
+  if [ "$used" -ge 100 ]; then
+    set_verdict full "$why"
+  elif [ "$state" = full ] && [ "$used" -ge "$RESUME_PERCENT" ]; then
+    set_verdict full "$why (${used}% of the nearest limit; back below ${RESUME_PERCENT}%)"
+  else
+    set_verdict in "$why (${used}% of the nearest limit)"
+  fi
+  printf '%s\n' "$used"
+}
+
+# ams_answers notes that Ant Media Server answered.
+ams_answers() {
+  if [ "$down_for" -gt 0 ]; then
+    log "Ant Media Server answers again after ${down_for}s down and $restarts restart attempts"
+  fi
+  answered=yes down_for=0 restarts=0 was_down=no
+}
+
+# ams_down handles a reading Ant Media Server did not answer: the node
+# leaves rotation at once; after a third and two thirds of
+# DOWN_REPLACE_SECONDS the agent restarts the server; once it stayed down
+# for DOWN_REPLACE_SECONDS the agent marks the instance unhealthy and the
+# group replaces it. A server that has not answered since the agent
+# started is still starting (a reboot, leaving the warm pool): it gets
+# DOWN_REPLACE_SECONDS more before the count begins.
+ams_down() {
+  set_verdict down "Ant Media Server does not answer"
+  if [ "$answered" = no ] && [ "$started_for" -lt "$DOWN_REPLACE_SECONDS" ]; then
+    started_for=$((started_for + AGENT_INTERVAL))
+    return 0
+  fi
+  # Counted from the first reading it did not answer.
+  if [ "$was_down" = yes ]; then
+    down_for=$((down_for + AGENT_INTERVAL))
+  fi
+  was_down=yes
+  if [ "$down_for" -ge "$DOWN_REPLACE_SECONDS" ]; then
+    # Again at every reading while down: Auto Scaling ignores the call
+    # within the group's health check grace period.
+    if aws_call set-health Unhealthy; then
+      if [ ! -f "$REPLACING" ]; then
+        mkdir -p "${REPLACING%/*}" && date -Is >"$REPLACING"
+        log "Ant Media Server down for ${down_for}s after $restarts restart attempts: marked the instance unhealthy; the group replaces it"
+      fi
+    else
+      log "could not mark the instance unhealthy; trying again in ${AGENT_INTERVAL}s"
+    fi
+  elif [ "$down_for" -ge $(((restarts + 1) * DOWN_REPLACE_SECONDS / 3)) ]; then
+    restarts=$((restarts + 1))
+    log "Ant Media Server down for ${down_for}s: restart attempt $restarts"
+    systemctl restart --no-block antmedia.service || log "could not restart antmedia.service"
+  else
+    log "Ant Media Server does not answer (${down_for}s of ${DOWN_REPLACE_SECONDS}s)"
+  fi
+}
+
 main() {
   local state load status
   mark_agent_start
   ip=$(aws_call imds meta-data/local-ipv4)
   group=$(aws_call imds meta-data/tags/instance/aws:autoscaling:groupName)
   log "publishing into $METRIC_NAMESPACE for $group every ${AGENT_INTERVAL}s"
+  start_health_endpoint
   while :; do
     status=0
     state=$(aws_call imds meta-data/autoscaling/target-lifecycle-state) || status=$?
@@ -247,13 +452,14 @@ main() {
       return 0
     fi
     if load=$(node_load); then
-      # shellcheck disable=SC2086 # three numbers
-      publish $load
+      ams_answers
+      # shellcheck disable=SC2086 # three numbers, then the capacity used
+      publish $load "$(judge_capacity $load)"
       if [ "$ROLE" = origin ]; then
         protect_while_publishing "${load##* }"
       fi
     else
-      log "Ant Media Server does not answer; nothing published"
+      ams_down
     fi
     keep_settings
     sleep "$AGENT_INTERVAL"

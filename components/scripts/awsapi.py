@@ -15,6 +15,8 @@ Usage: awsapi.py COMMAND ARGS...
                                  complete this instance's lifecycle action
   heartbeat GROUP HOOK           record a heartbeat of this instance's lifecycle action
   protect GROUP true|false       set this instance's scale-in protection
+  set-health Healthy|Unhealthy   set this instance's health in its group (Unhealthy:
+                                 the group replaces it), respecting the grace period
   put-metrics NAMESPACE GROUP NAME=VALUE...
                                  put high-resolution Count metrics of the group
   eip-claim TAGKEY TAGVALUE      associate with this instance an Elastic IP tagged
@@ -268,6 +270,11 @@ def main(argv):
         autoscaling("SetInstanceProtection", {
             "AutoScalingGroupName": args[0], "ProtectedFromScaleIn": args[1],
             "InstanceIds.member.1": metadata("meta-data/instance-id"),
+        })
+    elif command == "set-health" and len(args) == 1 and args[0] in ("Healthy", "Unhealthy"):
+        autoscaling("SetInstanceHealth", {
+            "InstanceId": metadata("meta-data/instance-id"), "HealthStatus": args[0],
+            "ShouldRespectGracePeriod": "true",
         })
     elif command == "put-metrics" and len(args) >= 3:
         form = {"Action": "PutMetricData", "Version": "2010-08-01", "Namespace": args[0]}

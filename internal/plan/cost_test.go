@@ -69,12 +69,13 @@ func TestCostEstimateReadsTheRegisteredQuantities(t *testing.T) {
 			{"ScalingGroup ams-cluster-dev-edge", "gp3 root volumes (warm pool", 0},
 			{"ScalingGroup ams-cluster-dev-edge", "auto-assigned public IPv4", 730},
 			{"ScalingGroup ams-cluster-dev-edge", "CloudWatch agent metrics", 4},
-			{"ScalingGroup ams-cluster-dev-edge", "streaming metrics, 1-second resolution", 3},
+			{"ScalingGroup ams-cluster-dev-edge", "streaming metrics, 1-second resolution", 4},
 			// One request every 10 s (node agent) and every 60 s (CloudWatch agent).
 			{"ScalingGroup ams-cluster-dev-edge", "PutMetricData requests", 730 * (360 + 60) / 1000.0},
 			{"ScalingGroup ams-cluster-dev-edge", "alarms, per metric", 1},
-			{"ScalingGroup ams-cluster-dev-edge", "high-resolution alarms", 0},
-			{"ScalingGroup ams-cluster-dev-edge", "target tracking alarms", 2},
+			// The capacity surge alarm (10 s); CPU and sessions target tracking.
+			{"ScalingGroup ams-cluster-dev-edge", "high-resolution alarms", 1},
+			{"ScalingGroup ams-cluster-dev-edge", "target tracking alarms", 4},
 			{"ClusterMonitoring", "alarms, per metric", 16},
 			{"ClusterMonitoring", "dashboards", 1},
 			{"ClusterLogs", "log ingestion", 3},
@@ -95,8 +96,8 @@ func TestCostEstimateReadsTheRegisteredQuantities(t *testing.T) {
 			{"ScalingGroup ams-cluster-prod-edge", "gp3 root volumes (warm pool, 2 stopped)", 2 * 50},
 			{"ScalingGroup ams-cluster-prod-edge", "auto-assigned public IPv4", 2 * 730},
 			{"ScalingGroup ams-cluster-prod-edge", "EC2 detailed monitoring", 2 * 7},
-			{"ScalingGroup ams-cluster-prod-edge", "high-resolution alarms", 1},
-			{"ScalingGroup ams-cluster-prod-origin", "high-resolution alarms", 1},
+			{"ScalingGroup ams-cluster-prod-edge", "high-resolution alarms", 2},
+			{"ScalingGroup ams-cluster-prod-origin", "high-resolution alarms", 2},
 			{"ClusterMonitoring", "alarms, per metric", 26},
 			{"ClusterLogs", "log ingestion", 7},
 			{"StreamingLoadBalancer", "load balancer public IPv4", 3 * 730},
@@ -109,7 +110,7 @@ func TestCostEstimateReadsTheRegisteredQuantities(t *testing.T) {
 		{"warm pool and viewers", "dev", map[string]string{"edgeWarmPoolSize": "1", "edgeScaleViewersPerNode": "100"}, []want{
 			{"ScalingGroup ams-cluster-dev-edge", "gp3 root volumes (warm pool, 1 stopped)", 50},
 			{"ScalingGroup ams-cluster-dev-edge", "c5.xlarge on-demand", 730},
-			{"ScalingGroup ams-cluster-dev-edge", "high-resolution alarms", 1},
+			{"ScalingGroup ams-cluster-dev-edge", "high-resolution alarms", 2},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

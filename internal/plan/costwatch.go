@@ -35,7 +35,7 @@ type agentUse struct {
 var (
 	agentConfigLine = regexp.MustCompile(`(?m)^readonly CWAGENT_CONFIG='((?:[^']|'\\'')*)'$`)
 	agentInterval   = regexp.MustCompile(`(?m)^readonly AGENT_INTERVAL='?(\d+)'?$`)
-	putMetrics      = regexp.MustCompile(`(?m)put-metrics "\$METRIC_NAMESPACE" "\$group"((?: "\w+=\$\d+")+)`)
+	putMetrics      = regexp.MustCompile(`(?m)put-metrics "\$METRIC_NAMESPACE" "\$group"((?: (?:"\w+=\$\d+"|\$\{\d+:\+"\w+=\$\d+"\}))+)`)
 	metricName      = regexp.MustCompile(`"(\w+)=\$\d+"`)
 )
 

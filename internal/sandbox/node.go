@@ -79,6 +79,10 @@ type Node struct {
 	imds *awsapi.IMDS
 	ams  *antmedia.AMSServer
 	sys  *system
+	// listen maps the ports the node's programs listen on (0.0.0.0:PORT)
+	// to the host ports they really get (listen.go).
+	listenMu sync.Mutex
+	listen   map[int]int
 }
 
 // NewNode launches an instance in w.
@@ -439,7 +443,7 @@ func (n *Node) Terminate() {
 var (
 	// rootedPrefixes are the host directories a script may write; their
 	// paths move into the node's root.
-	rootedPrefixes = regexp.MustCompile(`(^|[\s'"=:(<>|,])((?:/etc|/var|/run|/usr/local|/usr/share/keyrings|/usr/lib/systemd|/lib/systemd|/dev/disk|/dev/nvme[0-9a-z]*|/dev/xvd[a-z]+|/dev/sd[a-z]+|/opt|/root|/home|/tmp|/srv|/mnt|/snap)(?:/|\b))`)
+	rootedPrefixes = regexp.MustCompile(`(^|[\s'"=:(<>|,])((?:/etc|/var|/run|/usr/local|/usr/share/keyrings|/usr/lib/systemd|/lib/systemd|/dev/disk|/dev/nvme[0-9a-z]*|/dev/xvd[a-z]+|/dev/sd[a-z]+|/opt|/root|/home|/tmp|/srv|/mnt|/snap|/proc/stat|/proc/meminfo)(?:/|\b))`)
 	// blockDeviceTest is `[ -b X ]` or `test -b X`.
 	blockDeviceTest = regexp.MustCompile(`(\[\[? |\btest )-b `)
 	// hostPaths finds what is left of host paths after rewriting.
@@ -474,6 +478,7 @@ func (n *Node) rewrite(script string) (string, error) {
 		script = strings.ReplaceAll(script, k, endpoints[k])
 	}
 	script = rootedPrefixes.ReplaceAllString(script, "${1}"+n.root+"${2}")
+	script = n.rewriteListen(script)
 	// The sandbox's block devices are files: a block-device test becomes an
 	// existence test.
 	script = blockDeviceTest.ReplaceAllString(script, "${1}-e ")

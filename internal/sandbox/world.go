@@ -42,6 +42,7 @@ func NewWorld(t testing.TB, region, account string) *World {
 		}
 	}
 	w.AWS = awsapi.New(t, region, account)
+	w.AWS.SetEndpoint(w.endpoint)
 	w.saveNetwork()
 	return w
 }

@@ -31,6 +31,10 @@ type RoleSettings struct {
 	// SurgePerNode is the viewers (edge) or publishers (origin) per node
 	// above which the role scales out at once; 0 is off.
 	SurgePerNode int
+	// MaxViewersPerNode and MaxPublishersPerNode are the per-node limits
+	// (keys <role>MaxViewersPerNode, <role>MaxPublishersPerNode); 0 takes
+	// them from the instance type (components.CapacityFor).
+	MaxViewersPerNode, MaxPublishersPerNode int
 }
 
 // Config is the stack's configuration, read once and validated before any
@@ -97,6 +101,11 @@ type Config struct {
 	AppConfig
 	RecordingsConfig
 
+	// CapacityResumePercent and AMSDownReplaceSeconds are the nodes'
+	// health settings (docs/capacity.md).
+	CapacityResumePercent int
+	AMSDownReplaceSeconds int
+
 	// Warnings are what the configuration deserves a word about (deprecated
 	// keys); LoadConfig logs them.
 	Warnings []string
@@ -161,6 +170,9 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		HealthyThreshold:           r.integer("healthyThreshold"),
 		UnhealthyThreshold:         r.integer("unhealthyThreshold"),
 		IngressCIDRs:               r.list("ingressCidrs"),
+
+		CapacityResumePercent: r.integer("capacityResumePercent"),
+		AMSDownReplaceSeconds: r.integer("amsDownReplaceSeconds"),
 	}
 	c.ZoneLayout = r.zoneLayout(c)
 	c.DatabaseURLParameter = r.externalDatabase()
@@ -177,6 +189,9 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 			MaxSize:          r.integer(string(role) + "MaxSize"),
 			CPUTargetPercent: r.integer(string(role) + "CpuTargetPercent"),
 			WarmPoolSize:     r.integer(string(role) + "WarmPoolSize"),
+
+			MaxViewersPerNode:    r.integer(string(role) + "MaxViewersPerNode"),
+			MaxPublishersPerNode: r.integer(string(role) + "MaxPublishersPerNode"),
 		}
 		if role == components.RoleEdge {
 			s.SurgePerNode = r.integer("edgeScaleViewersPerNode")
@@ -264,6 +279,9 @@ func (c *Config) validateComponents(r *reader) {
 			"RootVolumeSizeGiB": "amsRootVolumeGiB", "PanelAdminEmail": "panelAdminEmail",
 			"WarmPoolSize": string(role) + "WarmPoolSize", "ViewersPerNode": "edgeScaleViewersPerNode",
 			"PublishersPerNode": "originScalePublishersPerNode",
+
+			"MaxViewersPerNode": string(role) + "MaxViewersPerNode", "MaxPublishersPerNode": string(role) + "MaxPublishersPerNode",
+			"CapacityResumePercent": "capacityResumePercent", "AMSDownReplaceSeconds": "amsDownReplaceSeconds",
 		}})
 		for field, key := range appKeys {
 			checks[len(checks)-1].keys[field] = key
@@ -318,7 +336,7 @@ type validator interface{ Validate() error }
 // vpcCidr): the CLI passes that 0 whenever the stack leaves the key out, so
 // there 0 means the default.
 func derivedByZero(key string) bool {
-	return key == "subnetPrefixLength" || key == "turnNodes"
+	return key == "subnetPrefixLength" || key == "turnNodes" || strings.HasSuffix(key, "MaxViewersPerNode") || strings.HasSuffix(key, "MaxPublishersPerNode")
 }
 
 // refuseZeros reports every key set to 0 whose component field takes 0 as

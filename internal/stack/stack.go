@@ -295,6 +295,11 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 		AppSettings:                     w.appSettings,
 		StatusWebhookURL:                c.StatusWebhookURL,
 		Tags:                            c.tags(),
+
+		MaxViewersPerNode:     s.MaxViewersPerNode,
+		MaxPublishersPerNode:  s.MaxPublishersPerNode,
+		CapacityResumePercent: c.CapacityResumePercent,
+		AMSDownReplaceSeconds: c.AMSDownReplaceSeconds,
 	}
 	if w.logs != nil {
 		args.Logs = w.logs.AMS

@@ -120,6 +120,9 @@ type amsRuntime struct {
 // Start starts antmedia.service: the server reads its configuration now
 // and answers amsStartupSeconds later.
 func Start(e *machine.Env) error {
+	if _, err := os.Stat(e.State(amsBrokenState)); err == nil {
+		return fmt.Errorf("antmedia.service: the JVM exits at start (the sandbox broke this server)")
+	}
 	cfg, err := ReadAMSConfig(e)
 	if err != nil {
 		return err
@@ -330,4 +333,17 @@ func amsWebProperties(app string) string {
 	}
 	return fmt.Sprintf("webapp.contextPath=/%s\nwebapp.virtualHosts=*\ndb.app.name=%s\ndb.name=%s\ndb.type=mapdb\ndb.host=localhost\ndb.user=\ndb.password=\nhlsMuxingEnabled=true\n",
 		app, app, strings.ToLower(app))
+}
+
+// amsBrokenState marks a server that Break killed for good.
+const amsBrokenState = "ams-broken"
+
+// Break kills the node's running server for good, as a corrupted
+// installation or a full disk would: it stops answering at once, and every
+// later start of antmedia.service fails.
+func Break(e *machine.Env) error {
+	if err := os.WriteFile(e.State(amsBrokenState), nil, 0o644); err != nil {
+		return err
+	}
+	return Stop(e)
 }

@@ -320,6 +320,8 @@ func (a *AWS) autoscaling(q *apiRequest, op string) (any, *apiError) {
 	}
 	switch op {
 	case "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat", "SetInstanceProtection":
+	case "SetInstanceHealth":
+		return a.setInstanceHealth(q)
 	default:
 		return nil, &apiError{"InvalidAction", "The action " + op + " is not valid for this web service."}
 	}

@@ -47,6 +47,7 @@ type AWS struct {
 	clocks    map[string]instanceClock // by instance ID
 	buckets   map[string]*s3Bucket     // by name (s3.go)
 	users     map[string]*s3User       // IAM users by access key ID (s3.go)
+	health    elbState                 // target groups and instance health (elb.go)
 }
 
 // APICall is one AWS API request as the stand-in judged it.

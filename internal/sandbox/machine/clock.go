@@ -63,6 +63,9 @@ func (e *Env) Advance(seconds int) error {
 	if err != nil {
 		return err
 	}
+	if err := e.WriteProc(); err != nil {
+		return err
+	}
 	return e.AppearDevices()
 }
 

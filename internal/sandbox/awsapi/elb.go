@@ -1,0 +1,376 @@
+package awsapi
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Routing health and replacement health, as AWS keeps them apart:
+//
+//   - An Application Load Balancer target group probes each registered
+//     target every Interval seconds on its health check port and path; a
+//     probe passes on the matcher's status (200) within Timeout. A new
+//     target is "initial" until HealthyThreshold consecutive passes make it
+//     "healthy"; UnhealthyThreshold consecutive failures make any target
+//     "unhealthy", and HealthyThreshold passes bring it back. Only healthy
+//     targets get new requests, except that when no target is healthy the
+//     load balancer fails open and routes to all of them (Elastic Load
+//     Balancing User Guide, "Health checks for Application Load Balancer
+//     target groups": "Target health status", and "If a target group
+//     contains only unhealthy registered targets, the load balancer routes
+//     requests to all those targets, regardless of their health status").
+//   - Auto Scaling registers an instance with its group's target groups when
+//     it enters InService and deregisters it when it leaves (domain facts,
+//     "Auto Scaling lifecycle"). With HealthCheckType ELB, an instance whose
+//     target is unhealthy past the health check grace period (counted from
+//     InService, after the launching hook) is marked Unhealthy; with EC2
+//     only EC2 status checks count, never the load balancer's verdict
+//     (Amazon EC2 Auto Scaling User Guide, "Health checks for instances in
+//     an Auto Scaling group"). SetInstanceHealth sets the status by hand;
+//     with ShouldRespectGracePeriod (the default) a call within the grace
+//     period is ignored (API reference, SetInstanceHealth). An Unhealthy
+//     instance is terminated, through the terminating lifecycle hooks, and
+//     replaced.
+//
+// Probes run on the target instance's virtual clock: each time that clock
+// passes the next probe's time, one probe is sent.
+
+// HealthCheckTypeEC2 and HealthCheckTypeELB are a group's HealthCheckType.
+const (
+	HealthCheckTypeEC2 = "EC2"
+	HealthCheckTypeELB = "ELB"
+)
+
+// TargetGroupHealth is a target group's health check.
+type TargetGroupHealth struct {
+	// Port and Path are probed on each target; a 200 passes.
+	Port int
+	Path string
+	// Interval and Timeout are in seconds.
+	Interval, Timeout int
+	// HealthyThreshold and UnhealthyThreshold are consecutive probe counts.
+	HealthyThreshold, UnhealthyThreshold int
+}
+
+// Target health states (DescribeTargetHealth TargetHealth.State).
+const (
+	TargetInitial   = "initial"
+	TargetHealthy   = "healthy"
+	TargetUnhealthy = "unhealthy"
+)
+
+// TargetChange is a change of a target's health state at a time of its
+// instance's clock.
+type TargetChange struct {
+	At     int
+	State  string
+	Reason string
+}
+
+// elbState is the load balancer's and the groups' health book-keeping.
+type elbState struct {
+	targetGroups map[string]*targetGroup
+	groupHealth  map[string]groupHealth // by Auto Scaling group
+	unhealthy    map[string]int         // instance -> its clock when marked Unhealthy
+	replacements map[string][]string    // group -> instances it must replace
+	endpoint     func(id string, port int) (string, bool)
+	started      bool
+}
+
+type groupHealth struct {
+	checkType string
+	grace     int
+}
+
+type targetGroup struct {
+	name, group string
+	health      TargetGroupHealth
+	targets     map[string]*target
+}
+
+type target struct {
+	state    string
+	passes   int
+	failures int
+	next     int
+	changes  []TargetChange
+}
+
+func (a *AWS) elb() *elbState {
+	if a.health.targetGroups == nil {
+		a.health = elbState{targetGroups: map[string]*targetGroup{}, groupHealth: map[string]groupHealth{},
+			unhealthy: map[string]int{}, replacements: map[string][]string{}}
+	}
+	return &a.health
+}
+
+// SetEndpoint tells the load balancer how to reach an instance's port.
+func (a *AWS) SetEndpoint(endpoint func(id string, port int) (string, bool)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.elb().endpoint = endpoint
+}
+
+// SetGroupHealthCheck sets an Auto Scaling group's HealthCheckType and
+// health check grace period (seconds). A group not set checks EC2 status
+// with no grace period.
+func (a *AWS) SetGroupHealthCheck(group, checkType string, graceSeconds int) {
+	a.t.Helper()
+	if checkType != HealthCheckTypeEC2 && checkType != HealthCheckTypeELB {
+		a.t.Fatalf("SetGroupHealthCheck %s: HealthCheckType %q is neither EC2 nor ELB", group, checkType)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.group(group)
+	a.elb().groupHealth[group] = groupHealth{checkType, graceSeconds}
+}
+
+// AddTargetGroup adds a target group that holds the InService instances
+// of an Auto Scaling group, and starts probing them.
+func (a *AWS) AddTargetGroup(name, group string, h TargetGroupHealth) {
+	a.t.Helper()
+	if h.Interval < 5 || h.Timeout < 2 || h.Timeout >= h.Interval || h.HealthyThreshold < 2 || h.UnhealthyThreshold < 2 || h.Port < 1 || !strings.HasPrefix(h.Path, "/") {
+		a.t.Fatalf("AddTargetGroup %s: health check %+v is not one ELB accepts", name, h)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.group(group)
+	e := a.elb()
+	e.targetGroups[name] = &targetGroup{name: name, group: group, health: h, targets: map[string]*target{}}
+	if !e.started {
+		e.started = true
+		done := make(chan struct{})
+		a.t.Cleanup(func() { close(done) })
+		go a.probeLoop(done)
+	}
+}
+
+// TargetHealth is the instance's health state in the target group, "" when
+// it is not registered.
+func (a *AWS) TargetHealth(targetGroup, instanceID string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if tg, ok := a.elb().targetGroups[targetGroup]; ok {
+		if t, ok := tg.targets[instanceID]; ok {
+			return t.state
+		}
+	}
+	return ""
+}
+
+// TargetChanges are the instance's health changes in the target group.
+func (a *AWS) TargetChanges(targetGroup, instanceID string) []TargetChange {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if tg, ok := a.elb().targetGroups[targetGroup]; ok {
+		if t, ok := tg.targets[instanceID]; ok {
+			return append([]TargetChange(nil), t.changes...)
+		}
+	}
+	return nil
+}
+
+// Routed are the targets that get new requests: the healthy ones, or,
+// when none is healthy, every registered target (fail open).
+func (a *AWS) Routed(targetGroup string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tg, ok := a.elb().targetGroups[targetGroup]
+	if !ok {
+		return nil
+	}
+	var healthy, all []string
+	for id, t := range tg.targets {
+		all = append(all, id)
+		if t.state == TargetHealthy {
+			healthy = append(healthy, id)
+		}
+	}
+	sort.Strings(healthy)
+	sort.Strings(all)
+	if len(healthy) == 0 {
+		return all
+	}
+	return healthy
+}
+
+// UnhealthyAt is when, on its clock, the instance was marked Unhealthy.
+func (a *AWS) UnhealthyAt(instanceID string) (int, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	at, ok := a.elb().unhealthy[instanceID]
+	return at, ok
+}
+
+// Replacements are the instances the group terminated as unhealthy and
+// must replace, in order.
+func (a *AWS) Replacements(group string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.elb().replacements[group]...)
+}
+
+// probeLoop sends each due probe, until done.
+func (a *AWS) probeLoop(done chan struct{}) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		select {
+		case <-done:
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
+		for _, p := range a.dueProbes() {
+			ok, reason := probe(client, p.url)
+			a.probed(p, ok, reason)
+		}
+	}
+}
+
+type dueProbe struct {
+	group, id, url string
+	at             int
+}
+
+// dueProbes registers the InService instances of each target group's Auto
+// Scaling group, deregisters the others, and lists the probes due.
+func (a *AWS) dueProbes() []dueProbe {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.elb()
+	var due []dueProbe
+	for _, tg := range e.targetGroups {
+		for id, in := range a.instances {
+			_, registered := tg.targets[id]
+			switch {
+			case in.group == tg.group && in.state == "InService" && !registered:
+				tg.targets[id] = &target{state: TargetInitial, next: a.now(id),
+					changes: []TargetChange{{At: a.now(id), State: TargetInitial, Reason: "registered"}}}
+			case registered && in.state != "InService":
+				delete(tg.targets, id)
+			}
+		}
+		for id, t := range tg.targets {
+			now := a.now(id)
+			if now < t.next {
+				continue
+			}
+			url := ""
+			if e.endpoint != nil {
+				if base, ok := e.endpoint(id, tg.health.Port); ok {
+					url = base + tg.health.Path
+				}
+			}
+			due = append(due, dueProbe{tg.name, id, url, now})
+			t.next = now + tg.health.Interval
+		}
+	}
+	return due
+}
+
+func probe(client *http.Client, url string) (bool, string) {
+	if url == "" {
+		return false, "Target.FailedHealthChecks: no route to the target"
+	}
+	resp, err := client.Get(url)
+	if err != nil {
+		return false, "Target.Timeout or connection refused: " + err.Error()
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Sprintf("Target.ResponseCodeMismatch: %d", resp.StatusCode)
+	}
+	return true, ""
+}
+
+// probed records one probe's result and applies its consequences.
+func (a *AWS) probed(p dueProbe, ok bool, reason string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.elb()
+	tg := e.targetGroups[p.group]
+	t, registered := tg.targets[p.id]
+	if !registered {
+		return
+	}
+	change := func(state string) {
+		t.state = state
+		t.changes = append(t.changes, TargetChange{At: p.at, State: state, Reason: reason})
+	}
+	if ok {
+		t.passes, t.failures = t.passes+1, 0
+		if t.state != TargetHealthy && t.passes >= tg.health.HealthyThreshold {
+			change(TargetHealthy)
+		}
+	} else {
+		t.passes, t.failures = 0, t.failures+1
+		if t.state != TargetUnhealthy && t.failures >= tg.health.UnhealthyThreshold {
+			change(TargetUnhealthy)
+		}
+	}
+	in := a.instances[p.id]
+	if t.state == TargetUnhealthy && in != nil && e.groupHealth[tg.group].checkType == HealthCheckTypeELB && a.pastGrace(in) {
+		a.replace(in)
+	}
+}
+
+// inServiceAt is when, on its clock, the instance last entered InService.
+func (a *AWS) inServiceAt(in *asInstance) (int, bool) {
+	at, ok := 0, false
+	for _, c := range in.targets {
+		if c.state == "InService" {
+			at, ok = c.at, true
+		}
+	}
+	return at, ok && in.state == "InService"
+}
+
+// pastGrace reports that an InService instance's health check grace
+// period is over.
+func (a *AWS) pastGrace(in *asInstance) bool {
+	at, ok := a.inServiceAt(in)
+	return ok && a.now(in.id) >= at+a.elb().groupHealth[in.group].grace
+}
+
+// replace marks an InService instance Unhealthy: the group terminates it,
+// through its terminating hooks, and launches a replacement.
+func (a *AWS) replace(in *asInstance) {
+	e := a.elb()
+	if _, done := e.unhealthy[in.id]; done || in.state != "InService" {
+		return
+	}
+	e.unhealthy[in.id] = a.now(in.id)
+	e.replacements[in.group] = append(e.replacements[in.group], in.id)
+	a.enter(in, "Terminating:Wait")
+}
+
+// setInstanceHealth serves SetInstanceHealth (Auto Scaling API reference):
+// the instance names its group, whose ARN and tags IAM authorizes against.
+func (a *AWS) setInstanceHealth(q *apiRequest) (any, *apiError) {
+	id, status := q.form.Get("InstanceId"), q.form.Get("HealthStatus")
+	in, ok := a.instances[id]
+	resource := fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", a.Region, a.Account)
+	var keys conditionKeys
+	if ok {
+		g := a.groups[in.group]
+		resource, keys = a.groupArn(g), resourceTagKeys("autoscaling", g.tags)
+	}
+	if aerr := q.authorize("autoscaling:SetInstanceHealth", resource, keys); aerr != nil {
+		return nil, aerr
+	}
+	if !ok {
+		return nil, &apiError{"ValidationError", "Instance Id not found - No managed instance found for instance ID: " + id}
+	}
+	if status != "Healthy" && status != "Unhealthy" {
+		return nil, &apiError{"ValidationError", "Valid values for HealthStatus are Healthy and Unhealthy"}
+	}
+	if q.form.Get("ShouldRespectGracePeriod") != "false" && !a.pastGrace(in) {
+		return "", nil
+	}
+	if status == "Unhealthy" {
+		a.replace(in)
+	}
+	return "", nil
+}
