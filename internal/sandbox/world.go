@@ -27,6 +27,7 @@ type World struct {
 	ClockScale time.Duration
 
 	mu    sync.Mutex
+	clock *worldClock       // nil: each node's clock is its own (clock.go)
 	nodes map[string]*Node  // by private IP
 	tools map[string]string // real tool paths, resolved once
 }

@@ -19,8 +19,11 @@ func timings() []bootTiming {
 	return []bootTiming{{"instant", sandbox.Instant()}, {"adversarial", sandbox.Adversarial()}}
 }
 
-// timed sets the world's timing, before any node launches.
+// timed sets the world's timing, before any node launches, on the
+// world's one clock: no bounded wait of a node runs out while another
+// node still works.
 func (c *bootCluster) timed(timing sandbox.Timing) *bootCluster {
+	c.w.ShareClock()
 	c.w.SetTiming(timing)
 	return c
 }
