@@ -55,8 +55,10 @@ type worldClock struct {
 	// being started or reaped.
 	busy int
 	runs map[*Running]bool
-	wake chan struct{}
-	done chan struct{}
+	// ticks counts the moves of the clock, for the world's log.
+	ticks int
+	wake  chan struct{}
+	done  chan struct{}
 }
 
 // sleeper is one wait on the world's clock.
@@ -82,9 +84,13 @@ func (w *World) ShareClock() {
 	w.clock = c
 	w.AWS.SetActivity(c)
 	go c.loop()
+	began := time.Now()
 	w.t.Cleanup(func() {
 		close(c.done)
 		c.srv.Close()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		w.t.Logf("sandbox: the world's clock moved %d times to %d s in %.1f s of real time; its nodes ran %d commands", c.ticks, c.now, time.Since(began).Seconds(), w.commands())
 	})
 }
 
@@ -329,6 +335,7 @@ func (c *worldClock) tick() {
 	if next > c.now {
 		c.now = next
 	}
+	c.ticks++
 	now := c.now
 	c.mu.Unlock()
 	for _, n := range c.w.liveNodes() {

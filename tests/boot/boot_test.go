@@ -23,9 +23,6 @@ import (
 // found broken; TestBootScenarios wants none from the stack's scripts, and
 // TestSandboxCatchesSeedDefects wants each seed defect to break its property.
 
-// scenario is one boot situation and the properties the machines must end with.
-type scenario func(c *bootCluster) []string
-
 func scenarios() map[string]scenario {
 	return map[string]scenario{
 		"mongo first boot on a blank volume":          mongoFirstBoot,
@@ -42,38 +39,12 @@ func scenarios() map[string]scenario {
 		"secrets stay off command lines and logs":     secretsStayPrivate,
 		"ams boot installs nothing and retries aws":   amsInstallsNothingAndRetries,
 		"log shipping never stops a boot":             logShippingNeverStopsABoot,
-		// Warm pools, the agent and the drain (boot_lifecycle_test.go).
-		"a warming node never joins the cluster":       warmingNeverJoins,
-		"leaving the warm pool joins once":             leavingThePoolJoinsOnce,
-		"a rebooted node starts its agent":             rebootedNodeStartsItsAgent,
-		"a draining node waits for its viewers":        drainWaitsForViewers,
-		"viewers that never leave end at drainSeconds": drainEndsAtDrainSeconds,
-		"an origin with a publisher is protected":      originWithPublisherIsProtected,
-		"a node writes only its namespace and group":   nodeWritesOnlyItsOwn,
+		// Warm pools, the agent and the drain: tests/lifecycle
+		// (lifecycleScenarios, boot_lifecycle_test.go).
 	}
 }
 
-func TestBootScenarios(t *testing.T) {
-	// Instant timing only for now: under the adversarial timing two
-	// scenarios fail intermittently on two cores (each node's own virtual
-	// clock against real time; docs/testing.md, Known limits) and the
-	// package would pass go test's ten minutes. The timing proofs
-	// (TestSandboxCatchesV14TimingDefects) and the external database and
-	// AMS-on-replica-set scenarios run under both timings.
-	for _, tm := range timings() {
-		t.Run(tm.name, func(t *testing.T) {
-			for name, run := range scenarios() {
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					c := newBootCluster(t, stackScripts()).timed(tm.timing)
-					for _, f := range run(c) {
-						t.Error(f)
-					}
-				})
-			}
-		})
-	}
-}
+func TestBootScenarios(t *testing.T) { runScenarios(t, scenarios()) }
 
 // TestSandboxCatchesSeedDefects runs the scenarios against the seed
 // cluster's scripts: each defect the boot-behaviour issue lists must break
@@ -112,12 +83,6 @@ func TestSandboxCatchesSeedDefects(t *testing.T) {
 }
 
 // ----- MongoDB ----------------------------------------------------------------
-
-// checkUnit waits for a unit of the node and checks that it is active.
-func (c *bootCluster) checkUnit(f *failures, n *sandbox.Node, unit, what string) {
-	st := n.WaitUnit(unit)
-	f.check(st.Active == "active", "%s: %s is %s (%s):\n%s", what, unit, st.Active, st.Result, tail(n.Journal(unit), 15))
-}
 
 // mongoServes checks what AMS nodes need of MongoDB: authorization on,
 // reachable on the private address, the data on the volume, both users.
@@ -215,8 +180,6 @@ func mongoInterruptedAfterAdmin(c *bootCluster) []string {
 	c.checkReady(f, "after the interrupted boot was resumed")
 	return f.list
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // interruptFirstBoot runs the MongoDB user data until the boot's output
 // shows marker, then cuts the power.
