@@ -35,13 +35,13 @@ func (c *bootCluster) timed(timing sandbox.Timing) *bootCluster {
 // scenario is one boot situation and the properties the machines must end with.
 type scenario func(c *bootCluster) []string
 
-// runScenarios runs each scenario under each timing, in parallel, each on
+// runScenarios runs each scenario under each timing given, in parallel, each on
 // a fresh cluster whose world has one clock (timed): a node's bounded wait
 // and another node's work pass on the same clock, which moves only while
 // every process of the world waits, so a loaded host slows a scenario
 // down but cannot change what it finds.
-func runScenarios(t *testing.T, scenarios map[string]scenario) {
-	for _, tm := range timings() {
+func runScenarios(t *testing.T, timings []bootTiming, scenarios map[string]scenario) {
+	for _, tm := range timings {
 		t.Run(tm.name, func(t *testing.T) {
 			t.Parallel()
 			for name, run := range scenarios {

@@ -6,4 +6,4 @@ import "testing"
 // (../boot/boot_lifecycle_test.go), in a package of their own so that
 // tests/boot fits go test's ten minutes with both timings.
 
-func TestLifecycleScenarios(t *testing.T) { runScenarios(t, lifecycleScenarios()) }
+func TestLifecycleScenarios(t *testing.T) { runScenarios(t, timings(), lifecycleScenarios()) }
