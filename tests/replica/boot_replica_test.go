@@ -183,12 +183,15 @@ func replicaScenarios() map[string]func(c *replicaCluster) []string {
 	}
 }
 
-func TestReplicaBootScenarios(t *testing.T) {
-	// Both timings, on the world's one clock (timed): a member's credential
-	// retries and the initiator's bounded wait for it pass on the same
-	// clock, which moves only while every process waits.
-	for _, tm := range timings() {
+// runReplicaScenarios runs the replica set's scenarios under the timings
+// given, each world on its one clock (timed): a member's credential
+// retries and the initiator's bounded wait for it pass on the same clock,
+// which moves only while every process waits. tests/replica runs them
+// under the instant timing, tests/replicaadv under the adversarial one.
+func runReplicaScenarios(t *testing.T, timings []bootTiming) {
+	for _, tm := range timings {
 		t.Run(tm.name, func(t *testing.T) {
+			t.Parallel()
 			for name, run := range replicaScenarios() {
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
