@@ -4,6 +4,7 @@ import (
 	"github.com/ams-cluster/ams-aws/internal/sandbox/antmedia"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/awsapi"
 	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
+	"github.com/ams-cluster/ams-aws/internal/sandbox/mongod"
 )
 
 // Exec is one process a script started, as the sandbox recorded it.
@@ -34,6 +35,11 @@ func Instant() Timing { return awsapi.Instant() }
 // Adversarial is a timing in which every eventually consistent state the
 // boot scripts read lags by seconds to tens of seconds.
 func Adversarial() Timing { return awsapi.Adversarial() }
+
+// EventMongoUserCreated is the event of a node's mongod storing user id
+// (<db>.<user>), for Node.HaltAt: the user exists and the client that
+// created it has no answer yet.
+func EventMongoUserCreated(id string) string { return mongod.EventUserCreated(id) }
 
 // Cleanup removes what the sandbox built for this process. Call it at the
 // end of TestMain, after m.Run.

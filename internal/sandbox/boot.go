@@ -73,6 +73,9 @@ func (n *Node) startSystem() {
 	e := n.Env()
 	n.sys = &system{userData: make(chan *Running, 1), procs: map[*Running]bool{}}
 	n.sys.sd = systemd.NewManager(nodeHost{n}, daemons(e), n.w.ClockScale)
+	if n.clock != nil {
+		n.sys.sd.SetClock(n.clock)
+	}
 	n.sys.srv = httptest.NewServer(n.sys.sd)
 	n.w.t.Cleanup(n.sys.close)
 }
@@ -287,6 +290,21 @@ func (n *Node) RunUserData(name, script string) *Result {
 	n.w.t.Helper()
 	return n.StartUserData(name, script).Wait()
 }
+
+// HaltAt arms a breakpoint on the node: the process of the node's models
+// that next makes event happen (mongod.EventUserCreated and the like)
+// stops right after, its effect made and its caller unanswered, until
+// the power goes off. It cuts a node between two steps of a script with
+// no race against real time.
+func (n *Node) HaltAt(event string) {
+	n.w.t.Helper()
+	if err := machine.ArmBreakpoint(n.root, event); err != nil {
+		n.w.t.Fatalf("node %s: arming a breakpoint: %v", n.ID, err)
+	}
+}
+
+// HaltedAt reports that a process stopped at the breakpoint of event.
+func (n *Node) HaltedAt(event string) bool { return machine.BreakpointHit(n.root, event) }
 
 // PowerOff cuts the node's power: every process of every unit dies at once
 // (the user data's with cloud-final's), every job is dropped.

@@ -36,6 +36,13 @@
 // instance's credentials be refused for its first seconds, on the nodes'
 // virtual clocks (awsapi/timing.go, with its sources).
 //
+// World.ShareClock gives the world one clock (clock.go): every node's
+// clock and every AWS delay read it, and it moves to the earliest pending
+// sleep only when every process of the world waits, so no bounded wait of
+// one node runs out while another node still works, however loaded the
+// host. Node.HaltAt cuts a node at an exact step of a model (a breakpoint,
+// e.g. EventMongoUserCreated), with no race against real time.
+//
 // Each imitated system is a package of its own, its upstream sources in its
 // doc comment and beside each model:
 //

@@ -83,6 +83,10 @@ type Node struct {
 	// to the host ports they really get (listen.go).
 	listenMu sync.Mutex
 	listen   map[int]int
+	// clock is the world's shared clock, or nil; born is the world's time
+	// at the launch, when the node's clock reads 0.
+	clock *worldClock
+	born  int
 }
 
 // NewNode launches an instance in w.
@@ -97,11 +101,20 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 	if spec.Image == ImageAMS && !slices.Contains(antmedia.AMSVersions(), spec.AMSVersion) {
 		w.t.Fatalf("node %s: Ant Media Server %q is not one of the modelled versions %v", spec.InstanceID, spec.AMSVersion, antmedia.AMSVersions())
 	}
-	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root")}
+	n := &Node{NodeSpec: spec, ID: spec.InstanceID, w: w, root: filepath.Join(w.dir, "nodes", spec.InstanceID, "root"), clock: w.sharedClock()}
+	if n.clock != nil {
+		n.born = w.Now()
+	}
 	n.imds = awsapi.NewIMDS(w.t, w.AWS, awsapi.Instance{ID: n.ID, PrivateIP: n.PrivateIP, Role: n.Role, Group: n.Group,
 		Tags: n.Tags, InstanceMetadataTags: n.InstanceMetadataTags, Clock: func() int { return (&machine.Env{Root: n.root}).Now() }})
 	if n.Image == ImageAMS {
 		n.ams = antmedia.NewServer(w.t, n.Env, n.AMSVersion)
+	}
+	if n.clock != nil {
+		n.imds.SetActivity(n.clock)
+		if n.ams != nil {
+			n.ams.SetActivity(n.clock)
+		}
 	}
 	n.startSystem()
 	if err := n.layOut(); err != nil {
@@ -158,6 +171,9 @@ func (n *Node) info() machine.NodeInfo {
 	}
 	if n.sys != nil {
 		info.SystemdURL = n.sys.srv.URL
+	}
+	if n.clock != nil {
+		info.ClockURL = n.clock.srv.URL
 	}
 	return info
 }
@@ -368,14 +384,28 @@ func (n *Node) command(ctx context.Context, cancel context.CancelFunc, name, pat
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	r := &Running{name: name, cmd: cmd, out: out, done: make(chan struct{}), cancel: cancel}
+	if n.clock != nil {
+		// The world waits for the start, then for the process.
+		n.clock.Begin()
+		defer n.clock.End()
+	}
 	if err := cmd.Start(); err != nil {
 		if logFile != nil {
 			logFile.Close()
 		}
 		return nil, err
 	}
+	if n.clock != nil {
+		n.clock.track(r)
+	}
 	go func() {
 		err := cmd.Wait()
+		if n.clock != nil {
+			// The world waits for the handling of the end: a unit's
+			// successor starts in after.
+			n.clock.untrack(r)
+			defer n.clock.release()
+		}
 		res := &Result{Name: name, Err: err, Output: out.String()}
 		res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 		var exit *exec.ExitError

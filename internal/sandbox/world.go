@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,6 +28,7 @@ type World struct {
 	ClockScale time.Duration
 
 	mu    sync.Mutex
+	clock *worldClock       // nil: each node's clock is its own (clock.go)
 	nodes map[string]*Node  // by private IP
 	tools map[string]string // real tool paths, resolved once
 }
@@ -105,6 +107,18 @@ func (v *Volume) Formatted() bool {
 func (v *Volume) FileSystemUUID() string {
 	sig, _ := machine.ReadSignature(v.dir)
 	return sig.UUID
+}
+
+// commands counts the commands every node of the world has run.
+func (w *World) commands() int {
+	logs, _ := filepath.Glob(filepath.Join(w.dir, "nodes", "*", "root", machine.StateDir, "exec.log"))
+	total := 0
+	for _, l := range logs {
+		if b, err := os.ReadFile(l); err == nil {
+			total += bytes.Count(b, []byte("\n"))
+		}
+	}
+	return total
 }
 
 func (w *World) saveNetwork() {

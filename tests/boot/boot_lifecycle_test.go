@@ -251,3 +251,25 @@ call put-metrics ams-cluster/dev/edge ` + shellQuote(c.groups[components.RoleEdg
 	f.check(denied == 4, "IAM denied %d of the 4 calls outside the node's namespace and group", denied)
 	return f.list
 }
+
+// checkUnit waits for a unit of the node and checks that it is active.
+func (c *bootCluster) checkUnit(f *failures, n *sandbox.Node, unit, what string) {
+	st := n.WaitUnit(unit)
+	f.check(st.Active == "active", "%s: %s is %s (%s):\n%s", what, unit, st.Active, st.Result, tail(n.Journal(unit), 15))
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// lifecycleScenarios are the warm pool's, the agent's and the drain's
+// scenarios: tests/lifecycle runs them (TestLifecycleScenarios).
+func lifecycleScenarios() map[string]scenario {
+	return map[string]scenario{
+		"a warming node never joins the cluster":       warmingNeverJoins,
+		"leaving the warm pool joins once":             leavingThePoolJoinsOnce,
+		"a rebooted node starts its agent":             rebootedNodeStartsItsAgent,
+		"a draining node waits for its viewers":        drainWaitsForViewers,
+		"viewers that never leave end at drainSeconds": drainEndsAtDrainSeconds,
+		"an origin with a publisher is protected":      originWithPublisherIsProtected,
+		"a node writes only its namespace and group":   nodeWritesOnlyItsOwn,
+	}
+}

@@ -183,14 +183,15 @@ func replicaScenarios() map[string]func(c *replicaCluster) []string {
 	}
 }
 
-func TestReplicaBootScenarios(t *testing.T) {
-	// Not yet under the adversarial timing: the members' clocks are their
-	// own, so a member's credential retries take real time while the
-	// initiator's bounded wait for it runs on the initiator's virtual clock,
-	// and the scenario measures the machine's load rather than the scripts
-	// (issue 16, see the awstiming report).
-	for _, tm := range timings()[:1] {
+// runReplicaScenarios runs the replica set's scenarios under the timings
+// given, each world on its one clock (timed): a member's credential
+// retries and the initiator's bounded wait for it pass on the same clock,
+// which moves only while every process waits. tests/replica runs them
+// under the instant timing, tests/replicaadv under the adversarial one.
+func runReplicaScenarios(t *testing.T, timings []bootTiming) {
+	for _, tm := range timings {
 		t.Run(tm.name, func(t *testing.T) {
+			t.Parallel()
 			for name, run := range replicaScenarios() {
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
@@ -401,8 +402,10 @@ func replicaFromOneMember(c *replicaCluster) []string {
 	return f.list
 }
 
-// timed sets the world's timing, before any member launches.
+// timed sets the world's timing, before any member launches, on the
+// world's one clock.
 func (c *replicaCluster) timed(timing sandbox.Timing) *replicaCluster {
+	c.w.ShareClock()
 	c.w.SetTiming(timing)
 	return c
 }

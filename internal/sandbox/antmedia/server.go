@@ -27,6 +27,7 @@ type AMSServer struct {
 	// version is the Ant Media Server version of the image.
 	version string
 	srv     *httptest.Server
+	gate    machine.Gate
 
 	// store serializes the store methods as the JVM's synchronized methods do.
 	store sync.Mutex
@@ -86,13 +87,16 @@ const (
 // NewServer starts the REST server of an AMS node; t.Cleanup closes it.
 func NewServer(t testing.TB, env func() *machine.Env, version string) *AMSServer {
 	s := &AMSServer{env: env, version: version}
-	s.srv = httptest.NewServer(s)
+	s.srv = httptest.NewServer(s.gate.Wrap(s))
 	t.Cleanup(s.Close)
 	return s
 }
 
 // URL is where the server answers (http://127.0.0.1:5080 on the node).
 func (s *AMSServer) URL() string { return s.srv.URL }
+
+// SetActivity reports each request the server answers to act.
+func (s *AMSServer) SetActivity(act machine.Activity) { s.gate.Set(act) }
 
 // Close stops the server.
 func (s *AMSServer) Close() {

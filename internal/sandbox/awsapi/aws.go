@@ -30,8 +30,9 @@ type AWS struct {
 	// Region and Account are where the stand-in's resources live.
 	Region, Account string
 
-	t   testing.TB
-	srv *httptest.Server
+	t    testing.TB
+	srv  *httptest.Server
+	gate machine.Gate
 
 	mu        sync.Mutex
 	roles     map[string][]*policyDoc // inline policies by role name
@@ -80,10 +81,13 @@ func New(t testing.TB, region, account string) *AWS {
 		params: map[string]*parameter{}, groups: map[string]*asGroup{}, instances: map[string]*asInstance{},
 		clocks: map[string]instanceClock{},
 	}
-	a.srv = httptest.NewServer(a)
+	a.srv = httptest.NewServer(a.gate.Wrap(a))
 	t.Cleanup(a.srv.Close)
 	return a
 }
+
+// SetActivity reports each request the stand-in answers to act.
+func (a *AWS) SetActivity(act machine.Activity) { a.gate.Set(act) }
 
 // URL is the one endpoint of every AWS API.
 func (a *AWS) URL() string { return a.srv.URL }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
 )
 
 // IMDS is a node's instance metadata service, in IMDSv2-only mode
@@ -19,6 +21,7 @@ type IMDS struct {
 	aws                         *AWS
 	id, ip, role, group, region string
 	srv                         *httptest.Server
+	gate                        machine.Gate
 	clock                       func() int // the node's virtual time, seconds
 
 	// tags are the instance tags the metadata shows, nil when the instance
@@ -62,7 +65,7 @@ func NewIMDS(t testing.TB, a *AWS, n Instance) *IMDS {
 	m := &IMDS{aws: a, id: n.ID, ip: n.PrivateIP, role: n.Role, group: n.Group, region: a.Region, tokens: map[string]imdsToken{},
 		tags:  instanceTags(n),
 		clock: n.Clock}
-	m.srv = httptest.NewServer(m)
+	m.srv = httptest.NewServer(m.gate.Wrap(m))
 	t.Cleanup(m.srv.Close)
 	a.addClock(n.ID, m.clock)
 	return m
@@ -70,6 +73,9 @@ func NewIMDS(t testing.TB, a *AWS, n Instance) *IMDS {
 
 // URL is where the IMDS answers (it stands for http://169.254.169.254).
 func (m *IMDS) URL() string { return m.srv.URL }
+
+// SetActivity reports each request the service answers to act.
+func (m *IMDS) SetActivity(act machine.Activity) { m.gate.Set(act) }
 
 // Close stops the metadata service.
 func (m *IMDS) Close() { m.srv.Close() }

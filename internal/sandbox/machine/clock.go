@@ -1,6 +1,10 @@
 package machine
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -47,16 +51,30 @@ func SleepCmd(e *Env, args []string) int {
 	if seconds < 1 && total > 0 {
 		seconds = 1
 	}
-	time.Sleep(time.Duration(seconds) * e.Node.ClockScale)
-	if err := e.Advance(seconds); err != nil {
+	if err := e.Sleep(seconds); err != nil {
 		e.Errorf("sleep: %v", err)
 		return 1
 	}
 	return 0
 }
 
-// Advance moves the clock on by seconds and lets due devices appear.
+// Sleep lets seconds of the node's time pass for the caller: on a shared
+// clock, until the world's clock has moved on by seconds; on the node's
+// own clock, a scaled-down real time, then the clock moves on.
+func (e *Env) Sleep(seconds int) error {
+	if e.Node.ClockURL == "" {
+		time.Sleep(time.Duration(seconds) * e.Node.ClockScale)
+	}
+	return e.Advance(seconds)
+}
+
+// Advance moves the clock on by seconds and lets due devices appear. On a
+// shared clock it waits until the world's clock has moved on by seconds
+// (the world moves the node's clock and its devices).
 func (e *Env) Advance(seconds int) error {
+	if e.Node.ClockURL != "" {
+		return e.worldSleep(seconds)
+	}
 	err := e.withLock("clock", func() error {
 		return os.WriteFile(e.State("clock"), []byte(strconv.Itoa(e.Now()+seconds)), 0o644)
 	})
@@ -64,6 +82,39 @@ func (e *Env) Advance(seconds int) error {
 		return err
 	}
 	if err := e.WriteProc(); err != nil {
+		return err
+	}
+	return e.AppearDevices()
+}
+
+// worldSleep waits on the world's clock until seconds have passed.
+func (e *Env) worldSleep(seconds int) error {
+	if seconds <= 0 {
+		return nil
+	}
+	resp, err := http.Get(e.Node.ClockURL + "/sleep?node=" + url.QueryEscape(e.Node.InstanceID) + "&seconds=" + strconv.Itoa(seconds))
+	if err != nil {
+		return fmt.Errorf("the world's clock: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the world's clock: %s", resp.Status)
+	}
+	return nil
+}
+
+// SetClock sets the node's clock to now and lets due devices appear: the
+// world's clock moving every node's.
+func (e *Env) SetClock(now int) error {
+	err := e.withLock("clock", func() error {
+		tmp := e.State("clock.new")
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(now)), 0o644); err != nil {
+			return err
+		}
+		return os.Rename(tmp, e.State("clock"))
+	})
+	if err != nil {
 		return err
 	}
 	return e.AppearDevices()

@@ -86,6 +86,11 @@ type NodeInfo struct {
 	AMSURL  string `json:"amsUrl,omitempty"`
 	// SystemdURL is where the node's service manager answers systemctl.
 	SystemdURL string `json:"systemdUrl"`
+	// ClockURL, when set, is where the world's one clock answers: time
+	// passes for every node at once, and only while every process of the
+	// world waits (sandbox.World.ShareClock). Empty: the node's clock is
+	// its own, moved by its own sleeps.
+	ClockURL string `json:"clockUrl,omitempty"`
 	// Region is the AWS region.
 	Region string `json:"region"`
 }

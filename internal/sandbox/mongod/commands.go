@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
 )
 
 func runHello(s *mongoSession, _ string, _ MongoCommand) (map[string]any, error) {
@@ -158,6 +160,11 @@ func checkRolesExist(roles []roleRef) error {
 	return nil
 }
 
+// EventUserCreated is the breakpoint event (machine.Breakpoint) of the
+// creation of user id (<db>.<user>): the user is stored, and the client
+// that asked has no answer yet.
+func EventUserCreated(id string) string { return "mongod: created user " + id }
+
 func runCreateUser(s *mongoSession, db string, c MongoCommand) (map[string]any, error) {
 	name := c.str("createUser")
 	if db == "local" {
@@ -193,6 +200,7 @@ func runCreateUser(s *mongoSession, db string, c MongoCommand) (map[string]any, 
 	if err != nil {
 		return nil, err
 	}
+	machine.Breakpoint(s.root, EventUserCreated(u.ID))
 	return map[string]any{"ok": 1}, nil
 }
 

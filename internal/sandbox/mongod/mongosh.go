@@ -408,7 +408,7 @@ func (sh *shell) nativeQuit(code goja.Value) {
 // node's virtual time moves on by the whole seconds slept, as with sleep(1).
 func (sh *shell) nativeSleep(ms int64) {
 	d := time.Duration(ms) * sh.env.Node.ClockScale / 1000
-	if d > 0 {
+	if d > 0 && sh.env.Node.ClockURL == "" {
 		time.Sleep(d)
 	}
 	if seconds := int((ms + 999) / 1000); seconds > 0 {

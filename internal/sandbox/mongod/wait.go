@@ -240,8 +240,7 @@ func (s *mongoSession) awaitWriteConcern(written int, wc writeConcern) error {
 			if err != nil {
 				return err
 			}
-			time.Sleep(e.Node.ClockScale)
-			if err := e.Advance(1); err != nil {
+			if err := e.Sleep(1); err != nil {
 				return err
 			}
 			waitedMS += 1000

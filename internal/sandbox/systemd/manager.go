@@ -62,6 +62,7 @@ type Manager struct {
 	host    Host
 	daemons map[string]Daemon
 	scale   time.Duration
+	clock   Clock
 
 	mu        sync.Mutex
 	nextJob   int
@@ -83,7 +84,7 @@ type unitState struct {
 	proc    Process
 	gen     int // counts starts: an exit of an older process is ignored
 	starts  []int
-	restart *time.Timer
+	restart interface{ Stop() bool }
 	journal *journal
 }
 
@@ -110,6 +111,30 @@ type call struct {
 // (for RestartSec=).
 func NewManager(host Host, daemons map[string]Daemon, scale time.Duration) *Manager {
 	return &Manager{host: host, daemons: daemons, scale: scale, units: map[string]*unitState{}, changed: make(chan struct{})}
+}
+
+// Clock is a clock that the node shares with its world, which moves only
+// while nothing in the world works: the manager reports its work to it
+// and waits on it for RestartSec=.
+type Clock interface {
+	// Begin and End count work the world waits for.
+	Begin()
+	End()
+	// After calls f once seconds have passed, unless stopped first.
+	After(seconds int, f func()) interface{ Stop() bool }
+}
+
+// SetClock makes the manager report its work to c and wait on it for
+// RestartSec=, instead of sleeping the scaled real time. Set it before
+// the manager serves.
+func (m *Manager) SetClock(c Clock) { m.clock = c }
+
+// after calls f once seconds of the node's time have passed.
+func (m *Manager) after(seconds int, f func()) interface{ Stop() bool } {
+	if m.clock != nil {
+		return m.clock.After(seconds, f)
+	}
+	return time.AfterFunc(time.Duration(seconds)*m.scale, f)
 }
 
 func (m *Manager) state(name string) *unitState {
@@ -454,7 +479,7 @@ func (m *Manager) exited(name string, gen, status int) {
 	}
 	if u.Restart == "always" || (u.Restart == "on-failure" && !ok) || (u.Restart == "on-success" && ok) {
 		st.journal.printf("%s: Scheduled restart job in %ds.", name, u.RestartSec)
-		st.restart = time.AfterFunc(time.Duration(u.RestartSec)*m.scale, func() {
+		st.restart = m.after(u.RestartSec, func() {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if m.closed || st.restart == nil {

@@ -195,6 +195,12 @@ func (m *Manager) start(caller, command string, units []string, restart, block b
 		m.dropCall(c)
 		m.mu.Unlock()
 	}()
+	// Waiting for the jobs is no work of the manager's: the world's clock
+	// may move meanwhile.
+	if m.clock != nil {
+		m.clock.End()
+		defer m.clock.Begin()
+	}
 	for _, j := range jobs {
 		select {
 		case <-j.done:
@@ -229,6 +235,10 @@ type answer struct {
 
 // ServeHTTP answers the sandbox's systemctl stand-in.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.clock != nil {
+		m.clock.Begin()
+		defer m.clock.End()
+	}
 	var req request
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)

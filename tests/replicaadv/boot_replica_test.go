@@ -1,0 +1,1 @@
+../replica/boot_replica_test.go
