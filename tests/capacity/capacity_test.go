@@ -39,7 +39,12 @@ func newCapacityCluster(t *testing.T, timing sandbox.Timing, scripts scriptSet, 
 	// scenarios' virtual minutes few.
 	c := &capacityCluster{bootCluster: newBootClusterWith(t, scripts, map[string]string{
 		"healthCheckGraceSeconds": "60", "amsDownReplaceSeconds": strconv.Itoa(scenarioDownReplace),
-	}).timed(timing)}
+	})}
+	// One clock per node, not the world's shared clock (tests/boot's
+	// timed): the load model and the health checks read the node's own
+	// clock; under the shared clock the scenario's load timeline and the
+	// target health history disagree (an open item of issue 19).
+	c.w.SetTiming(timing)
 	tg := c.r.one(t, "aws:lb/targetGroup:TargetGroup", "-"+components.RoleEdge)
 	port, err := strconv.Atoi(tg.str("healthCheck.port"))
 	if err != nil {
