@@ -97,6 +97,16 @@ type ScalingGroupArgs struct {
 	// seconds) instead of launching one. Warm nodes do not join the cluster
 	// until they leave the pool. Defaults to 0: no warm pool.
 	WarmPoolSize int
+	// Capacity is how the group buys its nodes: CapacityOnDemand, or
+	// CapacitySpot (edges only, without a warm pool; see docs/spot.md).
+	// Defaults to "ondemand".
+	Capacity string
+	// OnDemandBase is, with CapacitySpot, how many nodes run On-Demand
+	// before any runs on Spot, 0 to MaxSize. Defaults to 0.
+	OnDemandBase int
+	// SpotPercent is, with CapacitySpot, the share of the nodes above
+	// OnDemandBase that run on Spot, 1 to 100. Defaults to 100.
+	SpotPercent int
 	// MetricNamespace is the CloudWatch namespace the nodes' agent publishes
 	// its per-node live streams, viewers and publishers into, and the only
 	// one the nodes may write. Defaults to "<project>/<stack>".
@@ -182,6 +192,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	}
 	setDefault(&out.InstanceType, "m5.2xlarge")
 	setDefault(&out.PanelAdminEmail, "admin@ams.local")
+	capacityDefaults(&out)
 	setDefaultInt(&out.MinSize, 1)
 	setDefaultInt(&out.DesiredCapacity, out.MinSize)
 	setDefaultInt(&out.MaxSize, 10)
@@ -253,6 +264,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	bad.within("DatabaseWaitSeconds", out.DatabaseWaitSeconds, 60, 3600, "seconds")
 	bad.within("StartWaitSeconds", out.StartWaitSeconds, 60, 1800, "seconds")
 	bad.add(out.Logs.validate(component))
+	out.validateCapacity(&bad)
 	for k := range out.Tags {
 		// The nodes read their tags from instance metadata, which refuses
 		// to launch an instance with any other tag key.
@@ -433,15 +445,18 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		transition, result string
 		timeout            int
 	}{"autoscaling:EC2_INSTANCE_LAUNCHING", "ABANDON", a.LaunchHookTimeout()}
+	capacity := groupCapacity(a, lt, lt.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput))
 	asg, err := autoscaling.NewGroup(ctx, name, &autoscaling.GroupArgs{
 		VpcZoneIdentifiers: a.SubnetIDs,
 		MinSize:            pulumi.Int(a.MinSize),
 		MaxSize:            pulumi.Int(a.MaxSize),
 		DesiredCapacity:    pulumi.Int(a.DesiredCapacity),
-		LaunchTemplate: &autoscaling.GroupLaunchTemplateArgs{
-			Id:      lt.ID(),
-			Version: lt.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput),
-		},
+
+		// On demand, the launch template; on Spot, a mixed-instances policy.
+		LaunchTemplate:       capacity.launchTemplate,
+		MixedInstancesPolicy: capacity.mixedInstances,
+		CapacityRebalance:    capacity.capacityRebalance,
+
 		TargetGroupArns:        a.TargetGroupArns,
 		HealthCheckType:        pulumi.String("ELB"),
 		HealthCheckGracePeriod: pulumi.Int(a.HealthCheckGraceSeconds),

@@ -31,6 +31,12 @@ type RoleSettings struct {
 	// SurgePerNode is the viewers (edge) or publishers (origin) per node
 	// above which the role scales out at once; 0 is off.
 	SurgePerNode int
+	// Capacity, OnDemandBase and SpotPercent say how the role buys its
+	// nodes (keys edgeCapacity, edgeOnDemandBase, edgeSpotPercent; origins
+	// stay On-Demand).
+	Capacity     string
+	OnDemandBase int
+	SpotPercent  int
 }
 
 // Config is the stack's configuration, read once and validated before any
@@ -173,6 +179,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		}
 		if role == components.RoleEdge {
 			s.SurgePerNode = r.integer("edgeScaleViewersPerNode")
+			s.Capacity, s.OnDemandBase, s.SpotPercent = r.str("edgeCapacity"), r.integer("edgeOnDemandBase"), r.integer("edgeSpotPercent")
 		} else {
 			s.SurgePerNode = r.integer("originScalePublishersPerNode")
 		}
@@ -256,6 +263,7 @@ func (c *Config) validateComponents(r *reader) {
 			"RootVolumeSizeGiB": "amsRootVolumeGiB", "PanelAdminEmail": "panelAdminEmail",
 			"WarmPoolSize": string(role) + "WarmPoolSize", "ViewersPerNode": "edgeScaleViewersPerNode",
 			"PublishersPerNode": "originScalePublishersPerNode",
+			"Capacity":          "edgeCapacity", "OnDemandBase": "edgeOnDemandBase", "SpotPercent": "edgeSpotPercent",
 		}})
 	}
 	checks = append(checks,

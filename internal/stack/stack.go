@@ -270,6 +270,9 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 		DrainSeconds:                    c.DrainSeconds,
 		RootVolumeSizeGiB:               c.AMSRootVolumeGiB,
 		WarmPoolSize:                    s.WarmPoolSize,
+		Capacity:                        s.Capacity,
+		OnDemandBase:                    s.OnDemandBase,
+		SpotPercent:                     s.SpotPercent,
 		Tags:                            c.tags(),
 	}
 	if w.logs != nil {
