@@ -34,9 +34,9 @@ func TestSpotEdgesReachAWSAsAMixedInstancesPolicy(t *testing.T) {
 	lt := r.one(t, "aws:ec2/launchTemplate:LaunchTemplate", "-edge")
 	expectInputs(t, edge, map[string]string{
 		"capacityRebalance": "true",
-		"mixedInstancesPolicy.instancesDistribution.onDemandBaseCapacity":                "1",
-		"mixedInstancesPolicy.instancesDistribution.onDemandPercentageAboveBaseCapacity": "0",
-		"mixedInstancesPolicy.instancesDistribution.spotAllocationStrategy":              "capacity-optimized",
+		"mixedInstancesPolicy.instancesDistribution.onDemandBaseCapacity":                  "1",
+		"mixedInstancesPolicy.instancesDistribution.onDemandPercentageAboveBaseCapacity":   "0",
+		"mixedInstancesPolicy.instancesDistribution.spotAllocationStrategy":                "capacity-optimized",
 		"mixedInstancesPolicy.launchTemplate.launchTemplateSpecification.launchTemplateId": lt.ID,
 	})
 	if !edge.input("launchTemplate").IsNull() {
