@@ -350,6 +350,9 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		// Only origins protect themselves from scale-in (while publishing).
 		Protect:         a.Role == RoleOrigin,
 		MetricNamespace: a.MetricNamespace, Logs: a.Logs,
+		// Spot edges leave their group (and its target groups) themselves
+		// on an interruption notice or a rebalance recommendation.
+		Leave: a.Capacity == CapacitySpot,
 	}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: %w", name, err)

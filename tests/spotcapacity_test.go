@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,5 +155,46 @@ func TestSpotEdgesSurgeAndCostHonestly(t *testing.T) {
 	hours := plan.DefaultAssumptions().HoursPerMonth
 	if spot != hours || onDemand != hours {
 		t.Errorf("edge instance-hours: %g Spot and %g On-Demand, want %g each (base 1 of 2)", spot, onDemand, hours)
+	}
+}
+
+// TestOnlySpotEdgesMayLeaveTheirGroup: a Spot edge's role adds one action,
+// TerminateInstanceInAutoScalingGroup, on its own group only (the group
+// tag condition); origins and On-Demand edges keep exactly their
+// lifecycle actions.
+func TestOnlySpotEdgesMayLeaveTheirGroup(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    *run
+		role string
+		want []any
+	}{
+		{"Spot edge", spotEdges(t, nil), "edge", append(lifecycleActions("edge"), "autoscaling:TerminateInstanceInAutoScalingGroup")},
+		{"origin beside Spot edges", spotEdges(t, nil), "origin", lifecycleActions("origin")},
+		{"On-Demand edge", devStack(t), "edge", lifecycleActions("edge")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lt := tc.r.one(t, "aws:ec2/launchTemplate:LaunchTemplate", "-"+tc.role)
+			var found bool
+			for _, st := range policyOf(t, tc.r, lt.str("iamInstanceProfile.arn"))["Statement"].([]any) {
+				st := st.(map[string]any)
+				if st["Sid"] != "OwnGroupLifecycle" {
+					continue
+				}
+				found = true
+				got, _ := json.Marshal(st["Action"])
+				want, _ := json.Marshal(tc.want)
+				if string(got) != string(want) {
+					t.Errorf("actions %s, want %s", got, want)
+				}
+				cond, _ := json.Marshal(st["Condition"])
+				if !strings.Contains(string(cond), `"autoscaling:ResourceTag/ams:group":"ams-cluster/dev/ams-cluster-dev-`+tc.role+`"`) {
+					t.Errorf("not scoped to the node's own group: %s", cond)
+				}
+			}
+			if !found {
+				t.Error("no OwnGroupLifecycle statement")
+			}
+		})
 	}
 }

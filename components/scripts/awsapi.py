@@ -15,6 +15,9 @@ Usage: awsapi.py COMMAND ARGS...
                                  complete this instance's lifecycle action
   heartbeat GROUP HOOK           record a heartbeat of this instance's lifecycle action
   protect GROUP true|false       set this instance's scale-in protection
+  leave                          terminate this instance through its Auto Scaling group,
+                                 which replaces it (the desired capacity is kept) and
+                                 deregisters it from its target groups at once
   put-metrics NAMESPACE GROUP NAME=VALUE...
                                  put high-resolution Count metrics of the group
 
@@ -223,6 +226,10 @@ def main(argv):
         autoscaling("SetInstanceProtection", {
             "AutoScalingGroupName": args[0], "ProtectedFromScaleIn": args[1],
             "InstanceIds.member.1": metadata("meta-data/instance-id"),
+        })
+    elif command == "leave" and not args:
+        autoscaling("TerminateInstanceInAutoScalingGroup", {
+            "InstanceId": metadata("meta-data/instance-id"), "ShouldDecrementDesiredCapacity": "false",
         })
     elif command == "put-metrics" and len(args) >= 3:
         form = {"Action": "PutMetricData", "Version": "2010-08-01", "Namespace": args[0]}
