@@ -142,11 +142,13 @@ readonly PANEL_ADMIN_EMAIL={{ shq .PanelAdminEmail }}
 readonly PANEL_ADMIN_PASSWORD_PARAMETER={{ shq .PanelAdminPasswordParameter }}
 # A cluster node whose heartbeat (lastUpdateTime, written every 5 s) is this
 # old died without draining. Ant Media calls a node dead after 20 s
-# (io.antmedia.cluster.ClusterNode.getStatus); the bound is far beyond it,
-# so that a node that is slow, restarting or off by some clock skew is never
-# removed, and one that comes back is added again by its next heartbeat
-# (IClusterStore.addOrUpdate).
-readonly CLUSTER_STALE_SECONDS=900
+# (io.antmedia.cluster.ClusterNode.getStatus); the bound is fifteen times
+# that, beyond an Ant Media restart, so that a node that is slow or
+# restarting is never removed, and one that comes back is added again by
+# its next heartbeat (IClusterStore.addOrUpdate).
+readonly CLUSTER_STALE_SECONDS=300
+# How often a serving node looks for departed nodes again, beyond its start.
+readonly CLUSTER_SWEEP_SECONDS=600
 # How long before a Spot interruption the drain ends, so that the node
 # removes itself from the cluster list and completes its hook in time.
 readonly SPOT_MARGIN_SECONDS=15
@@ -212,6 +214,16 @@ except (OSError, ValueError) as err:
   return "$status"
 }
 
+# sweep_when_due clears departed nodes every CLUSTER_SWEEP_SECONDS of the
+# agent's loop: a node that died just before the last start goes stale later.
+sweep_when_due() {
+  swept=$((swept + AGENT_INTERVAL))
+  if [ "$swept" -ge "$CLUSTER_SWEEP_SECONDS" ]; then
+    swept=0
+    forget_nodes departed || log "could not clear departed nodes from the cluster list"
+  fi
+}
+
 # spot_notice prints "interruption <notice>" when EC2 is about to interrupt
 # this Spot instance (meta-data/spot/instance-action, two minutes ahead) or
 # "rebalance <notice>" when it recommends moving off it
@@ -257,7 +269,7 @@ print(max(0, int((datetime.datetime.fromisoformat(at) - datetime.datetime.now(da
 }
 
 main() {
-  local state load status notice
+  local state load status notice swept=0
   ip=$(aws_call imds meta-data/local-ipv4)
   group=$(aws_call imds meta-data/tags/instance/aws:autoscaling:groupName)
   log "publishing into $METRIC_NAMESPACE for $group every ${AGENT_INTERVAL}s"
@@ -267,6 +279,7 @@ main() {
       spot_leave "$notice"
       return 0
     fi
+    sweep_when_due
     status=0
     state=$(aws_call imds meta-data/autoscaling/target-lifecycle-state) || status=$?
     if [ "$status" -eq 0 ] && [ "$state" = Terminated ]; then
