@@ -51,10 +51,20 @@ func TestDepartedNodesAndSpotInterruption(t *testing.T) {
 	}
 }
 
+// anotherServingNode boots one more node of role into service, in a
+// cluster whose MongoDB serves already (servingNode boots it first).
+func (c *bootCluster) anotherServingNode(f *failures, role, id, ip string) *sandbox.Node {
+	n := c.amsNode(role, id, ip)
+	c.checkRun(f, c.bootAMS(n, role).Wait(), "the "+role+"'s boot script")
+	f.check(c.inService(n.ID), "the %s is in state %s, want InService", role, c.w.AWS.LifecycleState(n.ID))
+	c.checkUnit(f, n, "ams-agent.service", "once the node serves")
+	return n
+}
+
 func departedNodes(c *bootCluster, f *failures) {
 	origin := c.servingNode(f, components.RoleOrigin, "i-0a1b2c3d4e5f60171", "10.20.0.71")
-	drained := c.servingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60172", "10.20.0.72")
-	killed := c.servingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60173", "10.20.0.73")
+	drained := c.anotherServingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60172", "10.20.0.72")
+	killed := c.anotherServingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60173", "10.20.0.73")
 	_, db := origin.AMSMode()
 	listed := func() []string {
 		ips, err := antmedia.ClusterNodeIPs(c.w.Dir(), db)
@@ -77,7 +87,7 @@ func departedNodes(c *bootCluster, f *failures) {
 	if err := antmedia.AdvanceWallClock(c.w.Dir(), 20*60); err != nil {
 		f.check(false, "advancing the wall clock: %v", err)
 	}
-	starter := c.servingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60174", "10.20.0.74")
+	starter := c.anotherServingNode(f, components.RoleEdge, "i-0a1b2c3d4e5f60174", "10.20.0.74")
 	f.check(waitFor(60*time.Second, func() bool { return !slices.Contains(listed(), "10.20.0.73") }),
 		"the starting edge did not remove the dead one: %v\n%s", listed(), tail(starter.Journal("ams-agent.service"), 8))
 	f.check(slices.Equal(listed(), []string{"10.20.0.71", "10.20.0.74"}), "after the sweep the list is %v, want the live origin and the starter", listed())

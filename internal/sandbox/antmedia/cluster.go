@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
@@ -100,9 +101,46 @@ func readClusterList(worldDir, clusterDB string) ([]clusterNode, error) {
 	return nodes, json.Unmarshal(b, &nodes)
 }
 
+// writeClusterList replaces the list at once: a reader sees the old list
+// or the new one, as with a document store.
 func writeClusterList(worldDir, clusterDB string, nodes []clusterNode) error {
 	b, _ := json.MarshalIndent(nodes, "", "  ")
-	return os.WriteFile(clusterListPath(worldDir, clusterDB), b, 0o644)
+	p := clusterListPath(worldDir, clusterDB)
+	tmp, err := os.CreateTemp(worldDir, ".clusternode-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// withClusterList runs fn on the list of clusterDB under a lock shared by
+// every node of the world (each document write is atomic in MongoDB; the
+// file's read-modify-write must not lose another node's).
+func withClusterList(worldDir, clusterDB string, fn func([]clusterNode) ([]clusterNode, error)) error {
+	lock, err := os.OpenFile(clusterListPath(worldDir, clusterDB)+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
+	nodes, err := readClusterList(worldDir, clusterDB)
+	if err != nil {
+		return err
+	}
+	if nodes, err = fn(nodes); err != nil {
+		return err
+	}
+	return writeClusterList(worldDir, clusterDB, nodes)
 }
 
 // heartbeatLive refreshes lastUpdateTime of every node whose JVM runs in
@@ -129,24 +167,20 @@ func (s *AMSServer) registerClusterNode(e *machine.Env, rt amsRuntime) error {
 	if rt.Mode != "cluster" || rt.ClusterDB == "" {
 		return nil
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
 	id, err := clusterNodeID(e)
 	if err != nil {
 		return err
 	}
-	nodes, err := readClusterList(e.WorldDir, rt.ClusterDB)
-	if err != nil {
-		return err
-	}
 	me := clusterNode{ID: id, IP: e.Node.PrivateIP, LastUpdateTime: wallMillis(e.WorldDir), Memory: "0", CPU: "0"}
-	for i, n := range nodes {
-		if n.ID == id {
-			nodes[i] = me
-			return writeClusterList(e.WorldDir, rt.ClusterDB, nodes)
+	return withClusterList(e.WorldDir, rt.ClusterDB, func(nodes []clusterNode) ([]clusterNode, error) {
+		for i, n := range nodes {
+			if n.ID == id {
+				nodes[i] = me
+				return nodes, nil
+			}
 		}
-	}
-	return writeClusterList(e.WorldDir, rt.ClusterDB, append(nodes, me))
+		return append(nodes, me), nil
+	})
 }
 
 // clusterNodeID is the node's id in the cluster list, made at its first
@@ -200,13 +234,12 @@ func (s *AMSServer) clusterNodes(w http.ResponseWriter, r *http.Request, c amsCa
 	}
 	out := []listed{}
 	if c.rt.Mode == "cluster" {
-		s.store.Lock()
-		nodes, err := readClusterList(c.e.WorldDir, c.rt.ClusterDB)
-		if err == nil {
-			heartbeatLive(c.e.WorldDir, c.rt.ClusterDB, nodes)
-			err = writeClusterList(c.e.WorldDir, c.rt.ClusterDB, nodes)
-		}
-		s.store.Unlock()
+		var nodes []clusterNode
+		err := withClusterList(c.e.WorldDir, c.rt.ClusterDB, func(stored []clusterNode) ([]clusterNode, error) {
+			heartbeatLive(c.e.WorldDir, c.rt.ClusterDB, stored)
+			nodes = stored
+			return stored, nil
+		})
 		if err != nil {
 			return err
 		}
@@ -232,9 +265,7 @@ func (s *AMSServer) deleteClusterNode(w http.ResponseWriter, r *http.Request, c 
 	}
 	removed := false
 	if c.rt.Mode == "cluster" {
-		s.store.Lock()
-		nodes, err := readClusterList(c.e.WorldDir, c.rt.ClusterDB)
-		if err == nil {
+		err := withClusterList(c.e.WorldDir, c.rt.ClusterDB, func(nodes []clusterNode) ([]clusterNode, error) {
 			kept := nodes[:0]
 			for _, n := range nodes {
 				if n.ID == id {
@@ -243,9 +274,8 @@ func (s *AMSServer) deleteClusterNode(w http.ResponseWriter, r *http.Request, c 
 				}
 				kept = append(kept, n)
 			}
-			err = writeClusterList(c.e.WorldDir, c.rt.ClusterDB, kept)
-		}
-		s.store.Unlock()
+			return kept, nil
+		})
 		if err != nil {
 			return err
 		}
