@@ -159,8 +159,8 @@ readonly SPOT_MARGIN_SECONDS=15
 # (ClusterRestServiceV2: GET /rest/v2/cluster/nodes/{offset}/{size},
 # DELETE /rest/v2/cluster/node/{id}) this node's own entries (self: its
 # private or public address) or the entries of other nodes whose heartbeat
-# stopped CLUSTER_STALE_SECONDS ago (departed). The password hash reaches
-# Python in its environment, never on a command line.
+# stopped CLUSTER_STALE_SECONDS before the freshest one (departed). The
+# password hash reaches Python in its environment, never on a command line.
 forget_nodes() {
   if [ -z "$PANEL_ADMIN_PASSWORD_PARAMETER" ]; then
     log "no panel password parameter: the agent cannot log in to change the cluster list"
@@ -192,7 +192,10 @@ try:
         if len(page) < 50:
             break
         offset += 50
-    own, now = set(env["OWN_IPS"].split()), time.time() * 1000
+    # Ages are measured against the freshest heartbeat in the list (a
+    # running node wrote it seconds ago), so that clocks need not agree.
+    own = set(env["OWN_IPS"].split())
+    now = max([n.get("lastUpdateTime") or 0 for n in nodes] + [0]) or time.time() * 1000
     for n in nodes:
         nid, ip, last = n.get("id") or "", n.get("ip") or "", n.get("lastUpdateTime") or 0
         age = int((now - last) / 1000)
