@@ -27,6 +27,11 @@ type instanceAccess struct {
 	// LifecycleGroup's instances (origins, which protect themselves while
 	// publishing).
 	Protect bool
+	// Leave lets the node also terminate the LifecycleGroup's instances
+	// without decrementing the desired capacity (Spot edges, which leave
+	// their target groups at once on an interruption notice or a rebalance
+	// recommendation while Auto Scaling launches their replacement).
+	Leave bool
 	// LifecycleGroupArns is the ARN pattern of the account's Auto Scaling
 	// groups in the region, the resource of those actions; the tag
 	// condition narrows it to the node's own group.
@@ -88,7 +93,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 		namespaces = append(namespaces, access.Logs.MetricsNamespace)
 	}
 	policy := pulumi.All(access.Read.ToStringArrayOutput(), access.Write.ToStringArrayOutput(), logGroups.ToStringArrayOutput()).ApplyT(func(v []any) (string, error) {
-		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, access.LifecycleGroupArns, access.Protect, v[2].([]string), namespaces)
+		return instancePolicy(v[0].([]string), v[1].([]string), access.LifecycleGroup, access.LifecycleGroupArns, access.Protect, access.Leave, v[2].([]string), namespaces)
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Role:   role.ID(),
@@ -107,7 +112,7 @@ func instanceProfile(ctx *pulumi.Context, name string, access instanceAccess, ta
 }
 
 // instancePolicy is the IAM policy document of an AMS cluster instance.
-func instancePolicy(readable, writable []string, lifecycleGroup, lifecycleGroupArns string, protect bool, logGroupArns, metricNamespaces []string) (string, error) {
+func instancePolicy(readable, writable []string, lifecycleGroup, lifecycleGroupArns string, protect, leave bool, logGroupArns, metricNamespaces []string) (string, error) {
 	// What the SSM agent needs for Session Manager, and nothing more. The
 	// managed AmazonSSMManagedInstanceCore policy is not used because it also
 	// grants ssm:GetParameter on every parameter.
@@ -161,6 +166,9 @@ func instancePolicy(readable, writable []string, lifecycleGroup, lifecycleGroupA
 		actions := []string{"autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat", "autoscaling:SetInstanceHealth"}
 		if protect {
 			actions = append(actions, "autoscaling:SetInstanceProtection")
+		}
+		if leave {
+			actions = append(actions, "autoscaling:TerminateInstanceInAutoScalingGroup")
 		}
 		statements = append(statements, map[string]any{
 			"Sid":      "OwnGroupLifecycle",

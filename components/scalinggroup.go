@@ -99,6 +99,16 @@ type ScalingGroupArgs struct {
 	// seconds) instead of launching one. Warm nodes do not join the cluster
 	// until they leave the pool. Defaults to 0: no warm pool.
 	WarmPoolSize int
+	// Capacity is how the group buys its nodes: CapacityOnDemand, or
+	// CapacitySpot (edges only, without a warm pool; see docs/spot.md).
+	// Defaults to "ondemand".
+	Capacity string
+	// OnDemandBase is, with CapacitySpot, how many nodes run On-Demand
+	// before any runs on Spot, 0 to MaxSize. Defaults to 0.
+	OnDemandBase int
+	// SpotPercent is, with CapacitySpot, the share of the nodes above
+	// OnDemandBase that run on Spot, 1 to 100. Defaults to 100.
+	SpotPercent int
 	// MetricNamespace is the CloudWatch namespace the nodes' agent publishes
 	// its per-node live streams, viewers and publishers into, and the only
 	// one the nodes may write. Defaults to "<project>/<stack>".
@@ -211,6 +221,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 	}
 	setDefault(&out.InstanceType, "m5.2xlarge")
 	setDefault(&out.PanelAdminEmail, "admin@ams.local")
+	capacityDefaults(&out)
 	setDefaultInt(&out.MinSize, 1)
 	setDefaultInt(&out.DesiredCapacity, out.MinSize)
 	setDefaultInt(&out.MaxSize, 10)
@@ -295,6 +306,7 @@ func (a *ScalingGroupArgs) withDefaults() (ScalingGroupArgs, error) {
 			bad.reject("StatusWebhookURL", out.StatusWebhookURL, "set together with AppSettings, whose parameter carries it")
 		}
 	}
+	out.validateSpot(&bad)
 	bad.instanceTagKeys(out.Tags)
 	return out, bad.err()
 }
@@ -380,6 +392,9 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		// Only origins protect themselves from scale-in (while publishing).
 		Protect:         a.Role == RoleOrigin,
 		MetricNamespace: a.MetricNamespace, Logs: a.Logs,
+		// Spot edges leave their group (and its target groups) themselves
+		// on an interruption notice or a rebalance recommendation.
+		Leave: a.Capacity == CapacitySpot,
 	}, a.Tags, parent)
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: %w", name, err)
@@ -475,15 +490,18 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		transition, result string
 		timeout            int
 	}{"autoscaling:EC2_INSTANCE_LAUNCHING", "ABANDON", a.LaunchHookTimeout()}
+	capacity := groupCapacity(a, lt, lt.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput))
 	asg, err := autoscaling.NewGroup(ctx, name, &autoscaling.GroupArgs{
 		VpcZoneIdentifiers: a.SubnetIDs,
 		MinSize:            pulumi.Int(a.MinSize),
 		MaxSize:            pulumi.Int(a.MaxSize),
 		DesiredCapacity:    pulumi.Int(a.DesiredCapacity),
-		LaunchTemplate: &autoscaling.GroupLaunchTemplateArgs{
-			Id:      lt.ID(),
-			Version: lt.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput),
-		},
+
+		// On demand, the launch template; on Spot, a mixed-instances policy.
+		LaunchTemplate:       capacity.launchTemplate,
+		MixedInstancesPolicy: capacity.mixedInstances,
+		CapacityRebalance:    capacity.capacityRebalance,
+
 		TargetGroupArns:        a.TargetGroupArns,
 		HealthCheckType:        pulumi.String(ReplacementHealthCheckType),
 		HealthCheckGracePeriod: pulumi.Int(a.HealthCheckGraceSeconds),

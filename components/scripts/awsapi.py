@@ -17,6 +17,9 @@ Usage: awsapi.py COMMAND ARGS...
   protect GROUP true|false       set this instance's scale-in protection
   set-health Healthy|Unhealthy   set this instance's health in its group (Unhealthy:
                                  the group replaces it), respecting the grace period
+  leave                          terminate this instance through its Auto Scaling group,
+                                 which replaces it (the desired capacity is kept) and
+                                 deregisters it from its target groups at once
   put-metrics NAMESPACE GROUP NAME=VALUE...
                                  put high-resolution Count metrics of the group
   eip-claim TAGKEY TAGVALUE      associate with this instance an Elastic IP tagged
@@ -275,6 +278,10 @@ def main(argv):
         autoscaling("SetInstanceHealth", {
             "InstanceId": metadata("meta-data/instance-id"), "HealthStatus": args[0],
             "ShouldRespectGracePeriod": "true",
+        })
+    elif command == "leave" and not args:
+        autoscaling("TerminateInstanceInAutoScalingGroup", {
+            "InstanceId": metadata("meta-data/instance-id"), "ShouldDecrementDesiredCapacity": "false",
         })
     elif command == "put-metrics" and len(args) >= 3:
         form = {"Action": "PutMetricData", "Version": "2010-08-01", "Namespace": args[0]}

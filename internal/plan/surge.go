@@ -74,6 +74,10 @@ func (p *Plan) surge(b *strings.Builder) {
 		} else {
 			warm = strings.ToLower(warm) + " warm pool"
 		}
+		if asg.Input("mixedInstancesPolicy").IsObject() {
+			// AWS refuses a warm pool on a group with Spot: a cold launch.
+			warm = "Spot, " + warm
+		}
 		if size := asg.Str("minSize"); size != "" && size == asg.Str("maxSize") {
 			line = "fixed size " + size + ": does not scale"
 		} else if tl, err := components.Surge(in); err != nil {

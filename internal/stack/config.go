@@ -35,6 +35,12 @@ type RoleSettings struct {
 	// (keys <role>MaxViewersPerNode, <role>MaxPublishersPerNode); 0 takes
 	// them from the instance type (components.CapacityFor).
 	MaxViewersPerNode, MaxPublishersPerNode int
+	// Capacity, OnDemandBase and SpotPercent say how the role buys its
+	// nodes (keys edgeCapacity, edgeOnDemandBase, edgeSpotPercent; origins
+	// stay On-Demand).
+	Capacity     string
+	OnDemandBase int
+	SpotPercent  int
 }
 
 // Config is the stack's configuration, read once and validated before any
@@ -195,6 +201,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 		}
 		if role == components.RoleEdge {
 			s.SurgePerNode = r.integer("edgeScaleViewersPerNode")
+			s.Capacity, s.OnDemandBase, s.SpotPercent = r.str("edgeCapacity"), r.integer("edgeOnDemandBase"), r.integer("edgeSpotPercent")
 		} else {
 			s.SurgePerNode = r.integer("originScalePublishersPerNode")
 		}
@@ -282,6 +289,7 @@ func (c *Config) validateComponents(r *reader) {
 
 			"MaxViewersPerNode": string(role) + "MaxViewersPerNode", "MaxPublishersPerNode": string(role) + "MaxPublishersPerNode",
 			"CapacityResumePercent": "capacityResumePercent", "AMSDownReplaceSeconds": "amsDownReplaceSeconds",
+			"Capacity": "edgeCapacity", "OnDemandBase": "edgeOnDemandBase", "SpotPercent": "edgeSpotPercent",
 		}})
 		for field, key := range appKeys {
 			checks[len(checks)-1].keys[field] = key

@@ -294,6 +294,9 @@ func (c *Config) scalingGroupArgs(role components.Role, w wiring) *components.Sc
 		WarmPoolSize:                    s.WarmPoolSize,
 		AppSettings:                     w.appSettings,
 		StatusWebhookURL:                c.StatusWebhookURL,
+		Capacity:                        s.Capacity,
+		OnDemandBase:                    s.OnDemandBase,
+		SpotPercent:                     s.SpotPercent,
 		Tags:                            c.tags(),
 
 		MaxViewersPerNode:     s.MaxViewersPerNode,

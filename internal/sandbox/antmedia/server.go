@@ -159,6 +159,8 @@ func (s *AMSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.firstBoot(e, rt)
 	s.startApps(e, rt)
 	s.syncApps(e, rt)
+	// The ClusterNotifier's heartbeat (cluster.go); a failure is its log line.
+	_ = s.registerClusterNode(e, rt)
 	rec := &amsStatusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.route(rec, r, e, rt)
 	s.record(AMSRequest{Method: r.Method, Path: r.URL.Path, Status: rec.status})
@@ -248,6 +250,9 @@ func (s *AMSServer) route(w http.ResponseWriter, r *http.Request, e *machine.Env
 	}
 	if !known {
 		ep, known = amsSettingsEndpoint(r)
+	}
+	if !known {
+		ep, known = amsClusterEndpoints()[amsClusterEndpointKey(r.URL.Path)]
 	}
 	c := amsCall{e: e, rt: rt, session: s.sessionUser(r)}
 	if !(known && ep.open) && strings.HasPrefix(r.URL.Path, "/rest/") && c.session == "" {

@@ -32,6 +32,9 @@ type asGroup struct {
 	name, uuid string
 	tags       map[string]string
 	hooks      map[string]LifecycleHook
+	// replacements are the instances launched for members terminated
+	// without decrementing the desired capacity (autoscaling_spot.go).
+	replacements int
 }
 
 // asInstance is an instance of an Auto Scaling group.
@@ -48,6 +51,8 @@ type asInstance struct {
 	// targets are the changes of its target lifecycle state (timing.go).
 	enteredAt int
 	targets   []targetChange
+	// deregistered is set once the instance left its target groups.
+	deregistered bool
 }
 
 // AddGroup adds an Auto Scaling group with its lifecycle hooks.
@@ -322,6 +327,8 @@ func (a *AWS) autoscaling(q *apiRequest, op string) (any, *apiError) {
 	case "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat", "SetInstanceProtection":
 	case "SetInstanceHealth":
 		return a.setInstanceHealth(q)
+	case "TerminateInstanceInAutoScalingGroup":
+		return a.terminateInstance(q)
 	default:
 		return nil, &apiError{"InvalidAction", "The action " + op + " is not valid for this web service."}
 	}

@@ -31,6 +31,43 @@ type IMDS struct {
 	mu       sync.Mutex
 	tokens   map[string]imdsToken
 	requests []IMDSRequest
+	// spotAction and rebalance are the Spot notices, "" until EC2 gives one.
+	spotAction, rebalance string
+}
+
+// InterruptSpot gives the instance EC2's two-minute Spot interruption
+// notice: meta-data/spot/instance-action, absent (404) until then, becomes
+// {"action": "terminate", "time": at} ("Spot Instance interruption
+// notices", EC2 user guide); EC2 terminates the instance at that time.
+func (m *IMDS) InterruptSpot(at time.Time) {
+	b, _ := json.Marshal(map[string]string{"action": "terminate", "time": at.UTC().Format("2006-01-02T15:04:05Z")})
+	m.mu.Lock()
+	m.spotAction = string(b)
+	m.mu.Unlock()
+}
+
+// RecommendRebalance gives the instance EC2's rebalance recommendation:
+// meta-data/events/recommendations/rebalance, absent (404) until then,
+// becomes {"noticeTime": at} ("EC2 instance rebalance recommendations").
+func (m *IMDS) RecommendRebalance(at time.Time) {
+	b, _ := json.Marshal(map[string]string{"noticeTime": at.UTC().Format("2006-01-02T15:04:05Z")})
+	m.mu.Lock()
+	m.rebalance = string(b)
+	m.mu.Unlock()
+}
+
+// spotNotices are the Spot notice items the instance shows now.
+func (m *IMDS) spotNotices() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	if m.spotAction != "" {
+		out["meta-data/spot/instance-action"] = m.spotAction
+	}
+	if m.rebalance != "" {
+		out["meta-data/events/recommendations/rebalance"] = m.rebalance
+	}
+	return out
 }
 
 // IMDSRequest is one request the metadata service answered.
@@ -183,6 +220,9 @@ func (m *IMDS) item(path string) (string, string, bool) {
 			"pendingTime": "2025-01-01T00:00:00Z", "privateIp": m.ip, "region": m.region, "version": "2017-09-30",
 		}, "", "  ")
 		return string(doc), text, true
+	}
+	if notice, ok := m.spotNotices()[path]; ok {
+		return notice, text, true
 	}
 	if path == "meta-data/tags/instance" || path == "meta-data/tags/instance/" {
 		keys := make([]string, 0, len(m.tags))

@@ -1,0 +1,1 @@
+../boot/boot_fixture_test.go

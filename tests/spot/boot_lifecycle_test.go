@@ -1,0 +1,1 @@
+../boot/boot_lifecycle_test.go

@@ -1,0 +1,1 @@
+../boot/boot_timing_test.go

@@ -1,0 +1,1 @@
+../boot/boot_v14_test.go

@@ -1,0 +1,1 @@
+../boot/main_test.go
