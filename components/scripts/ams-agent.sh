@@ -439,13 +439,6 @@ ams_down() {
   fi
 }
 
-main() {
-  local state load status
-  mark_agent_start
-  ip=$(aws_call imds meta-data/local-ipv4)
-  group=$(aws_call imds meta-data/tags/instance/aws:autoscaling:groupName)
-  log "publishing into $METRIC_NAMESPACE for $group every ${AGENT_INTERVAL}s"
-  start_health_endpoint
 # ----- Spot notices and the cluster list (issue 19, items 3 and 4) ---------
 
 readonly PANEL_ADMIN_EMAIL={{ shq .PanelAdminEmail }}
@@ -583,9 +576,11 @@ print(max(0, int((datetime.datetime.fromisoformat(at) - datetime.datetime.now(da
 
 main() {
   local state load status notice swept=0
+  mark_agent_start
   ip=$(aws_call imds meta-data/local-ipv4)
   group=$(aws_call imds meta-data/tags/instance/aws:autoscaling:groupName)
   log "publishing into $METRIC_NAMESPACE for $group every ${AGENT_INTERVAL}s"
+  start_health_endpoint
   forget_nodes departed || log "could not clear departed nodes from the cluster list"
   while :; do
     if notice=$(spot_notice); then
