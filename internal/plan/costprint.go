@@ -3,10 +3,17 @@ package plan
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"text/tabwriter"
 )
+
+// unitPrice prints a unit price to a millionth of a dollar, without the
+// binary fraction's noise (a 60 % discount of $0.384 is $0.1536).
+func unitPrice(v float64) string {
+	return fmt.Sprintf("$%g", math.Round(v*1e6)/1e6)
+}
 
 // usd formats dollars with cents: "$1,234.56".
 func usd(v float64) string {
@@ -101,7 +108,7 @@ func (e *Estimate) writeTable(b *strings.Builder) {
 			}
 			fmt.Fprintf(tw, "  %s\t%12s\t%-15s\t%10s\t%11s\n", l.Component, "", "", "", usd(sub))
 		}
-		fmt.Fprintf(tw, "    %s\t%12s\t%-15s\t%10s\t%11s\n", l.Item, quantity(l.Quantity), l.Unit, fmt.Sprintf("$%g", l.UnitPrice), usd(l.Monthly()))
+		fmt.Fprintf(tw, "    %s\t%12s\t%-15s\t%10s\t%11s\n", l.Item, quantity(l.Quantity), l.Unit, unitPrice(l.UnitPrice), usd(l.Monthly()))
 	}
 	fmt.Fprintf(tw, "  Total\t%12s\t%-15s\t%10s\t%11s\n", "", "", "", usd(e.Total()))
 	fmt.Fprintf(tw, "  Total with every group at its maximum size\t%12s\t%-15s\t%10s\t%11s\n", "", "", "", usd(e.AtMax))
