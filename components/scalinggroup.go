@@ -426,6 +426,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 			MetricNamespace:      a.MetricNamespace,
 			AgentIntervalSeconds: AgentIntervalSeconds,
 			Recordings:           a.Recordings,
+			Spot:                 a.Capacity == CapacitySpot,
 			Capacity:             a.agentCapacity(),
 		})
 		if err != nil {

@@ -123,6 +123,9 @@ type AMSBootstrap struct {
 	// Recordings tells the agent that the applications upload their MP4
 	// recordings, so that a drain waits for the uploads too.
 	Recordings bool
+	// Spot tells the agent that the group may run its node on Spot, so that
+	// it watches for interruption notices and rebalance recommendations.
+	Spot bool
 	// Capacity is what the agent's health endpoint judges the node by.
 	Capacity AgentCapacity
 }

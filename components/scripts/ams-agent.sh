@@ -25,6 +25,9 @@ readonly DRAIN_HOOK={{ shq .DrainHookName }}
 readonly DRAIN_SECONDS={{ shq .DrainSeconds }}
 readonly AGENT_INTERVAL={{ shq .AgentIntervalSeconds }}
 readonly RECORDINGS={{ if .Recordings }}yes{{ else }}no{{ end }}
+# Whether the group may run this node on Spot: only then are there notices
+# to watch for (two metadata reads every reading).
+readonly SPOT={{ if .Spot }}yes{{ else }}no{{ end }}
 readonly HEALTH_LISTEN={{ shq .Capacity.Listen }}
 readonly HEALTH_PATH={{ shq .Capacity.Path }}
 readonly MAX_VIEWERS={{ shq .Capacity.MaxViewers }}
@@ -583,7 +586,7 @@ main() {
   start_health_endpoint
   forget_nodes departed || log "could not clear departed nodes from the cluster list"
   while :; do
-    if notice=$(spot_notice); then
+    if [ "$SPOT" = yes ] && notice=$(spot_notice); then
       spot_leave "$notice"
       return 0
     fi
