@@ -24,18 +24,9 @@ func (a *AWS) terminateInstance(q *apiRequest) (any, *apiError) {
 	if err != nil {
 		return nil, &apiError{"ValidationError", "1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null"}
 	}
-	in, ok := a.instances[id]
-	resource := fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", a.Region, a.Account)
-	var keys conditionKeys
-	if ok {
-		g := a.groups[in.group]
-		resource, keys = a.groupArn(g), resourceTagKeys("autoscaling", g.tags)
-	}
-	if aerr := q.authorize("autoscaling:TerminateInstanceInAutoScalingGroup", resource, keys); aerr != nil {
+	in, aerr := a.authorizeInstance(q, "autoscaling:TerminateInstanceInAutoScalingGroup", id)
+	if aerr != nil {
 		return nil, aerr
-	}
-	if !ok {
-		return nil, &apiError{"ValidationError", "Instance Id not found - No managed instance found for instance ID: " + id}
 	}
 	if in.state != "InService" && in.state != "Standby" {
 		return nil, &apiError{"ValidationError", fmt.Sprintf("The instance %s is in state %s: only InService and Standby instances can be terminated.", id, in.state)}

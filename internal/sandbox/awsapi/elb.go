@@ -346,10 +346,10 @@ func (a *AWS) replace(in *asInstance) {
 	a.enter(in, "Terminating:Wait")
 }
 
-// setInstanceHealth serves SetInstanceHealth (Auto Scaling API reference):
-// the instance names its group, whose ARN and tags IAM authorizes against.
-func (a *AWS) setInstanceHealth(q *apiRequest) (any, *apiError) {
-	id, status := q.form.Get("InstanceId"), q.form.Get("HealthStatus")
+// authorizeInstance authorizes action on the group of instance id (its
+// ARN and tags; any group's ARN when the instance is unknown) and returns
+// the instance, known to Auto Scaling.
+func (a *AWS) authorizeInstance(q *apiRequest, action, id string) (*asInstance, *apiError) {
 	in, ok := a.instances[id]
 	resource := fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/*", a.Region, a.Account)
 	var keys conditionKeys
@@ -357,11 +357,22 @@ func (a *AWS) setInstanceHealth(q *apiRequest) (any, *apiError) {
 		g := a.groups[in.group]
 		resource, keys = a.groupArn(g), resourceTagKeys("autoscaling", g.tags)
 	}
-	if aerr := q.authorize("autoscaling:SetInstanceHealth", resource, keys); aerr != nil {
+	if aerr := q.authorize(action, resource, keys); aerr != nil {
 		return nil, aerr
 	}
 	if !ok {
 		return nil, &apiError{"ValidationError", "Instance Id not found - No managed instance found for instance ID: " + id}
+	}
+	return in, nil
+}
+
+// setInstanceHealth serves SetInstanceHealth (Auto Scaling API reference):
+// the instance names its group, whose ARN and tags IAM authorizes against.
+func (a *AWS) setInstanceHealth(q *apiRequest) (any, *apiError) {
+	status := q.form.Get("HealthStatus")
+	in, aerr := a.authorizeInstance(q, "autoscaling:SetInstanceHealth", q.form.Get("InstanceId"))
+	if aerr != nil {
+		return nil, aerr
 	}
 	if status != "Healthy" && status != "Unhealthy" {
 		return nil, &apiError{"ValidationError", "Valid values for HealthStatus are Healthy and Unhealthy"}
