@@ -129,7 +129,7 @@ func TestDrainThatDoesNotWaitLosesTheRecording(t *testing.T) {
 		ams := s.ams
 		s.ams = func(c *bootCluster, role string) string {
 			script := ams(c, role)
-			const call = `  wait_for_recordings "$waited"` + "\n"
+			const call = `  wait_for_recordings "$waited" "$limit"` + "\n"
 			if !strings.Contains(script, call) {
 				c.t.Fatal("the agent has no wait_for_recordings call to take out")
 			}
