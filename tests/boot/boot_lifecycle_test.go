@@ -202,8 +202,10 @@ func originWithPublisherIsProtected(c *bootCluster) []string {
 	n.AMS().SetStreams(now, sandbox.AMSStream{App: "WebRTCAppEE", ID: "keynote", Publisher: true, WebRTCViewers: 5})
 	n.AMS().SetStreams(now + 30)
 	before := len(n.Journal("ams-agent.service"))
-	f.check(waitFor(30*time.Second, func() bool { return c.w.AWS.Protected(n.ID) }), "the origin with a publisher was never protected from scale-in")
-	f.check(waitFor(30*time.Second, func() bool { return !c.w.AWS.Protected(n.ID) }), "the origin stayed protected after its last publisher left")
+	// Real-time bounds: the world's 30 s pass only as fast as the node's
+	// programs run, slowly on two busy cores.
+	f.check(waitFor(90*time.Second, func() bool { return c.w.AWS.Protected(n.ID) }), "the origin with a publisher was never protected from scale-in")
+	f.check(waitFor(90*time.Second, func() bool { return !c.w.AWS.Protected(n.ID) }), "the origin stayed protected after its last publisher left")
 	c.w.AWS.SetLifecycleState(n.ID, "Terminating:Wait")
 	f.check(waitFor(120*time.Second, func() bool { return c.w.AWS.LifecycleState(n.ID) == "Terminated" }), "the origin's agent never completed the terminating hook")
 	res := n.Journal("ams-agent.service")[before:]
