@@ -212,6 +212,8 @@ func TestTemplateEstimate(t *testing.T) {
 const (
 	costBegin = "<!-- cost:begin (go test ./internal/plan -run TestCostDoc -update) -->\n"
 	costEnd   = "<!-- cost:end -->"
+	// costSummaryBegin opens the README's copy of the comparison table.
+	costSummaryBegin = "<!-- cost-summary:begin (go test ./internal/plan -run TestCostDoc -update) -->\n"
 )
 
 // TestCostDoc: docs/cost.md's tables are the estimates of dev, prod and
@@ -228,21 +230,33 @@ func TestCostDoc(t *testing.T) {
 		estimate(t, "prod", map[string]string{"certificateArn": certificate}),
 		plan.AntMediaTemplateEstimate(p, a),
 	})
-	const file = "../../docs/cost.md"
+	checkMarkedBlock(t, "../../docs/cost.md", costBegin, costEnd, got)
+	// The README shows the comparison table alone; docs/cost.md the rest.
+	summary := got[strings.Index(got, "| monthly USD"):]
+	if k := strings.Index(summary, "\n\n"); k >= 0 {
+		summary = summary[:k+1]
+	}
+	checkMarkedBlock(t, "../../README.md", costSummaryBegin, costEnd, summary)
+}
+
+// checkMarkedBlock compares what file holds between begin and end with
+// want, and rewrites it with -update.
+func checkMarkedBlock(t *testing.T, file, begin, end, want string) {
+	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := string(raw)
-	i, j := strings.Index(doc, costBegin), strings.Index(doc, costEnd)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
 	if i < 0 || j < i {
-		t.Fatalf("%s lacks the markers %q ... %q", file, costBegin, costEnd)
+		t.Fatalf("%s lacks the markers %q ... %q", file, begin, end)
 	}
-	if doc[i+len(costBegin):j] == got {
+	if doc[i+len(begin):j] == want {
 		return
 	}
 	if *update {
-		if err := os.WriteFile(file, []byte(doc[:i+len(costBegin)]+got+doc[j:]), 0o644); err != nil {
+		if err := os.WriteFile(file, []byte(doc[:i+len(begin)]+want+doc[j:]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Log(file + ": rewritten")
