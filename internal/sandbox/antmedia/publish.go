@@ -3,6 +3,7 @@ package antmedia
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -64,10 +65,17 @@ var ErrNotAllowed = errors.New("not allowed")
 
 // StreamSecurity is the part of an application's settings that decides
 // who may publish and play (AppSettings publishJwtControlEnabled,
-// playJwtControlEnabled, jwtStreamSecretKey).
+// playJwtControlEnabled, jwtStreamSecretKey; for players also
+// rtmpPlaybackEnabled, playTokenControlEnabled, enableTimeTokenForPlay and
+// hashControlPlayEnabled: play.go).
 type StreamSecurity struct {
 	PublishJWT, PlayJWT bool
 	Secret              string
+	// RTMPPlayback lets RTMP players in at all.
+	RTMPPlayback bool
+	// PlayToken, PlayTimeToken and PlayHash are the play controls that
+	// need stored tokens, subscribers or a hash secret.
+	PlayToken, PlayTimeToken, PlayHash bool
 }
 
 // WallClock is the node's wall time now: what a JWT's exp is compared with.
@@ -101,12 +109,24 @@ func (s *AMSServer) Publish(app, stream string, protocol Protocol, token string)
 	return fmt.Errorf("publish over %s: not a publish protocol", protocol)
 }
 
-// Play is a client playing stream of app over protocol with token.
+// Play is a client playing stream of app over protocol with token, the
+// token placed where that protocol's players put it (play.go): the
+// WebSocket play command, the HLS playlist's query
+// (GET /app/streams/stream.m3u8?token=T) or the RTMP stream name.
 func (s *AMSServer) Play(app, stream string, protocol Protocol, token string) error {
-	if protocol != WebRTC && protocol != HLS {
-		return fmt.Errorf("play over %s: not modelled", protocol)
+	switch protocol {
+	case WebRTC:
+		return s.attempt(app, stream, TokenPlay, WebRTC, token)
+	case HLS:
+		return s.PlayRequest(http.MethodGet, app, stream+".m3u8", token)
+	case RTMP:
+		name := stream
+		if token != "" {
+			name += "?token=" + token
+		}
+		return s.playRTMP(app, name)
 	}
-	return s.attempt(app, stream, TokenPlay, protocol, token)
+	return fmt.Errorf("play over %s: not modelled", protocol)
 }
 
 // PublishURL publishes as a client given one URL does: rtmp://host/App/name
@@ -267,12 +287,18 @@ func (s *AMSServer) attempt(app, stream, typ string, protocol Protocol, token st
 	enabled := sec.PublishJWT
 	if typ == TokenPlay {
 		enabled = sec.PlayJWT
+		if why := sec.playRefusal(protocol); why != "" {
+			amsLog(e, "WARN", "io.antmedia.security", "%s play of stream %s refused: %s", protocol, stream, why)
+			return fmt.Errorf("%s %s to %s/%s: %s: %w", protocol, typ, app, stream, why, ErrNotAllowed)
+		}
 	}
 	if !enabled {
 		return nil
 	}
 	if err := CheckStreamToken(token, sec.Secret, stream, typ, s.WallClock()); err != nil {
-		if protocol == RTMP {
+		if protocol == RTMP && typ == TokenPlay {
+			amsLog(e, "ERROR", "org.red5.server.stream.StreamService", "You are not allowed to play the stream %s due to security", stream)
+		} else if protocol == RTMP {
 			amsLog(e, "ERROR", "org.red5.server.stream.StreamService", "You are not allowed to publish the stream %s", stream)
 		} else {
 			amsLog(e, "WARN", "io.antmedia.security", "%s %s of stream %s refused: %v", protocol, typ, stream, err)
@@ -287,6 +313,8 @@ func refusal(protocol Protocol, typ string) string {
 	switch {
 	case protocol == RTMP && typ == TokenPublish:
 		return "NetStream.Publish.BadName You are not allowed to publish the stream."
+	case protocol == RTMP:
+		return "NetStream.Publish.BadName You are not allowed to play the stream due to security."
 	case protocol == WebRTC:
 		return `{"command":"error","definition":"unauthorized_access"}`
 	case protocol == HLS:
@@ -304,8 +332,22 @@ func (s *AMSServer) streamSecurity(e *machine.Env, app string) (StreamSecurity, 
 	if err != nil {
 		return StreamSecurity{}, fmt.Errorf("settings of %s: %w", app, err)
 	}
-	publish, _ := settings["publishJwtControlEnabled"].(bool)
-	play, _ := settings["playJwtControlEnabled"].(bool)
+	flag := func(name string) bool {
+		b, _ := settings[name].(bool)
+		return b
+	}
 	secret, _ := settings["jwtStreamSecretKey"].(string)
-	return StreamSecurity{PublishJWT: publish, PlayJWT: play, Secret: secret}, nil
+	sec := StreamSecurity{
+		PublishJWT: flag("publishJwtControlEnabled"), PlayJWT: flag("playJwtControlEnabled"), Secret: secret,
+		PlayToken: flag("playTokenControlEnabled"), PlayTimeToken: flag("enableTimeTokenForPlay"),
+	}
+	// Two fields the settings model does not keep, read from the bean's
+	// file with their @Value defaults (false).
+	props, err := readJavaProperties(amsWebPropertiesPath(e, app))
+	if err != nil {
+		return StreamSecurity{}, fmt.Errorf("settings of %s: %w", app, err)
+	}
+	sec.RTMPPlayback = props["rtmpPlaybackEnabled"] == "true"
+	sec.PlayHash = props["hashControlPlayEnabled"] == "true"
+	return sec, nil
 }
