@@ -55,8 +55,10 @@ const (
 	HLS    Protocol = "hls" // play only: GET streams/{id}.m3u8?token= (TokenFilterManager)
 )
 
-// amsWallEpoch is the wall time of a node's virtual second 0. A JWT's exp
-// is wall time: the node's clock reads amsWallEpoch plus its virtual time.
+// amsWallEpoch is the wall time of the world's virtual second 0. A JWT's
+// exp is wall time: a node's wall clock reads amsWallEpoch plus the
+// world's time (the node's launch time plus its uptime), the same on
+// every node of a world with one clock.
 var amsWallEpoch = time.Date(2026, time.December, 3, 18, 0, 0, 0, time.UTC)
 
 // ErrNotAllowed is the cause of every refused publish or play; the
@@ -80,7 +82,8 @@ type StreamSecurity struct {
 
 // WallClock is the node's wall time now: what a JWT's exp is compared with.
 func (s *AMSServer) WallClock() time.Time {
-	return amsWallEpoch.Add(time.Duration(s.env().Now()) * time.Second)
+	e := s.env()
+	return amsWallEpoch.Add(time.Duration(e.Node.Born+e.Now()) * time.Second)
 }
 
 // Publish is a client publishing stream to app over protocol with token
