@@ -77,6 +77,15 @@ func publishNeedsAToken(t *testing.T, timing sandbox.Timing) {
 	// An SRT encoder without a stream id lands in LiveApp, which wants a token too.
 	err := ams.PublishURL("srt://ingest.example.com:4200")
 	f.check(errors.Is(err, antmedia.ErrNotAllowed), "SRT publish without a stream id: got %v, want refused", err)
-	// Players need no token by default (playAuth none).
-	f.check(ams.Play("WebRTCAppEE", "stream1", antmedia.HLS, "") == nil, "HLS play without a token refused with playAuth none")
+	_, exported := c.r.outputs["playTokenCommand"]
+	f.check(!exported, "the default stack (playAuth none) exports playTokenCommand")
+	// Players need no token by default (playAuth none): the negative
+	// variant of TestPlayNeedsATokenWithPlayAuthJWT, whose refusals this
+	// shows come from the stack's playAuth.
+	for _, app := range components.DefaultApps() {
+		for _, u := range playForms("https://live.example.com:5443", app, "") {
+			err := ams.PlayURL(u)
+			f.check(err == nil, "play %s without a token with playAuth none: got %v, want accepted", u, err)
+		}
+	}
 }
