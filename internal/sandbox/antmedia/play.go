@@ -136,30 +136,14 @@ func (s *AMSServer) playSecurity(e *machine.Env, app string) (StreamSecurity, er
 }
 
 // playRTMP is StreamService.play(name) on a connection to the application
-// path connectApp: the token as publish parses it.
-func (s *AMSServer) playRTMP(connectApp, name string) error {
-	app := connectApp
-	if strings.Contains(connectApp, "/") {
-		segs := strings.Split(connectApp, "/")
-		app = segs[0]
-		name = segs[1] + "/" + name
-	}
-	params := map[string]string{}
-	switch {
-	case strings.Contains(name, "?"):
-		var err error
-		if params, err = redParseQuery(name); err != nil {
-			return fmt.Errorf("rtmp play %q from %s: %w", name, app, err)
-		}
-		name = name[:strings.Index(name, "?")]
-	case strings.ContainsAny(name, "/%2F"):
-		keys := []string{"streamName", "token", "subscriberId", "subscriberCode"}
-		for i, seg := range splitSlashOr2F(name) {
-			if i < len(keys) {
-				params[keys[i]] = seg
-			}
-		}
-		name = params["streamName"]
+// path app: the token parsed from the name as publish parses it. Unlike
+// publish, play does not move a second path segment of the application
+// into the name, so rtmp://host/App/stream1/T connects to a scope
+// "App/stream1" that does not exist.
+func (s *AMSServer) playRTMP(app, name string) error {
+	name, params, err := redStreamName(name)
+	if err != nil {
+		return fmt.Errorf("rtmp play from %s: %w", app, err)
 	}
 	if name == "" {
 		return fmt.Errorf("rtmp play from %s: NetStream.Failed The stream name may not be empty.", app)

@@ -184,19 +184,33 @@ func (s *AMSServer) publishRTMP(connectApp, name string) error {
 		app = segs[0]
 		name = segs[1] + "/" + name
 	}
-	var params map[string]string
+	name, params, err := redStreamName(name)
+	if err != nil {
+		return fmt.Errorf("rtmp publish to %s: %w", app, err)
+	}
+	if name == "" {
+		return fmt.Errorf("rtmp publish to %s: NetStream.Publish.Failed: The stream name may not be empty.", app)
+	}
+	return s.attempt(app, name, TokenPublish, RTMP, params["token"])
+}
+
+// redStreamName is StreamService's parse of the stream name a publish or
+// play call gives: a query ("stream1?token=T", parseQueryParameters) or
+// path segments ("stream1/T/subscriberId/code", parsePathSegments); it
+// returns the stream name and the parameters.
+func redStreamName(name string) (string, map[string]string, error) {
+	params := map[string]string{}
 	switch {
 	case strings.Contains(name, "?"):
 		var err error
 		if params, err = redParseQuery(name); err != nil {
-			return fmt.Errorf("rtmp publish %q to %s: %w", name, app, err)
+			return "", nil, fmt.Errorf("stream name %q: %w", name, err)
 		}
 		name = name[:strings.Index(name, "?")]
 	case strings.ContainsAny(name, "/%2F"):
 		// name.matches(".*[/%2F].*"): a character class, so any "/", "%",
 		// "2" or "F" sends the name here; a name without "/" or "%2F"
 		// comes out whole, without a token.
-		params = map[string]string{}
 		keys := []string{"streamName", "token", "subscriberId", "subscriberCode"}
 		for i, seg := range splitSlashOr2F(name) {
 			if i < len(keys) {
@@ -205,10 +219,7 @@ func (s *AMSServer) publishRTMP(connectApp, name string) error {
 		}
 		name = params["streamName"]
 	}
-	if name == "" {
-		return fmt.Errorf("rtmp publish to %s: NetStream.Publish.Failed: The stream name may not be empty.", app)
-	}
-	return s.attempt(app, name, TokenPublish, RTMP, params["token"])
+	return name, params, nil
 }
 
 // redParseQuery is StreamService.parseQueryParameters: the part after the
