@@ -28,27 +28,11 @@ import (
 // (TestPublishNeedsATokenOnADefaultStack, which boots that stack): the
 // refusals come from the stack's setting, not from the stand-in.
 func TestPlayNeedsATokenWithPlayAuthJWT(t *testing.T) {
-	t.Parallel()
-	for _, tm := range timings() {
-		t.Run(tm.name, func(t *testing.T) {
-			t.Parallel()
-			playNeedsAToken(t, tm.timing)
-		})
-	}
+	eachTiming(t, playNeedsAToken)
 }
 
 func playNeedsAToken(t *testing.T, timing sandbox.Timing) {
-	c := newBootClusterWith(t, stackScripts(), map[string]string{"playAuth": components.AuthJWT}).timed(timing)
-	f := &failures{t: t}
-	defer func() {
-		for _, msg := range f.list {
-			t.Error(msg)
-		}
-	}()
-	secret := c.params[streamtoken.SecretParameterName("dev")]
-	if len(secret) < streamtoken.MinSecret {
-		t.Fatalf("the stack keeps no JWT stream key of %d characters or more in %s", streamtoken.MinSecret, streamtoken.SecretParameterName("dev"))
-	}
+	c, f, secret := tokenCluster(t, timing, map[string]string{"playAuth": components.AuthJWT})
 	playHost := playTokenCommandHost(t, c)
 	c.checkRun(f, c.bootMongo(c.mongoNode(c.mongoID, 5)), "the MongoDB boot script")
 	nodes := map[string]*sandbox.Node{}
@@ -62,13 +46,7 @@ func playNeedsAToken(t *testing.T, timing sandbox.Timing) {
 		return
 	}
 	origin := nodes[components.RoleOrigin].AMS()
-	mint := func(stream, typ string, ttl time.Duration) string {
-		tok, err := streamtoken.Mint(secret, streamtoken.Claims{StreamID: stream, Type: typ, Expires: origin.WallClock().Add(ttl)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
+	mint := minter(t, secret, origin)
 	rtmpHost := playHost
 	if u, err := url.Parse(playHost); err == nil {
 		rtmpHost = u.Hostname()
