@@ -186,27 +186,36 @@ func TestBadFlagsAllReported(t *testing.T) {
 	}
 }
 
-// TestREADMEShowsThePrintedForms checks that the README's sample of the
-// command's report is what the command prints for its hosts.
+// TestREADMEShowsThePrintedForms checks that the README's samples of the
+// command's report, for a publish token and for a play token, are what
+// the command prints for their hosts.
 func TestREADMEShowsThePrintedForms(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := streamtoken.Describe("TOKEN", "WebRTCAppEE", "stream1", streamtoken.TypePublish, time.Now(), time.Hour,
-		streamtoken.Hosts{Web: "https://live.example.com", Ingest: "ingest.live.example.com"})
-	var forms []string
-	for _, l := range strings.Split(report, "\n") {
-		if strings.HasPrefix(l, "RTMP") || strings.HasPrefix(l, "SRT") || strings.HasPrefix(l, "WebRTC") {
-			forms = append(forms, l)
+	for _, tc := range []struct {
+		typ   string
+		hosts streamtoken.Hosts
+		lines int
+	}{
+		{streamtoken.TypePublish, streamtoken.Hosts{Web: "https://live.example.com", Ingest: "ingest.live.example.com"}, 4},
+		{streamtoken.TypePlay, streamtoken.Hosts{Web: "https://live.example.com", Play: "https://live.example.com:5443"}, 2},
+	} {
+		report := streamtoken.Describe("TOKEN", "WebRTCAppEE", "stream1", tc.typ, time.Now(), time.Hour, tc.hosts)
+		var forms []string
+		for _, l := range strings.Split(report, "\n") {
+			if strings.HasPrefix(l, "RTMP") || strings.HasPrefix(l, "SRT") || strings.HasPrefix(l, "WebRTC") || strings.HasPrefix(l, "HLS") {
+				forms = append(forms, l)
+			}
 		}
-	}
-	if len(forms) != 4 {
-		t.Fatalf("report has %d URL lines, want 4:\n%s", len(forms), report)
-	}
-	for _, l := range forms {
-		if !strings.Contains(string(b), "\n"+l+"\n") {
-			t.Errorf("README lacks the line %q", l)
+		if len(forms) != tc.lines {
+			t.Fatalf("%s report has %d URL lines, want %d:\n%s", tc.typ, len(forms), tc.lines, report)
+		}
+		for _, l := range forms {
+			if !strings.Contains(string(b), "\n"+l+"\n") {
+				t.Errorf("README lacks the %s line %q", tc.typ, l)
+			}
 		}
 	}
 }

@@ -61,3 +61,22 @@ func TestWorldClockSleepsAreCheap(t *testing.T) {
 		t.Errorf("the world's clock reads %d s, the first node's %d s, the later node's %d s; want 86460, 86460 and 60", w.Now(), first.Clock(), later.Clock())
 	}
 }
+
+// Wall clocks agree: a node's clock reads its uptime, but its Ant Media
+// Server compares a token's exp with wall time, which is the world's on
+// every node (EC2 instances keep their clocks synchronised). Before,
+// a node launched an hour later read a wall clock an hour behind and took
+// a token that had expired on every other node.
+func TestWallClocksAgreeAcrossNodes(t *testing.T) {
+	Require(t)
+	w := NewWorld(t, "eu-west-1", "123456789012")
+	w.ShareClock()
+	first := w.NewNode(NodeSpec{InstanceID: "i-0000000000000000e", PrivateIP: "10.0.0.14", Image: ImageAMS})
+	if res := first.Run("hour.sh", "#!/bin/bash\nsleep 1h\n"); res.Err != nil {
+		t.Fatalf("hour.sh: %v\n%s", res.Err, res.Output)
+	}
+	later := w.NewNode(NodeSpec{InstanceID: "i-0000000000000000f", PrivateIP: "10.0.0.15", Image: ImageAMS})
+	if a, b := first.AMS().WallClock(), later.AMS().WallClock(); !a.Equal(b) || later.Clock() != 0 {
+		t.Errorf("wall clocks: the first node reads %s, the node launched an hour later %s (uptime %d s); want the same time", a, b, later.Clock())
+	}
+}

@@ -174,6 +174,7 @@ func (n *Node) info() machine.NodeInfo {
 	}
 	if n.clock != nil {
 		info.ClockURL = n.clock.srv.URL
+		info.Born = n.born
 	}
 	return info
 }

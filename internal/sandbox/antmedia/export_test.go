@@ -24,4 +24,5 @@ var (
 	ReadJavaProperties          = readJavaProperties
 	RunChangeServerMode         = runChangeServerMode
 	SedChange                   = sedChange
+	TokenFilterStreamID         = tokenFilterStreamID
 )

@@ -3,6 +3,7 @@ package antmedia
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -54,8 +55,10 @@ const (
 	HLS    Protocol = "hls" // play only: GET streams/{id}.m3u8?token= (TokenFilterManager)
 )
 
-// amsWallEpoch is the wall time of a node's virtual second 0. A JWT's exp
-// is wall time: the node's clock reads amsWallEpoch plus its virtual time.
+// amsWallEpoch is the wall time of the world's virtual second 0. A JWT's
+// exp is wall time: a node's wall clock reads amsWallEpoch plus the
+// world's time (the node's launch time plus its uptime), the same on
+// every node of a world with one clock.
 var amsWallEpoch = time.Date(2026, time.December, 3, 18, 0, 0, 0, time.UTC)
 
 // ErrNotAllowed is the cause of every refused publish or play; the
@@ -64,15 +67,23 @@ var ErrNotAllowed = errors.New("not allowed")
 
 // StreamSecurity is the part of an application's settings that decides
 // who may publish and play (AppSettings publishJwtControlEnabled,
-// playJwtControlEnabled, jwtStreamSecretKey).
+// playJwtControlEnabled, jwtStreamSecretKey; for players also
+// rtmpPlaybackEnabled, playTokenControlEnabled, enableTimeTokenForPlay and
+// hashControlPlayEnabled: play.go).
 type StreamSecurity struct {
 	PublishJWT, PlayJWT bool
 	Secret              string
+	// RTMPPlayback lets RTMP players in at all.
+	RTMPPlayback bool
+	// PlayToken, PlayTimeToken and PlayHash are the play controls that
+	// need stored tokens, subscribers or a hash secret.
+	PlayToken, PlayTimeToken, PlayHash bool
 }
 
 // WallClock is the node's wall time now: what a JWT's exp is compared with.
 func (s *AMSServer) WallClock() time.Time {
-	return amsWallEpoch.Add(time.Duration(s.env().Now()) * time.Second)
+	e := s.env()
+	return amsWallEpoch.Add(time.Duration(e.Node.Born+e.Now()) * time.Second)
 }
 
 // Publish is a client publishing stream to app over protocol with token
@@ -101,12 +112,24 @@ func (s *AMSServer) Publish(app, stream string, protocol Protocol, token string)
 	return fmt.Errorf("publish over %s: not a publish protocol", protocol)
 }
 
-// Play is a client playing stream of app over protocol with token.
+// Play is a client playing stream of app over protocol with token, the
+// token placed where that protocol's players put it (play.go): the
+// WebSocket play command, the HLS playlist's query
+// (GET /app/streams/stream.m3u8?token=T) or the RTMP stream name.
 func (s *AMSServer) Play(app, stream string, protocol Protocol, token string) error {
-	if protocol != WebRTC && protocol != HLS {
-		return fmt.Errorf("play over %s: not modelled", protocol)
+	switch protocol {
+	case WebRTC:
+		return s.attempt(app, stream, TokenPlay, WebRTC, token)
+	case HLS:
+		return s.PlayRequest(http.MethodGet, app, stream+".m3u8", token)
+	case RTMP:
+		name := stream
+		if token != "" {
+			name += "?token=" + token
+		}
+		return s.playRTMP(app, name)
 	}
-	return s.attempt(app, stream, TokenPlay, protocol, token)
+	return fmt.Errorf("play over %s: not modelled", protocol)
 }
 
 // PublishURL publishes as a client given one URL does: rtmp://host/App/name
@@ -161,19 +184,33 @@ func (s *AMSServer) publishRTMP(connectApp, name string) error {
 		app = segs[0]
 		name = segs[1] + "/" + name
 	}
-	var params map[string]string
+	name, params, err := redStreamName(name)
+	if err != nil {
+		return fmt.Errorf("rtmp publish to %s: %w", app, err)
+	}
+	if name == "" {
+		return fmt.Errorf("rtmp publish to %s: NetStream.Publish.Failed: The stream name may not be empty.", app)
+	}
+	return s.attempt(app, name, TokenPublish, RTMP, params["token"])
+}
+
+// redStreamName is StreamService's parse of the stream name a publish or
+// play call gives: a query ("stream1?token=T", parseQueryParameters) or
+// path segments ("stream1/T/subscriberId/code", parsePathSegments); it
+// returns the stream name and the parameters.
+func redStreamName(name string) (string, map[string]string, error) {
+	params := map[string]string{}
 	switch {
 	case strings.Contains(name, "?"):
 		var err error
 		if params, err = redParseQuery(name); err != nil {
-			return fmt.Errorf("rtmp publish %q to %s: %w", name, app, err)
+			return "", nil, fmt.Errorf("stream name %q: %w", name, err)
 		}
 		name = name[:strings.Index(name, "?")]
 	case strings.ContainsAny(name, "/%2F"):
 		// name.matches(".*[/%2F].*"): a character class, so any "/", "%",
 		// "2" or "F" sends the name here; a name without "/" or "%2F"
 		// comes out whole, without a token.
-		params = map[string]string{}
 		keys := []string{"streamName", "token", "subscriberId", "subscriberCode"}
 		for i, seg := range splitSlashOr2F(name) {
 			if i < len(keys) {
@@ -182,10 +219,7 @@ func (s *AMSServer) publishRTMP(connectApp, name string) error {
 		}
 		name = params["streamName"]
 	}
-	if name == "" {
-		return fmt.Errorf("rtmp publish to %s: NetStream.Publish.Failed: The stream name may not be empty.", app)
-	}
-	return s.attempt(app, name, TokenPublish, RTMP, params["token"])
+	return name, params, nil
 }
 
 // redParseQuery is StreamService.parseQueryParameters: the part after the
@@ -267,12 +301,18 @@ func (s *AMSServer) attempt(app, stream, typ string, protocol Protocol, token st
 	enabled := sec.PublishJWT
 	if typ == TokenPlay {
 		enabled = sec.PlayJWT
+		if why := sec.playRefusal(protocol); why != "" {
+			amsLog(e, "WARN", "io.antmedia.security", "%s play of stream %s refused: %s", protocol, stream, why)
+			return fmt.Errorf("%s %s to %s/%s: %s: %w", protocol, typ, app, stream, why, ErrNotAllowed)
+		}
 	}
 	if !enabled {
 		return nil
 	}
 	if err := CheckStreamToken(token, sec.Secret, stream, typ, s.WallClock()); err != nil {
-		if protocol == RTMP {
+		if protocol == RTMP && typ == TokenPlay {
+			amsLog(e, "ERROR", "org.red5.server.stream.StreamService", "You are not allowed to play the stream %s due to security", stream)
+		} else if protocol == RTMP {
 			amsLog(e, "ERROR", "org.red5.server.stream.StreamService", "You are not allowed to publish the stream %s", stream)
 		} else {
 			amsLog(e, "WARN", "io.antmedia.security", "%s %s of stream %s refused: %v", protocol, typ, stream, err)
@@ -287,6 +327,8 @@ func refusal(protocol Protocol, typ string) string {
 	switch {
 	case protocol == RTMP && typ == TokenPublish:
 		return "NetStream.Publish.BadName You are not allowed to publish the stream."
+	case protocol == RTMP:
+		return "NetStream.Publish.BadName You are not allowed to play the stream due to security."
 	case protocol == WebRTC:
 		return `{"command":"error","definition":"unauthorized_access"}`
 	case protocol == HLS:
@@ -304,8 +346,22 @@ func (s *AMSServer) streamSecurity(e *machine.Env, app string) (StreamSecurity, 
 	if err != nil {
 		return StreamSecurity{}, fmt.Errorf("settings of %s: %w", app, err)
 	}
-	publish, _ := settings["publishJwtControlEnabled"].(bool)
-	play, _ := settings["playJwtControlEnabled"].(bool)
+	flag := func(name string) bool {
+		b, _ := settings[name].(bool)
+		return b
+	}
 	secret, _ := settings["jwtStreamSecretKey"].(string)
-	return StreamSecurity{PublishJWT: publish, PlayJWT: play, Secret: secret}, nil
+	sec := StreamSecurity{
+		PublishJWT: flag("publishJwtControlEnabled"), PlayJWT: flag("playJwtControlEnabled"), Secret: secret,
+		PlayToken: flag("playTokenControlEnabled"), PlayTimeToken: flag("enableTimeTokenForPlay"),
+	}
+	// Two fields the settings model does not keep, read from the bean's
+	// file with their @Value defaults (false).
+	props, err := readJavaProperties(amsWebPropertiesPath(e, app))
+	if err != nil {
+		return StreamSecurity{}, fmt.Errorf("settings of %s: %w", app, err)
+	}
+	sec.RTMPPlayback = props["rtmpPlaybackEnabled"] == "true"
+	sec.PlayHash = props["hashControlPlayEnabled"] == "true"
+	return sec, nil
 }

@@ -91,6 +91,11 @@ type NodeInfo struct {
 	// world waits (sandbox.World.ShareClock). Empty: the node's clock is
 	// its own, moved by its own sleeps.
 	ClockURL string `json:"clockUrl,omitempty"`
+	// Born is the world's time at the node's launch on a shared clock (0
+	// on a clock of its own): the node's clock reads its uptime, its wall
+	// clock the world's time, the same on every node, as EC2 instances
+	// keep theirs synchronised (Amazon Time Sync Service).
+	Born int `json:"born,omitempty"`
 	// Region is the AWS region.
 	Region string `json:"region"`
 }
