@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ams-cluster/ams-aws/internal/mockaws"
+	"github.com/ams-cluster/ams-aws/internal/plan"
 )
 
 const (
@@ -237,4 +240,66 @@ func TestTurnRefusesADomainTooLongForItsTLSCertificate(t *testing.T) {
 	deploy(t, map[string]string{"domainName": domain, "hostedZoneId": testZoneID})
 	rejectedConfig(t, map[string]string{"turn": "true", "domainName": domain, "hostedZoneId": testZoneID},
 		[]string{`ams-cluster:domainName = "` + domain + `" is not valid; accepted: at most 58 characters with turn on`})
+}
+
+// The plan shows TURN over TLS: the listener among the entry points, TLS
+// 443 from the internet in the reachability matrix, TCP 3478 to the TURN
+// nodes as all the load balancer may send, and its hours in the TURN
+// server's cost; without a domain, none of it.
+func TestPlanShowsTurnOverTLS(t *testing.T) {
+	for _, withDomain := range []bool{true, false} {
+		set := map[string]string{"turn": "true"}
+		if withDomain {
+			set["domainName"], set["hostedZoneId"] = testDomain, testZoneID
+		}
+		cfg, secretKeys, err := mockaws.StackConfig("..", "dev", set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mockaws.RunStack(mockaws.New(), "dev", cfg, secretKeys)
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		var b strings.Builder
+		p := plan.New("dev", r)
+		if err := p.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		text := b.String()
+		lines := strings.Split(text, "\n")
+		row := func(prefix string) string {
+			for _, l := range lines {
+				if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+					return l
+				}
+			}
+			return ""
+		}
+		listener := row("TLS 443   tls://turns." + testDomain + ":443")
+		sends := row("TurnServer ams-cluster-dev-turn-tls  ams-cluster-dev-turn-tls")
+		nlbHours := 0.0
+		for _, l := range p.EstimateCost(plan.ListPrices(), plan.DefaultAssumptions()).Lines {
+			if strings.HasPrefix(l.Component, "TurnServer") && l.Item == "network load balancer" {
+				nlbHours += l.Quantity
+			}
+		}
+		if !withDomain {
+			if listener != "" || sends != "" || nlbHours != 0 {
+				t.Errorf("without a domain the plan shows TURN over TLS: %q %q, %v LB-hours", listener, sends, nlbHours)
+			}
+			continue
+		}
+		if !strings.Contains(listener, "forward ams-cluster-dev-turn-tls (TCP 3478)") || !strings.HasSuffix(strings.TrimSpace(listener), "turn") {
+			t.Errorf("entry point %q, want TLS 443 forwarded to the TURN group's TCP 3478", listener)
+		}
+		if !strings.HasSuffix(strings.TrimSpace(row("internet (0.0.0.0/0)")), "udp 49152-65535  tcp 443") {
+			t.Errorf("reachability: the internet reaches %q, want tcp 443 on the TURN TLS load balancer last", row("internet (0.0.0.0/0)"))
+		}
+		if !strings.HasSuffix(strings.TrimSpace(sends), "TurnServer ams-cluster-dev-turn: tcp 3478") {
+			t.Errorf("the TLS load balancer may send %q, want only tcp 3478 to the TURN nodes", sends)
+		}
+		if nlbHours != 730 {
+			t.Errorf("TURN server's network load balancer: %v hours a month, want 730", nlbHours)
+		}
+	}
 }
