@@ -252,20 +252,7 @@ func TestPlanShowsTurnOverTLS(t *testing.T) {
 		if withDomain {
 			set["domainName"], set["hostedZoneId"] = testDomain, testZoneID
 		}
-		cfg, secretKeys, err := mockaws.StackConfig("..", "dev", set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := mockaws.RunStack(mockaws.New(), "dev", cfg, secretKeys)
-		if r.Err != nil {
-			t.Fatal(r.Err)
-		}
-		var b strings.Builder
-		p := plan.New("dev", r)
-		if err := p.WriteText(&b); err != nil {
-			t.Fatal(err)
-		}
-		text := b.String()
+		p, text := planDev(t, set)
 		lines := strings.Split(text, "\n")
 		row := func(prefix string) string {
 			for _, l := range lines {
@@ -302,4 +289,24 @@ func TestPlanShowsTurnOverTLS(t *testing.T) {
 			t.Errorf("TURN server's network load balancer: %v hours a month, want 730", nlbHours)
 		}
 	}
+}
+
+// planDev plans the dev stack with overrides as `go run ./cmd/plan -set`
+// does, and returns the plan and its text.
+func planDev(t *testing.T, overrides map[string]string) (*plan.Plan, string) {
+	t.Helper()
+	cfg, secretKeys, err := mockaws.StackConfig("..", "dev", overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mockaws.RunStack(mockaws.New(), "dev", cfg, secretKeys)
+	if r.Err != nil {
+		t.Fatalf("dev stack with %v: %v", overrides, r.Err)
+	}
+	p := plan.New("dev", r)
+	var b strings.Builder
+	if err := p.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	return p, b.String()
 }
