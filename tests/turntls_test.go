@@ -9,6 +9,9 @@ import (
 
 	"github.com/ams-cluster/ams-aws/internal/mockaws"
 	"github.com/ams-cluster/ams-aws/internal/plan"
+	"github.com/ams-cluster/ams-aws/policy/rules"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 const (
@@ -309,4 +312,37 @@ func planDev(t *testing.T, overrides map[string]string) (*plan.Plan, string) {
 		t.Fatal(err)
 	}
 	return p, b.String()
+}
+
+// A stack with TURN over TLS breaks none of the policy pack's rules, with
+// the public ports its configuration opens.
+func TestPolicyTurnOverTLSStackComplies(t *testing.T) {
+	overrides := map[string]string{"turn": "true", "domainName": testDomain, "hostedZoneId": testZoneID}
+	r := deploy(t, overrides)
+	var found []string
+	for _, res := range r.resources {
+		for _, rule := range rules.AllFor(portsOf(t, stackConfig(t, "Pulumi.dev.yaml", overrides))) {
+			found = append(found, policyViolations(rule, policyView(res))...)
+		}
+	}
+	if len(found) > 0 {
+		t.Errorf("policy violations: %s", policyList(found))
+	}
+}
+
+// The mock refuses a TLS listener without a certificate, as
+// CreateListener does, so a stack that forgot one cannot pass.
+func TestMockRefusesATLSListenerWithoutCertificate(t *testing.T) {
+	_, err := runComponents(t, func(ctx *pulumi.Context) error {
+		_, err := lb.NewListener(ctx, "turn-tls", &lb.ListenerArgs{
+			LoadBalancerArn: pulumi.String("arn:aws:elasticloadbalancing:eu-central-1:123456789012:loadbalancer/net/turn/0123456789abcdef"),
+			Port:            pulumi.Int(443), Protocol: pulumi.String("TLS"),
+			DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"),
+				TargetGroupArn: pulumi.String("arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/turn/0123456789abcdef")}},
+		})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "CertificateNotFound") {
+		t.Errorf("TLS listener without a certificate: %v, want CertificateNotFound", err)
+	}
 }
