@@ -261,7 +261,8 @@ func PeerRange(cidr string) (string, error) {
 
 // NewTurnServer creates the TURN nodes' security group, Elastic IPs,
 // password and its SecureString parameter, instance role, launch template,
-// Auto Scaling group and launching lifecycle hook.
+// Auto Scaling group and launching lifecycle hook; with a Domain, the
+// nodes' record and, with its certificate, the TLS load balancer.
 func NewTurnServer(ctx *pulumi.Context, name string, args *TurnServerArgs, opts ...pulumi.ResourceOption) (*TurnServer, error) {
 	a, err := args.withDefaults()
 	if err != nil {
@@ -328,14 +329,12 @@ func NewTurnServer(ctx *pulumi.Context, name string, args *TurnServerArgs, opts 
 	t.SecurityGroupID = sg.ID().ToStringOutput()
 	t.PublicIPs = ips.ToStringArrayOutput()
 	t.URIs = t.PublicIPs.ApplyT(func(ips []string) []string { return turnURIs(a.Domain, ips) }).(pulumi.StringArrayOutput)
-	t.ServerURI = pulumi.Sprintf("turn:%s:%d", ips[0], TURNPort)
+	serverHost := ips[0]
 	if a.Domain != nil {
-		t.ServerURI = pulumi.Sprintf("turn:%s:%d", a.Domain.Name, TURNPort)
+		serverHost = pulumi.String(a.Domain.Name)
 	}
-	t.TLSDNSName = pulumi.String("").ToStringOutput()
-	if names.targetGroupArns != nil {
-		t.TLSDNSName = names.tlsDNSName
-	}
+	t.ServerURI = pulumi.Sprintf("turn:%s:%d", serverHost, TURNPort)
+	t.TLSDNSName = names.tlsDNSName
 	t.User = pulumi.String(a.User).ToStringOutput()
 	t.Realm = pulumi.String(a.Realm).ToStringOutput()
 	t.PasswordParameterName = param.Name

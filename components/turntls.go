@@ -65,7 +65,8 @@ func (d *TurnDomain) validate(bad *fieldErrors) {
 }
 
 // turnNames is what a TurnServer's domain gives it: the target group its
-// Auto Scaling group joins (nil without TLS) and the names clients use.
+// Auto Scaling group joins and the TLS load balancer's DNS name (nil and
+// empty without TLS).
 type turnNames struct {
 	targetGroupArns pulumi.StringArray
 	tlsDNSName      pulumi.StringOutput
@@ -76,7 +77,7 @@ type turnNames struct {
 func (t *TurnServer) domain(ctx *pulumi.Context, name string, a TurnServerArgs, tags pulumi.StringMap,
 	nodesGroupID pulumi.StringInput, ips pulumi.StringArray,
 ) (turnNames, error) {
-	var out turnNames
+	out := turnNames{tlsDNSName: pulumi.String("").ToStringOutput()}
 	d := a.Domain
 	if d == nil {
 		return out, nil
