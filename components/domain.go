@@ -30,8 +30,8 @@ func isHostedZoneID(s string) bool { return hostedZoneIDPattern.MatchString(s) }
 // domain: "ingest.live.example.com" for "live.example.com".
 func IngestHostName(domain string) string { return "ingest." + domain }
 
-// acmMaxDomainLength is the longest name ACM puts in a certificate's subject.
-const acmMaxDomainLength = 64
+// ACMMaxDomainLength is the longest name ACM puts in a certificate's subject.
+const ACMMaxDomainLength = 64
 
 // DomainCertificateArgs configures a DomainCertificate.
 type DomainCertificateArgs struct {
@@ -72,7 +72,7 @@ func (a *DomainCertificateArgs) withDefaults() (DomainCertificateArgs, error) {
 	if a != nil {
 		out = *a
 	}
-	if !isDomainName(out.DomainName) || len(out.DomainName) > acmMaxDomainLength {
+	if !isDomainName(out.DomainName) || len(out.DomainName) > ACMMaxDomainLength {
 		bad.reject("DomainName", out.DomainName,
 			"a lower-case host name of at most 64 characters such as live.example.com (no scheme, port, wildcard or trailing dot)")
 	}

@@ -90,6 +90,10 @@ type TurnServerArgs struct {
 	LaunchTimeoutSeconds int
 	// MetadataHopLimit is the IMDSv2 response hop limit, 1 to 64. Defaults to 1.
 	MetadataHopLimit int
+	// Domain names the nodes in a Route 53 zone and, with a certificate,
+	// adds TURN over TLS on TURNTLSPort. Defaults to none: clients are given
+	// the nodes' addresses, and there is no TLS.
+	Domain *TurnDomain
 	// Tags are added to every resource and propagated to the instances,
 	// with keys as ScalingGroupArgs.Tags takes them. Defaults to none.
 	Tags map[string]string
@@ -108,14 +112,20 @@ type TurnServer struct {
 	SecurityGroupID pulumi.StringOutput `pulumi:"securityGroupId"`
 	// PublicIPs are the Elastic IPs the nodes serve on, one per node.
 	PublicIPs pulumi.StringArrayOutput `pulumi:"publicIps"`
-	// URIs are the TURN URIs of every node, UDP then TCP
-	// ("turn:198.51.100.7:3478?transport=udp").
+	// URIs are the TURN URIs clients may use: without a domain every
+	// node's, UDP then TCP ("turn:198.51.100.7:3478?transport=udp"); with
+	// one, the nodes' name over UDP and TCP, then TURN over TLS
+	// ("turns:turns.live.example.com:443?transport=tcp") when there is a
+	// certificate.
 	URIs pulumi.StringArrayOutput `pulumi:"uris"`
-	// ServerURI is the one TURN URI Ant Media's stunServerURI takes:
-	// "turn:<first node's address>:3478", without a transport, which Ant
-	// Media's WHIP endpoint appends itself (WhipEndpoint, 3.0.x). Should
-	// that node fail, its replacement claims the same address.
+	// ServerURI is the one TURN URI Ant Media's stunServerURI takes,
+	// without a transport, which Ant Media's WHIP endpoint appends itself
+	// (WhipEndpoint, 3.0.x): "turn:<Domain.Name>:3478" with a domain, else
+	// "turn:<first node's address>:3478". A failed node's replacement
+	// claims the same address.
 	ServerURI pulumi.StringOutput `pulumi:"serverUri"`
+	// TLSDNSName is the TLS load balancer's own DNS name; empty without TLS.
+	TLSDNSName pulumi.StringOutput `pulumi:"tlsDnsName"`
 	// User is the credential's user name.
 	User pulumi.StringOutput `pulumi:"user"`
 	// Realm is the TURN realm.
@@ -191,6 +201,11 @@ func (a *TurnServerArgs) withDefaults() (TurnServerArgs, error) {
 	}
 	bad.within("LaunchTimeoutSeconds", out.LaunchTimeoutSeconds, 300, 3600, "seconds")
 	bad.within("MetadataHopLimit", out.MetadataHopLimit, 1, 64, "")
+	if out.Domain != nil {
+		domain := *out.Domain
+		domain.validate(&bad)
+		out.Domain = &domain
+	}
 	bad.instanceTagKeys(out.Tags)
 	return out, bad.err()
 }
@@ -246,7 +261,8 @@ func PeerRange(cidr string) (string, error) {
 
 // NewTurnServer creates the TURN nodes' security group, Elastic IPs,
 // password and its SecureString parameter, instance role, launch template,
-// Auto Scaling group and launching lifecycle hook.
+// Auto Scaling group and launching lifecycle hook; with a Domain, the
+// nodes' record and, with its certificate, the TLS load balancer.
 func NewTurnServer(ctx *pulumi.Context, name string, args *TurnServerArgs, opts ...pulumi.ResourceOption) (*TurnServer, error) {
 	a, err := args.withDefaults()
 	if err != nil {
@@ -300,7 +316,11 @@ func NewTurnServer(ctx *pulumi.Context, name string, args *TurnServerArgs, opts 
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: password parameter: %w", name, err)
 	}
-	group, err := t.group(ctx, name, a, groupTag, tags, sg.ID(), param)
+	names, err := t.domain(ctx, name, a, tags, sg.ID(), ips)
+	if err != nil {
+		return nil, err
+	}
+	group, err := t.group(ctx, name, a, groupTag, tags, sg.ID(), param, names.targetGroupArns)
 	if err != nil {
 		return nil, err
 	}
@@ -308,16 +328,13 @@ func NewTurnServer(ctx *pulumi.Context, name string, args *TurnServerArgs, opts 
 	t.GroupName = group.Name
 	t.SecurityGroupID = sg.ID().ToStringOutput()
 	t.PublicIPs = ips.ToStringArrayOutput()
-	t.URIs = t.PublicIPs.ApplyT(func(ips []string) []string {
-		var uris []string
-		for _, transport := range []string{"udp", "tcp"} {
-			for _, ip := range ips {
-				uris = append(uris, fmt.Sprintf("turn:%s:%d?transport=%s", ip, TURNPort, transport))
-			}
-		}
-		return uris
-	}).(pulumi.StringArrayOutput)
-	t.ServerURI = pulumi.Sprintf("turn:%s:%d", ips[0], TURNPort)
+	t.URIs = t.PublicIPs.ApplyT(func(ips []string) []string { return turnURIs(a.Domain, ips) }).(pulumi.StringArrayOutput)
+	serverHost := ips[0]
+	if a.Domain != nil {
+		serverHost = pulumi.String(a.Domain.Name)
+	}
+	t.ServerURI = pulumi.Sprintf("turn:%s:%d", serverHost, TURNPort)
+	t.TLSDNSName = names.tlsDNSName
 	t.User = pulumi.String(a.User).ToStringOutput()
 	t.Realm = pulumi.String(a.Realm).ToStringOutput()
 	t.PasswordParameterName = param.Name
@@ -329,6 +346,7 @@ func NewTurnServer(ctx *pulumi.Context, name string, args *TurnServerArgs, opts 
 		"publicIps":             t.PublicIPs,
 		"uris":                  t.URIs,
 		"serverUri":             t.ServerURI,
+		"tlsDnsName":            t.TLSDNSName,
 		"user":                  t.User,
 		"realm":                 t.Realm,
 		"passwordParameterName": t.PasswordParameterName,
@@ -366,7 +384,7 @@ func (t *TurnServer) securityGroup(ctx *pulumi.Context, name string, a TurnServe
 // group creates the nodes' role, launch template, Auto Scaling group and
 // launching hook.
 func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, groupTag string, tags pulumi.StringMap,
-	securityGroupID pulumi.StringInput, param *ssm.Parameter,
+	securityGroupID pulumi.StringInput, param *ssm.Parameter, targetGroupArns pulumi.StringArray,
 ) (*autoscaling.Group, error) {
 	parent := pulumi.Parent(t)
 	region, err := aws.GetRegion(ctx, nil, parent)
@@ -492,7 +510,10 @@ func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, g
 		HealthCheckGracePeriod: pulumi.Int(a.LaunchTimeoutSeconds),
 		WaitForCapacityTimeout: pulumi.Sprintf("%ds", a.LaunchTimeoutSeconds+300),
 		InitialLifecycleHooks:  autoscaling.GroupInitialLifecycleHookArray{hook},
-		Tags:                   propagatedTags(tags),
+		// The TLS load balancer's targets: a node joins once its launch
+		// hook is complete, that is once coturn runs.
+		TargetGroupArns: targetGroupArns,
+		Tags:            propagatedTags(tags),
 	}, parent, pulumi.IgnoreChanges([]string{"initialLifecycleHooks"}))
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: auto scaling group: %w", name, err)

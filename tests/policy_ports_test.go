@@ -47,6 +47,8 @@ func TestPolicyPublicPortsFollowTheConfiguration(t *testing.T) {
 			"tcp 1935-1935, tcp 5080-5080, tcp 80-80, udp 40000-41000, udp 4200-4200"},
 		{"TURN relaying on 50000-50999", map[string]string{"turn": "true", "turnRelayPorts": "50000-50999"},
 			"tcp 1935-1935, tcp 3478-3478, tcp 5080-5080, tcp 80-80, udp 3478-3478, udp 4200-4200, udp 50000-50999, udp 50000-60000"},
+		{"TURN over TLS on the domain", map[string]string{"turn": "true", "turnRelayPorts": "50000-50999", "domainName": testDomain, "hostedZoneId": testZoneID},
+			"tcp 1935-1935, tcp 3478-3478, tcp 443-443, tcp 5080-5080, tcp 5443-5443, tcp 80-80, udp 3478-3478, udp 4200-4200, udp 50000-50999, udp 50000-60000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := stackConfig(t, "Pulumi.dev.yaml", tc.overrides)

@@ -7,9 +7,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/ams-cluster/ams-aws/internal/mockaws"
-	"github.com/ams-cluster/ams-aws/internal/plan"
 )
 
 // Recordings (issue 18, item 3): what reaches AWS when recordings are on.
@@ -220,22 +217,11 @@ func TestBadRecordingKeysReportedTogether(t *testing.T) {
 // The plan shows the recording store, its outputs and what its cost
 // depends on.
 func TestPlanShowsRecordingStore(t *testing.T) {
-	cfg, secretKeys, err := mockaws.StackConfig("..", "dev", map[string]string{"recordings": "true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := mockaws.RunStack(mockaws.New(), "dev", cfg, secretKeys)
-	if r.Err != nil {
-		t.Fatal(r.Err)
-	}
-	var b strings.Builder
-	if err := plan.New("dev", r).WriteText(&b); err != nil {
-		t.Fatal(err)
-	}
+	_, text := planDev(t, map[string]string{"recordings": "true"})
 	for _, want := range []string{"ams:cluster:RecordingStore ams-cluster-dev-recordings", "s3:BucketV2", "iam:UserPolicy",
 		"recordingsBucket", "recordingUrlPattern", "/streams/{streamId}.mp4", "the recordings it keeps"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("the plan lacks %q:\n%s", want, b.String())
+		if !strings.Contains(text, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, text)
 		}
 	}
 }

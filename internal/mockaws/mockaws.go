@@ -233,9 +233,29 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		id = arn("elasticloadbalancing", "targetgroup/"+physical+"/"+h[:16])
 		set("arn", id)
 		set("arnSuffix", "targetgroup/"+physical+"/"+h[:16])
+		// Elastic Load Balancing keeps client addresses by default for
+		// instance targets (preserve_client_ip.enabled, "Edit target group
+		// attributes for your Network Load Balancer").
+		if p := str("protocol"); (p == "TCP" || p == "TLS") && str("preserveClientIp") == "" && (str("targetType") == "" || str("targetType") == "instance") {
+			set("preserveClientIp", "true")
+		}
 	case "aws:lb/listener:Listener":
-		id = arn("elasticloadbalancing", "listener/app/"+physical+"/"+h[:16])
+		kind := "app"
+		if strings.Contains(str("loadBalancerArn"), ":loadbalancer/net/") {
+			kind = "net"
+		}
+		id = arn("elasticloadbalancing", "listener/"+kind+"/"+physical+"/"+h[:16])
 		set("arn", id)
+		// CreateListener refuses an HTTPS or TLS listener without a
+		// certificate, and gives one without a policy the API's default.
+		if p := str("protocol"); p == "HTTPS" || p == "TLS" {
+			if str("certificateArn") == "" {
+				return "", nil, fmt.Errorf("CertificateNotFound: listener %s: a certificate must be specified for %s listeners", args.Name, p)
+			}
+			if str("sslPolicy") == "" {
+				set("sslPolicy", "ELBSecurityPolicy-2016-08")
+			}
+		}
 	case "aws:lb/listenerRule:ListenerRule":
 		id = arn("elasticloadbalancing", "listener-rule/app/"+physical+"/"+h[:16])
 		set("arn", id)

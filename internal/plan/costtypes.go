@@ -63,7 +63,7 @@ func resourceCosts() map[string]costing {
 		typeSecurityGroup:       free("no charge"),
 		typeIngress:             free("no charge"),
 		typeEgress:              free("no charge"),
-		typeRecord:              free("alias queries to load balancers are free; the hosted zone is not the stack's"),
+		typeRecord:              free("alias queries to load balancers are free, others (turn.<domain>) $0.40 per million, negligible at a 300 s TTL; the hosted zone is not the stack's"),
 		typeSSMParam:            free("standard tier, default aws/ssm key"),
 		typeTopic:               free("the first 1,000 e-mail notifications a month are free"),
 		typeTopicSub:            free("see the topic"),

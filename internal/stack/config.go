@@ -184,7 +184,7 @@ func loadConfig(ctx *pulumi.Context, read map[string]bool) (*Config, error) {
 	c.DatabaseURLParameter = r.externalDatabase()
 	c.EntryConfig = r.entry(c)
 	c.MonitoringConfig = r.monitoring()
-	c.TurnConfig = r.turn()
+	c.TurnConfig = r.turn(c)
 	c.AppConfig = r.appConfig()
 	c.RecordingsConfig = r.recordings()
 	for _, role := range components.Roles() {

@@ -29,11 +29,12 @@ type TurnConfig struct {
 var turnKeys = map[string]string{
 	"Nodes": "turnNodes", "InstanceType": "turnInstanceType", "RelayPortMin": "turnRelayPorts",
 	"RelayPortMax": "turnRelayPorts", "MaxAllocations": "turnMaxAllocations", "ZoneCount": "zoneCount",
-	"VpcCIDR": "vpcCidr",
+	"VpcCIDR": "vpcCidr", "Domain.HostedZoneID": "hostedZoneId", "Domain.Name": "domainName",
+	"Domain.TLSName": "domainName", "Domain.TLSPolicy": "tlsPolicy",
 }
 
-// turn reads the TURN keys.
-func (r *reader) turn() TurnConfig {
+// turn reads the TURN keys and checks them against the domain (read before).
+func (r *reader) turn(c *Config) TurnConfig {
 	t := TurnConfig{
 		Turn:               r.boolean("turn"),
 		TurnNodes:          r.integer("turnNodes"),
@@ -49,6 +50,11 @@ func (r *reader) turn() TurnConfig {
 		} else {
 			t.TurnRelayPortMin, t.TurnRelayPortMax = min, max
 		}
+	}
+	// The TLS name is the subject of an ACM certificate of its own.
+	if tlsName := components.TurnTLSHostName(c.DomainName); t.Turn && c.DomainName != "" && len(tlsName) > components.ACMMaxDomainLength {
+		r.fail("domainName", c.DomainName, fmt.Sprintf("at most %d characters with turn on: TURN over TLS gets a certificate for %s, and ACM takes at most %d",
+			components.ACMMaxDomainLength-len(tlsName)+len(c.DomainName), tlsName, components.ACMMaxDomainLength))
 	}
 	return t
 }
@@ -76,7 +82,24 @@ func (c *Config) turnArgs(w wiring) *components.TurnServerArgs {
 		RelayPortMin:   c.TurnRelayPortMin,
 		RelayPortMax:   c.TurnRelayPortMax,
 		MaxAllocations: c.TurnMaxAllocations,
+		Domain:         c.turnDomain(),
 		Tags:           c.tags(),
+	}
+}
+
+// turnDomain names the TURN nodes under the stack's domain (turn.<domain>,
+// every node's address) and serves TURN over TLS as turns.<domain>, whose
+// certificate buildTurn requests; nil without a domain (certificateArn
+// alone names no host, so it gives no TLS).
+func (c *Config) turnDomain() *components.TurnDomain {
+	if c.DomainName == "" {
+		return nil
+	}
+	return &components.TurnDomain{
+		HostedZoneID: c.HostedZoneID,
+		Name:         components.TurnHostName(c.DomainName),
+		TLSName:      components.TurnTLSHostName(c.DomainName),
+		TLSPolicy:    c.TLSPolicy,
 	}
 }
 
@@ -90,7 +113,20 @@ func buildTurn(ctx *pulumi.Context, base string, cfg *Config, w wiring) (*compon
 	if !cfg.Turn {
 		return nil, nil
 	}
-	turn, err := components.NewTurnServer(ctx, base+"-turn", cfg.turnArgs(w))
+	args := cfg.turnArgs(w)
+	if args.Domain != nil {
+		// A certificate of its own: a name added to the domain's
+		// certificate would replace it (ACM cannot change an issued
+		// certificate's names).
+		cert, err := components.NewDomainCertificate(ctx, base+"-turn-certificate", &components.DomainCertificateArgs{
+			DomainName: args.Domain.TLSName, HostedZoneID: args.Domain.HostedZoneID, Tags: cfg.tags(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("turn: %w", err)
+		}
+		args.Domain.CertificateArn = cert.CertificateArn
+	}
+	turn, err := components.NewTurnServer(ctx, base+"-turn", args)
 	if err != nil {
 		return nil, fmt.Errorf("turn: %w", err)
 	}

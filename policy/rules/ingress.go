@@ -93,7 +93,7 @@ func PortsFromConfig(get func(key string) (string, bool)) (Ports, error) {
 func PublicPortsFor(p Ports) []PortRange {
 	out := []PortRange{
 		{"tcp", 80, 80, "load balancer HTTP listener"},
-		{"tcp", 443, 443, "load balancer HTTPS listener"},
+		{"tcp", 443, 443, "load balancer HTTPS listener, and TURN over TLS with turn on a domain"},
 		{"tcp", 5080, 5080, "load balancer HTTP play listener"},
 		{"tcp", 5443, 5443, "load balancer HTTPS play listener"},
 		{"udp", p.WebRTCPortMin, p.WebRTCPortMax, "WebRTC media"},
