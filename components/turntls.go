@@ -45,6 +45,9 @@ type TurnDomain struct {
 	// TLSPolicies(). Defaults to "ELBSecurityPolicy-TLS13-1-2-2021-06"
 	// (TLS 1.3 and 1.2 only).
 	TLSPolicy string
+	// DeletionProtection stops the TLS load balancer from being deleted
+	// until it is turned off again. Defaults to false.
+	DeletionProtection bool
 }
 
 // validate applies the defaults and reports what is not acceptable.
@@ -145,6 +148,7 @@ func (t *TurnServer) tlsLoadBalancer(ctx *pulumi.Context, name string, a TurnSer
 		// The nodes may be fewer than the zones: every zone's load
 		// balancer node must reach them.
 		EnableCrossZoneLoadBalancing: pulumi.Bool(true),
+		EnableDeletionProtection:     pulumi.Bool(a.Domain.DeletionProtection),
 		Tags:                         tags,
 	}, parent)
 	if err != nil {

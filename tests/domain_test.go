@@ -232,10 +232,16 @@ func TestAccessLogBucketPrincipalFollowsTheProviderRegion(t *testing.T) {
 	}
 }
 
+// TestDeletionProtectionFollowsConfiguration: every load balancer of the
+// stack, the TURN-over-TLS one included, is protected alike.
 func TestDeletionProtectionFollowsConfiguration(t *testing.T) {
 	for _, on := range []string{"false", "true"} {
-		r := deploy(t, map[string]string{"deletionProtection": on})
-		for _, lb := range []*registered{r.alb(t), r.nlb(t)} {
+		r := deploy(t, map[string]string{"deletionProtection": on, "turn": "true", "domainName": testDomain, "hostedZoneId": testZoneID})
+		balancers := r.ofType("aws:lb/loadBalancer:LoadBalancer")
+		if len(balancers) != 3 {
+			t.Fatalf("%d load balancers, want the cluster's, the ingest and the TURN-over-TLS one", len(balancers))
+		}
+		for _, lb := range balancers {
 			if got := lb.str("enableDeletionProtection"); got != on {
 				t.Errorf("deletionProtection=%s: %s load balancer has %q", on, lb.str("loadBalancerType"), got)
 			}

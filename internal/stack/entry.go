@@ -21,7 +21,7 @@ type EntryConfig struct {
 	HostedZoneID string
 	// PlainHTTP keeps 80 and 5080 forwarding when there is a certificate.
 	PlainHTTP bool
-	// DeletionProtection protects both load balancers.
+	// DeletionProtection protects the stack's load balancers.
 	DeletionProtection bool
 	// AccessLogs sends the ALB's access logs to a bucket the stack creates,
 	// kept AccessLogRetentionDays days.

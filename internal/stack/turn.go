@@ -100,6 +100,8 @@ func (c *Config) turnDomain() *components.TurnDomain {
 		Name:         components.TurnHostName(c.DomainName),
 		TLSName:      components.TurnTLSHostName(c.DomainName),
 		TLSPolicy:    c.TLSPolicy,
+		// The stack's load balancers are protected alike.
+		DeletionProtection: c.DeletionProtection,
 	}
 }
 
