@@ -22,6 +22,7 @@ readonly PASSWORD_PARAMETER={{ shq .PasswordParameter }}
 readonly ADDRESS_TAG_KEY={{ shq .AddressTagKey }}
 readonly ADDRESS_TAG_VALUE={{ shq .AddressTagValue }}
 readonly LAUNCH_HOOK={{ shq .LaunchHookName }}
+readonly TURN_PORT={{ .ListeningPort }}
 readonly INSTALL_ATTEMPTS=5
 
 readonly IMDS_URL=http://169.254.169.254
@@ -94,14 +95,21 @@ CONF
   } >>"$CONF"
 }
 
-# start_coturn runs coturn from the stack's file, restarted whenever it
-# stops, and waits for systemd to see it active.
+# start_coturn runs coturn in the foreground from the stack's file,
+# restarted whenever it stops, and waits until it listens on TURN's port.
+# The drop-in sets the service type itself: Debian's packaging has shipped
+# coturn.service as Type=notify (with --pidfile=) and as Type=forking with
+# a PIDFile=, and a foreground turnserver under Type=forking would hang the
+# start until its timeout. Type=simple depends on neither; readiness is the
+# listening socket.
 start_coturn() {
   mkdir -p "${DROP_IN%/*}"
   cat >"$DROP_IN" <<'UNIT'
 [Service]
+Type=simple
+PIDFile=
 ExecStart=
-ExecStart=/usr/bin/turnserver -c /etc/ams-turn/turnserver.conf
+ExecStart=/usr/bin/turnserver -c /etc/ams-turn/turnserver.conf --pidfile=
 Restart=always
 RestartSec=5
 UNIT
@@ -109,7 +117,7 @@ UNIT
   systemctl enable coturn.service
   systemctl restart coturn.service
   local waited=0
-  until systemctl is-active --quiet coturn.service; do
+  until systemctl is-active --quiet coturn.service && [ -n "$(ss -Hlun "sport = :$TURN_PORT")" ]; do
     [ "$waited" -lt 60 ] || return 1
     sleep 2
     waited=$((waited + 2))
