@@ -198,3 +198,25 @@ func TestOnlySpotEdgesMayLeaveTheirGroup(t *testing.T) {
 		})
 	}
 }
+
+// TestOnlySpotEdgesWatchForNotices: the agent of a Spot edge reads the
+// Spot notices (SPOT=yes: tests/spot drains on one); origins and On-Demand
+// edges never spend the two metadata reads a reading.
+func TestOnlySpotEdgesWatchForNotices(t *testing.T) {
+	for _, tc := range []struct {
+		name, role, want string
+		r               *run
+	}{
+		{"Spot edge", "edge", "yes", spotEdges(t, nil)},
+		{"origin beside Spot edges", "origin", "no", spotEdges(t, nil)},
+		{"On-Demand edge", "edge", "no", devStack(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lt := tc.r.one(t, "aws:ec2/launchTemplate:LaunchTemplate", "-"+tc.role)
+			agent := heredoc(t, userData(t, lt), "AGENT")
+			if want := "readonly SPOT=" + tc.want + "\n"; !strings.Contains(agent, want) {
+				t.Errorf("the agent lacks %q", strings.TrimSpace(want))
+			}
+		})
+	}
+}
