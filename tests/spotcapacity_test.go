@@ -205,7 +205,7 @@ func TestOnlySpotEdgesMayLeaveTheirGroup(t *testing.T) {
 func TestOnlySpotEdgesWatchForNotices(t *testing.T) {
 	for _, tc := range []struct {
 		name, role, want string
-		r               *run
+		r                *run
 	}{
 		{"Spot edge", "edge", "yes", spotEdges(t, nil)},
 		{"origin beside Spot edges", "origin", "no", spotEdges(t, nil)},
