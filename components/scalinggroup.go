@@ -436,47 +436,20 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	}).(pulumi.StringOutput)
 
 	instanceTags := tagMap(a.Tags, map[string]string{"Name": name, "ams:role": string(a.Role), "ams:stack": ctx.Stack(), GroupTagKey: groupTag})
-	lt, err := ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
-		Description:        pulumi.Sprintf("Ant Media Server %s node", a.Role),
-		ImageId:            image.id,
-		InstanceType:       pulumi.String(a.InstanceType),
-		UserData:           userData,
-		IamInstanceProfile: &ec2.LaunchTemplateIamInstanceProfileArgs{Arn: profile.Arn},
-		NetworkInterfaces: ec2.LaunchTemplateNetworkInterfaceArray{
-			&ec2.LaunchTemplateNetworkInterfaceArgs{
-				DeviceIndex: pulumi.Int(0),
-				// WebRTC media flows straight between browsers and the node.
-				AssociatePublicIpAddress: pulumi.String("true"),
-				DeleteOnTermination:      pulumi.String("true"),
-				SecurityGroups:           a.SecurityGroupIDs,
-			},
-		},
-		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
-			HttpEndpoint:            pulumi.String("enabled"),
-			HttpTokens:              pulumi.String("required"),
-			HttpPutResponseHopLimit: pulumi.Int(a.MetadataHopLimit),
-			// The node learns its group's name from its tags to complete the
-			// launching hook.
-			InstanceMetadataTags: pulumi.String("enabled"),
-		},
-		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{
-			&ec2.LaunchTemplateBlockDeviceMappingArgs{
-				DeviceName: image.rootDeviceName,
-				Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
-					VolumeType:          pulumi.String("gp3"),
-					VolumeSize:          pulumi.Int(a.RootVolumeSizeGiB),
-					Encrypted:           pulumi.String("true"),
-					DeleteOnTermination: pulumi.String("true"),
-				},
-			},
-		},
-		Monitoring: &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
-		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
-			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("instance"), Tags: instanceTags},
-			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("volume"), Tags: instanceTags},
-		},
-		UpdateDefaultVersion: pulumi.Bool(true),
-		Tags:                 tags,
+	// WebRTC media flows straight between browsers and the node's public
+	// address.
+	lt, err := nodeLaunchTemplate(ctx, name, nodeTemplate{
+		description:      pulumi.Sprintf("Ant Media Server %s node", a.Role),
+		imageID:          image.id,
+		instanceType:     a.InstanceType,
+		userData:         userData,
+		profileArn:       profile.Arn,
+		securityGroupIDs: a.SecurityGroupIDs,
+		metadataHopLimit: a.MetadataHopLimit,
+		rootDeviceName:   image.rootDeviceName,
+		rootVolumeGiB:    a.RootVolumeSizeGiB,
+		instanceTags:     instanceTags,
+		tags:             tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("scaling group %s: launch template: %w", name, err)
@@ -487,11 +460,8 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 	if len(a.TargetGroupArns) > 0 {
 		minElbCapacity = pulumi.Int(a.MinSize)
 	}
-	launchHook := struct {
-		transition, result string
-		timeout            int
-	}{"autoscaling:EC2_INSTANCE_LAUNCHING", "ABANDON", a.LaunchHookTimeout()}
-	capacity := groupCapacity(a, lt, lt.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput))
+	launchHook := launchingHook{name: hookName, timeout: a.LaunchHookTimeout()}
+	capacity := groupCapacity(a, lt, latestVersion(lt))
 	asg, err := autoscaling.NewGroup(ctx, name, &autoscaling.GroupArgs{
 		VpcZoneIdentifiers: a.SubnetIDs,
 		MinSize:            pulumi.Int(a.MinSize),
@@ -513,14 +483,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		// target groups) until they complete this hook, once they have joined
 		// the cluster and the panel is claimed; a node that does not is
 		// abandoned and replaced.
-		InitialLifecycleHooks: autoscaling.GroupInitialLifecycleHookArray{
-			&autoscaling.GroupInitialLifecycleHookArgs{
-				Name:                pulumi.String(hookName),
-				LifecycleTransition: pulumi.String(launchHook.transition),
-				DefaultResult:       pulumi.String(launchHook.result),
-				HeartbeatTimeout:    pulumi.Int(launchHook.timeout),
-			},
-		},
+		InitialLifecycleHooks: launchHook.initial(),
 		// A new launch template version (new image, type or boot script) rolls
 		// through the group one node at a time, launching before terminating.
 		InstanceRefresh: &autoscaling.GroupInstanceRefreshArgs{
@@ -560,15 +523,7 @@ func NewScalingGroup(ctx *pulumi.Context, name string, args *ScalingGroupArgs, o
 		return nil, fmt.Errorf("scaling group %s: auto scaling group: %w", name, err)
 	}
 
-	// The same hook, managed on its own, so that a group created before it
-	// existed gets it too; for a new group it rewrites the initial hook in place.
-	if _, err := autoscaling.NewLifecycleHook(ctx, hookName, &autoscaling.LifecycleHookArgs{
-		Name:                 pulumi.String(hookName),
-		AutoscalingGroupName: asg.Name,
-		LifecycleTransition:  pulumi.String(launchHook.transition),
-		DefaultResult:        pulumi.String(launchHook.result),
-		HeartbeatTimeout:     pulumi.Int(launchHook.timeout),
-	}, parent); err != nil {
+	if err := launchHook.manage(ctx, asg, parent); err != nil {
 		return nil, fmt.Errorf("scaling group %s: launch hook: %w", name, err)
 	}
 

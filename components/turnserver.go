@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -445,56 +444,27 @@ func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, g
 		return encodeUserData(script)
 	}).(pulumi.StringOutput)
 
-	lt, err := ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
-		Description:        pulumi.String("TURN node (coturn)"),
-		ImageId:            pulumi.String(imageID),
-		InstanceType:       pulumi.String(a.InstanceType),
-		UserData:           userData,
-		IamInstanceProfile: &ec2.LaunchTemplateIamInstanceProfileArgs{Arn: profile.Arn},
-		NetworkInterfaces: ec2.LaunchTemplateNetworkInterfaceArray{
-			&ec2.LaunchTemplateNetworkInterfaceArgs{
-				DeviceIndex: pulumi.Int(0),
-				// A public address until the node's Elastic IP replaces it:
-				// the node installs coturn from Ubuntu's archive first.
-				AssociatePublicIpAddress: pulumi.String("true"),
-				DeleteOnTermination:      pulumi.String("true"),
-				SecurityGroups:           pulumi.StringArray{securityGroupID},
-			},
-		},
-		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
-			HttpEndpoint:            pulumi.String("enabled"),
-			HttpTokens:              pulumi.String("required"),
-			HttpPutResponseHopLimit: pulumi.Int(a.MetadataHopLimit),
-			InstanceMetadataTags:    pulumi.String("enabled"),
-		},
-		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{
-			&ec2.LaunchTemplateBlockDeviceMappingArgs{
-				DeviceName: pulumi.String("/dev/sda1"),
-				Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
-					VolumeType: pulumi.String("gp3"), VolumeSize: pulumi.Int(20),
-					Encrypted: pulumi.String("true"), DeleteOnTermination: pulumi.String("true"),
-				},
-			},
-		},
-		Monitoring: &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
-		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{
-			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("instance"), Tags: tags},
-			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("volume"), Tags: tags},
-			// The address claim is authorized on the interface's tag too.
-			&ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String("network-interface"), Tags: tags},
-		},
-		UpdateDefaultVersion: pulumi.Bool(true),
-		Tags:                 tags,
+	// The node's public address serves until its Elastic IP replaces it:
+	// the node installs coturn from Ubuntu's archive first.
+	lt, err := nodeLaunchTemplate(ctx, name, nodeTemplate{
+		description:      pulumi.String("TURN node (coturn)"),
+		imageID:          pulumi.String(imageID),
+		instanceType:     a.InstanceType,
+		userData:         userData,
+		profileArn:       profile.Arn,
+		securityGroupIDs: pulumi.StringArray{securityGroupID},
+		metadataHopLimit: a.MetadataHopLimit,
+		rootDeviceName:   pulumi.String("/dev/sda1"),
+		rootVolumeGiB:    20,
+		instanceTags:     tags,
+		// The address claim is authorized on the interface's tag too.
+		tagInterfaces: true,
+		tags:          tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: launch template: %w", name, err)
 	}
-	hook := &autoscaling.GroupInitialLifecycleHookArgs{
-		Name:                pulumi.String(hookName),
-		LifecycleTransition: pulumi.String("autoscaling:EC2_INSTANCE_LAUNCHING"),
-		DefaultResult:       pulumi.String("ABANDON"),
-		HeartbeatTimeout:    pulumi.Int(a.LaunchTimeoutSeconds),
-	}
+	hook := launchingHook{name: hookName, timeout: a.LaunchTimeoutSeconds}
 	// A fixed size: clients are handed the Elastic IPs, one per node, and
 	// a node that fails is replaced and claims the address it left.
 	group, err := autoscaling.NewGroup(ctx, name, &autoscaling.GroupArgs{
@@ -504,12 +474,12 @@ func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, g
 		DesiredCapacity:    pulumi.Int(a.Nodes),
 		LaunchTemplate: &autoscaling.GroupLaunchTemplateArgs{
 			Id:      lt.ID(),
-			Version: lt.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput),
+			Version: latestVersion(lt),
 		},
 		HealthCheckType:        pulumi.String("EC2"),
 		HealthCheckGracePeriod: pulumi.Int(a.LaunchTimeoutSeconds),
 		WaitForCapacityTimeout: pulumi.Sprintf("%ds", a.LaunchTimeoutSeconds+300),
-		InitialLifecycleHooks:  autoscaling.GroupInitialLifecycleHookArray{hook},
+		InitialLifecycleHooks:  hook.initial(),
 		// The TLS load balancer's targets: a node joins once its launch
 		// hook is complete, that is once coturn runs.
 		TargetGroupArns: targetGroupArns,
@@ -518,13 +488,7 @@ func (t *TurnServer) group(ctx *pulumi.Context, name string, a TurnServerArgs, g
 	if err != nil {
 		return nil, fmt.Errorf("turn server %s: auto scaling group: %w", name, err)
 	}
-	if _, err := autoscaling.NewLifecycleHook(ctx, hookName, &autoscaling.LifecycleHookArgs{
-		Name:                 hook.Name,
-		AutoscalingGroupName: group.Name,
-		LifecycleTransition:  hook.LifecycleTransition,
-		DefaultResult:        hook.DefaultResult,
-		HeartbeatTimeout:     hook.HeartbeatTimeout,
-	}, parent); err != nil {
+	if err := hook.manage(ctx, group, parent); err != nil {
 		return nil, fmt.Errorf("turn server %s: launch hook: %w", name, err)
 	}
 	return group, nil
