@@ -82,7 +82,7 @@ func (w *World) ShareClock() {
 	c := &worldClock{w: w, runs: map[*Running]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.srv = httptest.NewServer(http.HandlerFunc(c.serveSleep))
 	w.clock = c
-	w.AWS.SetActivity(c)
+	w.AWS.ShareClock(c)
 	go c.loop()
 	began := time.Now()
 	w.t.Cleanup(func() {
@@ -135,11 +135,21 @@ func (c *worldClock) serveSleep(rw http.ResponseWriter, r *http.Request) {
 // busy once woken, until it calls release; false when gone is closed
 // first (the sleeper's process died).
 func (c *worldClock) sleep(seconds int, gone <-chan struct{}) (release func(), ok bool) {
+	return c.await(c.add(seconds), gone)
+}
+
+// add registers a wake-up seconds from now.
+func (c *worldClock) add(seconds int) *sleeper {
 	c.mu.Lock()
 	s := &sleeper{until: c.now + seconds, woken: make(chan struct{})}
 	c.sleepers = append(c.sleepers, s)
 	c.mu.Unlock()
 	c.poke()
+	return s
+}
+
+// await waits for the wake-up s, as sleep does.
+func (c *worldClock) await(s *sleeper, gone <-chan struct{}) (release func(), ok bool) {
 	select {
 	case <-s.woken:
 		return c.release, true
@@ -160,11 +170,14 @@ func (c *worldClock) sleep(seconds int, gone <-chan struct{}) (release func(), o
 }
 
 // After runs f once the clock has moved on by seconds, unless stopped
-// first; the world waits for f.
+// first; the world waits for f. The wake-up is on the clock when After
+// returns: called from work the world waits for (another f), it cannot
+// be late.
 func (c *worldClock) After(seconds int, f func()) interface{ Stop() bool } {
 	t := &clockTimer{stop: make(chan struct{})}
+	s := c.add(seconds)
 	go func() {
-		release, ok := c.sleep(seconds, t.stop)
+		release, ok := c.await(s, t.stop)
 		if !ok {
 			return
 		}

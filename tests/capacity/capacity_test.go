@@ -39,12 +39,7 @@ func newCapacityCluster(t *testing.T, timing sandbox.Timing, scripts scriptSet, 
 	// scenarios' virtual minutes few.
 	c := &capacityCluster{bootCluster: newBootClusterWith(t, scripts, map[string]string{
 		"healthCheckGraceSeconds": "60", "amsDownReplaceSeconds": strconv.Itoa(scenarioDownReplace),
-	})}
-	// One clock per node, not the world's shared clock (tests/boot's
-	// timed): the load model and the health checks read the node's own
-	// clock; under the shared clock the scenario's load timeline and the
-	// target health history disagree (an open item of issue 19).
-	c.w.SetTiming(timing)
+	}).timed(timing)}
 	tg := c.r.one(t, "aws:lb/targetGroup:TargetGroup", "-"+components.RoleEdge)
 	port, err := strconv.Atoi(tg.str("healthCheck.port"))
 	if err != nil {
@@ -145,7 +140,8 @@ func fullNodeLeavesRotationAndIsKept(c *capacityCluster) []string {
 	f.check(c.waitTarget(n, sandbox.TargetUnhealthy), "the edge at 90%% CPU never left rotation: %v\n%s", c.w.AWS.TargetChanges(c.targetGroup, n.ID), journal())
 	out := c.changedAt(n, sandbox.TargetUnhealthy)
 	f.check(out >= full && out-full <= c.routeBound(c.health.UnhealthyThreshold),
-		"the full edge left rotation %d s after its load rose, want within %d s", out-full, c.routeBound(c.health.UnhealthyThreshold))
+		"the full edge left rotation %d s after its load rose at %d s, want within %d s: %v\n%s", out-full, full, c.routeBound(c.health.UnhealthyThreshold),
+		c.w.AWS.TargetChanges(c.targetGroup, n.ID), journal())
 	f.check(strings.Contains(n.Journal("ams-agent.service"), "out of rotation (full): CPU"), "the agent does not log why the node left rotation:\n%s", journal())
 	if len(f.list) > 0 {
 		return f.list
