@@ -125,6 +125,9 @@ func (c *worldClock) serveSleep(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	// The whole answer goes out with the flush, before the sleeper counts
+	// idle again: no body to end later.
+	rw.Header().Set("Content-Length", "0")
 	rw.WriteHeader(http.StatusOK)
 	if f, ok := rw.(http.Flusher); ok {
 		f.Flush()
@@ -275,7 +278,8 @@ func (c *worldClock) loop() {
 }
 
 // waiting reports that nothing in the world can run: no model work in
-// the test process and no process of the world runnable.
+// the test process, no process of the world runnable and no request on
+// its way to a model (clock_input.go).
 func (c *worldClock) waiting() bool {
 	c.mu.Lock()
 	if c.busy > 0 {
@@ -294,7 +298,7 @@ func (c *worldClock) waiting() bool {
 			return false
 		}
 	}
-	return true
+	return !inputPending()
 }
 
 // treeRuns reports that a thread of pid or of its descendants runs or can

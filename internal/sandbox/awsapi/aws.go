@@ -83,7 +83,7 @@ func New(t testing.TB, region, account string) *AWS {
 		params: map[string]*parameter{}, groups: map[string]*asGroup{}, instances: map[string]*asInstance{},
 		clocks: map[string]instanceClock{}, prober: &http.Client{Timeout: 2 * time.Second},
 	}
-	a.srv = httptest.NewServer(a.gate.Wrap(a))
+	a.srv = a.gate.Serve(a)
 	t.Cleanup(a.srv.Close)
 	return a
 }
