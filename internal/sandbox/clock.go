@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -51,10 +53,12 @@ type worldClock struct {
 	now      int
 	sleepers []*sleeper
 	// busy counts work in the test process the world waits for: model
-	// requests being answered, woken sleepers not yet answered, processes
-	// being started or reaped.
-	busy int
-	runs map[*Running]bool
+	// requests being answered, sleeps read but not yet on the clock (in
+	// reading), woken sleepers not yet answered, processes being started
+	// or reaped.
+	busy    int
+	reading map[net.Conn]bool
+	runs    map[*Running]bool
 	// ticks counts the moves of the clock, for the world's log.
 	ticks int
 	wake  chan struct{}
@@ -79,8 +83,13 @@ func (w *World) ShareClock() {
 	if len(w.nodes) > 0 {
 		w.t.Fatal("sandbox: ShareClock after a node launched")
 	}
-	c := &worldClock{w: w, runs: map[*Running]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	c.srv = httptest.NewServer(http.HandlerFunc(c.serveSleep))
+	c := &worldClock{w: w, runs: map[*Running]bool{}, reading: map[net.Conn]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(c.serveSleep))
+	c.srv.Config.ConnState = c.connState
+	c.srv.Config.ConnContext = func(ctx context.Context, conn net.Conn) context.Context {
+		return context.WithValue(ctx, sleepConn{}, conn)
+	}
+	c.srv.Start()
 	w.clock = c
 	w.AWS.ShareClock(c)
 	go c.loop()
@@ -112,15 +121,47 @@ func (w *World) sharedClock() *worldClock {
 	return w.clock
 }
 
+// sleepConn is the context key of a sleep request's connection.
+type sleepConn struct{}
+
+// connState counts a sleep request as work from its reading until its
+// wake-up is on the clock (settle): its process waits for the answer
+// looking idle meanwhile.
+func (c *worldClock) connState(conn net.Conn, state http.ConnState) {
+	if state == http.StateActive {
+		c.mu.Lock()
+		c.reading[conn] = true
+		c.busy++
+		c.mu.Unlock()
+		return
+	}
+	c.settle(conn)
+}
+
+// settle ends what connState counted for conn, if anything.
+func (c *worldClock) settle(conn net.Conn) {
+	c.mu.Lock()
+	counted := c.reading[conn]
+	delete(c.reading, conn)
+	c.mu.Unlock()
+	if counted {
+		c.release()
+	}
+}
+
 // serveSleep answers a sleep of a node's process: when the world's clock
 // has moved on by the seconds asked.
 func (c *worldClock) serveSleep(rw http.ResponseWriter, r *http.Request) {
+	conn, _ := r.Context().Value(sleepConn{}).(net.Conn)
+	defer c.settle(conn)
 	seconds, err := strconv.Atoi(r.URL.Query().Get("seconds"))
 	if err != nil || seconds < 0 {
 		http.Error(rw, "seconds: want a whole number", http.StatusBadRequest)
 		return
 	}
-	release, ok := c.sleep(seconds, r.Context().Done())
+	s := c.add(seconds)
+	c.settle(conn)
+	release, ok := c.await(s, r.Context().Done())
 	if !ok {
 		return
 	}
@@ -134,13 +175,6 @@ func (c *worldClock) serveSleep(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sleep waits until the clock has moved on by seconds. The caller counts
-// busy once woken, until it calls release; false when gone is closed
-// first (the sleeper's process died).
-func (c *worldClock) sleep(seconds int, gone <-chan struct{}) (release func(), ok bool) {
-	return c.await(c.add(seconds), gone)
-}
-
 // add registers a wake-up seconds from now.
 func (c *worldClock) add(seconds int) *sleeper {
 	c.mu.Lock()
@@ -151,7 +185,9 @@ func (c *worldClock) add(seconds int) *sleeper {
 	return s
 }
 
-// await waits for the wake-up s, as sleep does.
+// await waits for the wake-up s. The caller counts busy once woken,
+// until it calls release; false when gone is closed first (the sleeper's
+// process died).
 func (c *worldClock) await(s *sleeper, gone <-chan struct{}) (release func(), ok bool) {
 	select {
 	case <-s.woken:
