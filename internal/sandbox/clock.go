@@ -63,6 +63,9 @@ type worldClock struct {
 	ticks int
 	wake  chan struct{}
 	done  chan struct{}
+	// stopped is closed when loop has returned: no tick writes into the
+	// nodes' roots after the world's cleanup.
+	stopped chan struct{}
 }
 
 // sleeper is one wait on the world's clock.
@@ -83,7 +86,7 @@ func (w *World) ShareClock() {
 	if len(w.nodes) > 0 {
 		w.t.Fatal("sandbox: ShareClock after a node launched")
 	}
-	c := &worldClock{w: w, runs: map[*Running]bool{}, reading: map[net.Conn]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &worldClock{w: w, runs: map[*Running]bool{}, reading: map[net.Conn]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(c.serveSleep))
 	c.srv.Config.ConnState = c.connState
 	c.srv.Config.ConnContext = func(ctx context.Context, conn net.Conn) context.Context {
@@ -96,6 +99,7 @@ func (w *World) ShareClock() {
 	began := time.Now()
 	w.t.Cleanup(func() {
 		close(c.done)
+		<-c.stopped
 		c.srv.Close()
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -282,6 +286,7 @@ func (c *worldClock) untrack(r *Running) {
 
 // loop moves the clock whenever the world waits and someone sleeps.
 func (c *worldClock) loop() {
+	defer close(c.stopped)
 	quiet := 0
 	for {
 		c.mu.Lock()
