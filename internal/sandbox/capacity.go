@@ -32,10 +32,17 @@ func (n *Node) SetLoad(from, cpu, memory int) {
 }
 
 // BreakAMS kills the node's Ant Media Server for good: it stops answering
-// and no restart brings it back.
-func (n *Node) BreakAMS() {
+// and no restart brings it back. It returns the node's clock at the
+// break; the world's clock, when shared, waits for it.
+func (n *Node) BreakAMS() int {
 	n.w.t.Helper()
+	if n.clock != nil {
+		n.clock.Begin()
+		defer n.clock.End()
+	}
+	at := n.Clock()
 	if err := antmedia.Break(n.Env()); err != nil {
 		n.w.t.Fatalf("node %s: break Ant Media Server: %v", n.ID, err)
 	}
+	return at
 }

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -51,14 +53,19 @@ type worldClock struct {
 	now      int
 	sleepers []*sleeper
 	// busy counts work in the test process the world waits for: model
-	// requests being answered, woken sleepers not yet answered, processes
-	// being started or reaped.
-	busy int
-	runs map[*Running]bool
+	// requests being answered, sleeps read but not yet on the clock (in
+	// reading), woken sleepers not yet answered, processes being started
+	// or reaped.
+	busy    int
+	reading map[net.Conn]bool
+	runs    map[*Running]bool
 	// ticks counts the moves of the clock, for the world's log.
 	ticks int
 	wake  chan struct{}
 	done  chan struct{}
+	// stopped is closed when loop has returned: no tick writes into the
+	// nodes' roots after the world's cleanup.
+	stopped chan struct{}
 }
 
 // sleeper is one wait on the world's clock.
@@ -79,14 +86,20 @@ func (w *World) ShareClock() {
 	if len(w.nodes) > 0 {
 		w.t.Fatal("sandbox: ShareClock after a node launched")
 	}
-	c := &worldClock{w: w, runs: map[*Running]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	c.srv = httptest.NewServer(http.HandlerFunc(c.serveSleep))
+	c := &worldClock{w: w, runs: map[*Running]bool{}, reading: map[net.Conn]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(c.serveSleep))
+	c.srv.Config.ConnState = c.connState
+	c.srv.Config.ConnContext = func(ctx context.Context, conn net.Conn) context.Context {
+		return context.WithValue(ctx, sleepConn{}, conn)
+	}
+	c.srv.Start()
 	w.clock = c
-	w.AWS.SetActivity(c)
+	w.AWS.ShareClock(c)
 	go c.loop()
 	began := time.Now()
 	w.t.Cleanup(func() {
 		close(c.done)
+		<-c.stopped
 		c.srv.Close()
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -112,34 +125,74 @@ func (w *World) sharedClock() *worldClock {
 	return w.clock
 }
 
+// sleepConn is the context key of a sleep request's connection.
+type sleepConn struct{}
+
+// connState counts a sleep request as work from its reading until its
+// wake-up is on the clock (settle): its process waits for the answer
+// looking idle meanwhile.
+func (c *worldClock) connState(conn net.Conn, state http.ConnState) {
+	if state == http.StateActive {
+		c.mu.Lock()
+		c.reading[conn] = true
+		c.busy++
+		c.mu.Unlock()
+		return
+	}
+	c.settle(conn)
+}
+
+// settle ends what connState counted for conn, if anything.
+func (c *worldClock) settle(conn net.Conn) {
+	c.mu.Lock()
+	counted := c.reading[conn]
+	delete(c.reading, conn)
+	c.mu.Unlock()
+	if counted {
+		c.release()
+	}
+}
+
 // serveSleep answers a sleep of a node's process: when the world's clock
 // has moved on by the seconds asked.
 func (c *worldClock) serveSleep(rw http.ResponseWriter, r *http.Request) {
+	conn, _ := r.Context().Value(sleepConn{}).(net.Conn)
+	defer c.settle(conn)
 	seconds, err := strconv.Atoi(r.URL.Query().Get("seconds"))
 	if err != nil || seconds < 0 {
 		http.Error(rw, "seconds: want a whole number", http.StatusBadRequest)
 		return
 	}
-	release, ok := c.sleep(seconds, r.Context().Done())
+	s := c.add(seconds)
+	c.settle(conn)
+	release, ok := c.await(s, r.Context().Done())
 	if !ok {
 		return
 	}
 	defer release()
+	// The whole answer goes out with the flush, before the sleeper counts
+	// idle again: no body to end later.
+	rw.Header().Set("Content-Length", "0")
 	rw.WriteHeader(http.StatusOK)
 	if f, ok := rw.(http.Flusher); ok {
 		f.Flush()
 	}
 }
 
-// sleep waits until the clock has moved on by seconds. The caller counts
-// busy once woken, until it calls release; false when gone is closed
-// first (the sleeper's process died).
-func (c *worldClock) sleep(seconds int, gone <-chan struct{}) (release func(), ok bool) {
+// add registers a wake-up seconds from now.
+func (c *worldClock) add(seconds int) *sleeper {
 	c.mu.Lock()
 	s := &sleeper{until: c.now + seconds, woken: make(chan struct{})}
 	c.sleepers = append(c.sleepers, s)
 	c.mu.Unlock()
 	c.poke()
+	return s
+}
+
+// await waits for the wake-up s. The caller counts busy once woken,
+// until it calls release; false when gone is closed first (the sleeper's
+// process died).
+func (c *worldClock) await(s *sleeper, gone <-chan struct{}) (release func(), ok bool) {
 	select {
 	case <-s.woken:
 		return c.release, true
@@ -160,11 +213,14 @@ func (c *worldClock) sleep(seconds int, gone <-chan struct{}) (release func(), o
 }
 
 // After runs f once the clock has moved on by seconds, unless stopped
-// first; the world waits for f.
+// first; the world waits for f. The wake-up is on the clock when After
+// returns: called from work the world waits for (another f), it cannot
+// be late.
 func (c *worldClock) After(seconds int, f func()) interface{ Stop() bool } {
 	t := &clockTimer{stop: make(chan struct{})}
+	s := c.add(seconds)
 	go func() {
-		release, ok := c.sleep(seconds, t.stop)
+		release, ok := c.await(s, t.stop)
 		if !ok {
 			return
 		}
@@ -230,6 +286,7 @@ func (c *worldClock) untrack(r *Running) {
 
 // loop moves the clock whenever the world waits and someone sleeps.
 func (c *worldClock) loop() {
+	defer close(c.stopped)
 	quiet := 0
 	for {
 		c.mu.Lock()
@@ -262,7 +319,8 @@ func (c *worldClock) loop() {
 }
 
 // waiting reports that nothing in the world can run: no model work in
-// the test process and no process of the world runnable.
+// the test process, no process of the world runnable and no request on
+// its way to a model (clock_input.go).
 func (c *worldClock) waiting() bool {
 	c.mu.Lock()
 	if c.busy > 0 {
@@ -281,7 +339,7 @@ func (c *worldClock) waiting() bool {
 			return false
 		}
 	}
-	return true
+	return !inputPending()
 }
 
 // treeRuns reports that a thread of pid or of its descendants runs or can

@@ -39,12 +39,7 @@ func newCapacityCluster(t *testing.T, timing sandbox.Timing, scripts scriptSet, 
 	// scenarios' virtual minutes few.
 	c := &capacityCluster{bootCluster: newBootClusterWith(t, scripts, map[string]string{
 		"healthCheckGraceSeconds": "60", "amsDownReplaceSeconds": strconv.Itoa(scenarioDownReplace),
-	})}
-	// One clock per node, not the world's shared clock (tests/boot's
-	// timed): the load model and the health checks read the node's own
-	// clock; under the shared clock the scenario's load timeline and the
-	// target health history disagree (an open item of issue 19).
-	c.w.SetTiming(timing)
+	}).timed(timing)}
 	tg := c.r.one(t, "aws:lb/targetGroup:TargetGroup", "-"+components.RoleEdge)
 	port, err := strconv.Atoi(tg.str("healthCheck.port"))
 	if err != nil {
@@ -96,9 +91,11 @@ func (c *capacityCluster) changedAt(n *sandbox.Node, state string) int {
 	return at
 }
 
-// waitClock lets the node's clock (its agent's sleeps) pass second at.
-func waitClock(n *sandbox.Node, at int) bool {
-	return waitFor(240*time.Second, func() bool { return n.Clock() >= at })
+// waitClock lets the node's clock pass second at; false at once when
+// the node has terminated, its clock stopped.
+func (c *capacityCluster) waitClock(n *sandbox.Node, at int) bool {
+	waitFor(240*time.Second, func() bool { return n.Clock() >= at || c.w.AWS.LifecycleState(n.ID) == "Terminated" })
+	return n.Clock() >= at
 }
 
 // routeBound is how long a node's change of capacity takes to change its
@@ -145,13 +142,14 @@ func fullNodeLeavesRotationAndIsKept(c *capacityCluster) []string {
 	f.check(c.waitTarget(n, sandbox.TargetUnhealthy), "the edge at 90%% CPU never left rotation: %v\n%s", c.w.AWS.TargetChanges(c.targetGroup, n.ID), journal())
 	out := c.changedAt(n, sandbox.TargetUnhealthy)
 	f.check(out >= full && out-full <= c.routeBound(c.health.UnhealthyThreshold),
-		"the full edge left rotation %d s after its load rose, want within %d s", out-full, c.routeBound(c.health.UnhealthyThreshold))
+		"the full edge left rotation %d s after its load rose at %d s, want within %d s: %v\n%s", out-full, full, c.routeBound(c.health.UnhealthyThreshold),
+		c.w.AWS.TargetChanges(c.targetGroup, n.ID), journal())
 	f.check(strings.Contains(n.Journal("ams-agent.service"), "out of rotation (full): CPU"), "the agent does not log why the node left rotation:\n%s", journal())
 	if len(f.list) > 0 {
 		return f.list
 	}
 	// Kept, and its streams with it, long past the grace period.
-	f.check(waitClock(n, full+c.grace+30), "the edge's clock did not reach %d s", full+c.grace+30)
+	f.check(c.waitClock(n, full+c.grace+30), "the edge's clock did not reach %d s", full+c.grace+30)
 	_, marked := c.w.AWS.UnhealthyAt(n.ID)
 	f.check(c.inService(n.ID) && !marked, "the full edge is %s (marked unhealthy: %v), want kept InService", c.w.AWS.LifecycleState(n.ID), marked)
 	f.check(c.w.AWS.TargetHealth(c.targetGroup, n.ID) == sandbox.TargetUnhealthy, "the full edge is back in rotation while still full")
@@ -162,7 +160,7 @@ func fullNodeLeavesRotationAndIsKept(c *capacityCluster) []string {
 	// resume threshold. The node stays out for as long as that lasts.
 	between := n.Clock()
 	n.SetLoad(between, 70, 40)
-	f.check(waitClock(n, between+c.routeBound(c.health.HealthyThreshold)+30), "the edge's clock did not move on")
+	f.check(c.waitClock(n, between+c.routeBound(c.health.HealthyThreshold)+30), "the edge's clock did not move on")
 	f.check(c.changedAt(n, sandbox.TargetHealthy) < between, "the edge came back at 93%% of Ant Media's CPU limit, above the resume threshold: it would flap\n%s", journal())
 	if len(f.list) > 0 {
 		return f.list
@@ -196,8 +194,7 @@ func deadNodeIsReplaced(c *capacityCluster) []string {
 	// The agent asks for the replacement amsDownReplaceSeconds later, past
 	// the group's grace period (60 s here): Auto Scaling would ignore it
 	// within.
-	died := n.Clock()
-	n.BreakAMS()
+	died := n.BreakAMS()
 	f.check(c.waitTarget(n, sandbox.TargetUnhealthy), "the edge with a dead Ant Media Server never left rotation")
 	out := c.changedAt(n, sandbox.TargetUnhealthy)
 	f.check(out-died <= c.routeBound(c.health.UnhealthyThreshold), "the dead edge left rotation %d s after it died, want within %d s", out-died, c.routeBound(c.health.UnhealthyThreshold))

@@ -87,7 +87,7 @@ const (
 // NewServer starts the REST server of an AMS node; t.Cleanup closes it.
 func NewServer(t testing.TB, env func() *machine.Env, version string) *AMSServer {
 	s := &AMSServer{env: env, version: version}
-	s.srv = httptest.NewServer(s.gate.Wrap(s))
+	s.srv = s.gate.Serve(s)
 	t.Cleanup(s.Close)
 	return s
 }

@@ -266,6 +266,7 @@ func (a *AWS) setState(in *asInstance, state string) {
 	if n := len(in.targets); n == 0 || in.targets[n-1].state != target {
 		in.targets = append(in.targets, targetChange{at: a.now(in.id), state: target})
 	}
+	a.syncTargets(in)
 }
 
 // afterWait is where an instance goes when its wait state ends with

@@ -49,6 +49,8 @@ type AWS struct {
 	buckets   map[string]*s3Bucket     // by name (s3.go)
 	users     map[string]*s3User       // IAM users by access key ID (s3.go)
 	health    elbState                 // target groups and instance health (elb.go)
+	world     Clock                    // the world's one clock, or nil (timing.go)
+	prober    *http.Client             // the target groups' health checks (elb.go)
 }
 
 // APICall is one AWS API request as the stand-in judged it.
@@ -79,9 +81,9 @@ func New(t testing.TB, region, account string) *AWS {
 		Region: region, Account: account, t: t,
 		roles: map[string][]*policyDoc{}, creds: map[string]*credential{},
 		params: map[string]*parameter{}, groups: map[string]*asGroup{}, instances: map[string]*asInstance{},
-		clocks: map[string]instanceClock{},
+		clocks: map[string]instanceClock{}, prober: &http.Client{Timeout: 2 * time.Second},
 	}
-	a.srv = httptest.NewServer(a.gate.Wrap(a))
+	a.srv = a.gate.Serve(a)
 	t.Cleanup(a.srv.Close)
 	return a
 }

@@ -35,8 +35,12 @@ import (
 //     instance is terminated, through the terminating lifecycle hooks, and
 //     replaced.
 //
-// Probes run on the target instance's virtual clock: each time that clock
-// passes the next probe's time, one probe is sent.
+// Probes run on the target instance's virtual clock. With a clock per
+// instance, each time that clock passes the next probe's time, one probe
+// is sent. On a world's one clock (ShareClock) each target's probes are
+// wake-ups on that clock, every Interval seconds from its registration:
+// the clock stops at each, and moves on only once the probe is answered
+// and judged, so no probe is skipped or late however far the clock jumps.
 
 // HealthCheckTypeEC2 and HealthCheckTypeELB are a group's HealthCheckType.
 const (
@@ -97,6 +101,8 @@ type target struct {
 	failures int
 	next     int
 	changes  []TargetChange
+	// probing is the pending probe on the world's clock, if any.
+	probing interface{ Stop() bool }
 }
 
 func (a *AWS) elb() *elbState {
@@ -139,7 +145,14 @@ func (a *AWS) AddTargetGroup(name, group string, h TargetGroupHealth) {
 	defer a.mu.Unlock()
 	a.group(group)
 	e := a.elb()
-	e.targetGroups[name] = &targetGroup{name: name, group: group, health: h, targets: map[string]*target{}}
+	tg := &targetGroup{name: name, group: group, health: h, targets: map[string]*target{}}
+	e.targetGroups[name] = tg
+	for _, in := range a.instances {
+		a.syncTarget(tg, in)
+	}
+	if a.world != nil {
+		return
+	}
 	if !e.started {
 		e.started = true
 		done := make(chan struct{})
@@ -213,9 +226,9 @@ func (a *AWS) Replacements(group string) []string {
 	return append([]string(nil), a.elb().replacements[group]...)
 }
 
-// probeLoop sends each due probe, until done.
+// probeLoop sends each due probe, until done: the probes of instances
+// with clocks of their own.
 func (a *AWS) probeLoop(done chan struct{}) {
-	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		select {
 		case <-done:
@@ -223,7 +236,7 @@ func (a *AWS) probeLoop(done chan struct{}) {
 		case <-time.After(2 * time.Millisecond):
 		}
 		for _, p := range a.dueProbes() {
-			ok, reason := probe(client, p.url)
+			ok, reason := probe(a.prober, p.url)
 			a.probed(p, ok, reason)
 		}
 	}
@@ -239,35 +252,83 @@ type dueProbe struct {
 func (a *AWS) dueProbes() []dueProbe {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e := a.elb()
 	var due []dueProbe
-	for _, tg := range e.targetGroups {
-		for id, in := range a.instances {
-			_, registered := tg.targets[id]
-			switch {
-			case in.group == tg.group && in.state == "InService" && !registered:
-				tg.targets[id] = &target{state: TargetInitial, next: a.now(id),
-					changes: []TargetChange{{At: a.now(id), State: TargetInitial, Reason: "registered"}}}
-			case registered && in.state != "InService":
-				delete(tg.targets, id)
-			}
+	for _, tg := range a.elb().targetGroups {
+		for _, in := range a.instances {
+			a.syncTarget(tg, in)
 		}
 		for id, t := range tg.targets {
-			now := a.now(id)
-			if now < t.next {
-				continue
+			if now := a.now(id); now >= t.next {
+				due = append(due, a.nextProbe(tg, id, t))
 			}
-			url := ""
-			if e.endpoint != nil {
-				if base, ok := e.endpoint(id, tg.health.Port); ok {
-					url = base + tg.health.Path
-				}
-			}
-			due = append(due, dueProbe{tg.name, id, url, now})
-			t.next = now + tg.health.Interval
 		}
 	}
 	return due
+}
+
+// syncTarget registers an InService instance of the target group's Auto
+// Scaling group and deregisters one that left InService. On the world's
+// clock a new target's probes begin. Callers hold a.mu.
+func (a *AWS) syncTarget(tg *targetGroup, in *asInstance) {
+	t, registered := tg.targets[in.id]
+	switch {
+	case in.group == tg.group && in.state == "InService" && !registered:
+		now := a.now(in.id)
+		t = &target{state: TargetInitial, next: now, changes: []TargetChange{{At: now, State: TargetInitial, Reason: "registered"}}}
+		tg.targets[in.id] = t
+		if a.world != nil {
+			a.probeAfter(0, tg, in.id, t)
+		}
+	case registered && in.state != "InService":
+		delete(tg.targets, in.id)
+		if t.probing != nil {
+			t.probing.Stop()
+		}
+	}
+}
+
+// syncTargets registers or deregisters an instance whose lifecycle state
+// changed with its group's target groups. Callers hold a.mu.
+func (a *AWS) syncTargets(in *asInstance) {
+	for _, tg := range a.health.targetGroups {
+		a.syncTarget(tg, in)
+	}
+}
+
+// nextProbe is the target's probe due now; the one after is an interval
+// later. Callers hold a.mu.
+func (a *AWS) nextProbe(tg *targetGroup, id string, t *target) dueProbe {
+	now, url := a.now(id), ""
+	if endpoint := a.elb().endpoint; endpoint != nil {
+		if base, ok := endpoint(id, tg.health.Port); ok {
+			url = base + tg.health.Path
+		}
+	}
+	t.next = now + tg.health.Interval
+	return dueProbe{tg.name, id, url, now}
+}
+
+// probeAfter puts the target's next probe on the world's clock, seconds
+// from now: the probe is sent and judged while the world waits, and puts
+// the one after on the clock, for as long as the target stays registered.
+// Callers hold a.mu.
+func (a *AWS) probeAfter(seconds int, tg *targetGroup, id string, t *target) {
+	t.probing = a.world.After(seconds, func() {
+		a.mu.Lock()
+		if tg.targets[id] != t {
+			a.mu.Unlock()
+			return
+		}
+		p := a.nextProbe(tg, id, t)
+		a.mu.Unlock()
+		ok, reason := probe(a.prober, p.url)
+		a.probed(p, ok, reason)
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if tg.targets[id] == t {
+			a.probeAfter(tg.health.Interval, tg, id, t)
+		}
+	})
 }
 
 func probe(client *http.Client, url string) (bool, string) {

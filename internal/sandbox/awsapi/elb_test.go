@@ -31,7 +31,17 @@ const healthPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 
 func newHealthWorld(t *testing.T, checkType string, grace int) *healthWorld {
 	t.Helper()
+	return newHealthWorldOn(t, checkType, grace, nil)
+}
+
+// newHealthWorldOn is newHealthWorld on a world's one clock, when clock
+// is not nil.
+func newHealthWorldOn(t *testing.T, checkType string, grace int, clock awsapi.Clock) *healthWorld {
+	t.Helper()
 	w := &healthWorld{a: awsapi.New(t, awsapi.TestRegion, awsapi.TestAccount), roots: map[string]string{}, ok: map[string]*atomic.Bool{}}
+	if clock != nil {
+		w.a.ShareClock(clock)
+	}
 	w.a.AddRole("node", healthPolicy)
 	w.a.AddGroup("edge", awsapi.LifecycleHook{Name: "drain", Transition: awsapi.TransitionTerminating, DefaultResult: "CONTINUE"})
 	w.a.TagGroup("edge", map[string]string{"ams:group": "edge"})

@@ -102,7 +102,7 @@ func NewIMDS(t testing.TB, a *AWS, n Instance) *IMDS {
 	m := &IMDS{aws: a, id: n.ID, ip: n.PrivateIP, role: n.Role, group: n.Group, region: a.Region, tokens: map[string]imdsToken{},
 		tags:  instanceTags(n),
 		clock: n.Clock}
-	m.srv = httptest.NewServer(m.gate.Wrap(m))
+	m.srv = m.gate.Serve(m)
 	t.Cleanup(m.srv.Close)
 	a.addClock(n.ID, m.clock)
 	return m

@@ -1,5 +1,7 @@
 package awsapi
 
+import "github.com/ams-cluster/ams-aws/internal/sandbox/machine"
+
 // Timing is how long the AWS stand-ins take to make a change visible, in
 // seconds of the virtual clock of the instance concerned. The zero value,
 // Instant, makes every change visible at once; Adversarial imitates the
@@ -58,6 +60,27 @@ func (a *AWS) SetTiming(t Timing) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.timing = t
+}
+
+// Clock is a world's one virtual clock, shared by its instances and the
+// stand-ins (sandbox.World.ShareClock): each instance's clock is then the
+// world's less the time the instance launched at.
+type Clock interface {
+	machine.Activity
+	// After runs f once the clock has moved on by seconds, unless stopped
+	// first; the clock does not move on while f runs.
+	After(seconds int, f func()) interface{ Stop() bool }
+}
+
+// ShareClock puts the stand-ins on a world's one clock: each request
+// they answer is work the clock waits for, and what they do of their own
+// accord (the target groups' health checks) is scheduled on it. Call it
+// before the first target group is added.
+func (a *AWS) ShareClock(c Clock) {
+	a.SetActivity(c)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.world = c
 }
 
 // instanceClock is an instance's virtual clock and when it launched on it.

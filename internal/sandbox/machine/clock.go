@@ -104,8 +104,9 @@ func (e *Env) worldSleep(seconds int) error {
 	return nil
 }
 
-// SetClock sets the node's clock to now and lets due devices appear: the
-// world's clock moving every node's.
+// SetClock sets the node's clock to now, rewrites its kernel's load
+// counters for it and lets due devices appear: the world's clock moving
+// every node's.
 func (e *Env) SetClock(now int) error {
 	err := e.withLock("clock", func() error {
 		tmp := e.State("clock.new")
@@ -115,6 +116,9 @@ func (e *Env) SetClock(now int) error {
 		return os.Rename(tmp, e.State("clock"))
 	})
 	if err != nil {
+		return err
+	}
+	if err := e.WriteProc(); err != nil {
 		return err
 	}
 	return e.AppearDevices()

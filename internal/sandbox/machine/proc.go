@@ -13,7 +13,8 @@ import (
 // (proc(5), "/proc/stat" and "/proc/meminfo"). A reader learns CPU load
 // only from the difference between two readings, as Ant Media Server's
 // StatsCollector and top do; the sandbox rewrites the counters whenever the
-// node's clock moves, integrating the load a test set over virtual time.
+// node's clock moves (its own sleeps, or the world's one clock moving every
+// node's: SetClock), integrating the load a test set over virtual time.
 
 // procHz is USER_HZ, the ticks per second of /proc/stat (100 on Linux).
 const procHz = 100
@@ -37,16 +38,16 @@ var idleLoad = Load{CPUPercent: 5, MemoryPercent: 30}
 // SetLoad makes the node's load cpu and memory percent from virtual second
 // from on (from not before the last change).
 func (e *Env) SetLoad(l Load) error {
-	loads := e.loads()
-	loads = append(loads, l)
-	b, err := json.Marshal(loads)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(e.State("load.json"), b, 0o644); err != nil {
-		return err
-	}
-	return e.WriteProc()
+	return e.withLock("proc", func() error {
+		b, err := json.Marshal(append(e.loads(), l))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(e.State("load.json"), b, 0o644); err != nil {
+			return err
+		}
+		return e.writeProc()
+	})
 }
 
 func (e *Env) loads() []Load {
@@ -57,8 +58,14 @@ func (e *Env) loads() []Load {
 	return loads
 }
 
-// WriteProc writes /proc/stat and /proc/meminfo for the node's clock.
+// WriteProc writes /proc/stat and /proc/meminfo for the node's clock. The
+// clock's mover and a test setting the load may write at once: one at a
+// time.
 func (e *Env) WriteProc() error {
+	return e.withLock("proc", e.writeProc)
+}
+
+func (e *Env) writeProc() error {
 	now := e.Now()
 	loads := append([]Load{idleLoad}, e.loads()...)
 	busy := 0.0
