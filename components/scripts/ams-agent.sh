@@ -261,10 +261,10 @@ readonly CPU_SAMPLE=/run/ams-agent/cpu-sample
 # Written once the agent asked for the instance to be replaced.
 readonly REPLACING=/var/lib/ams-agent/replacing
 down_for=0
-was_down=no
+down_since=""
 restarts=0
 answered=no
-started_for=0
+agent_started=""
 
 # set_verdict STATE REASON: what the health endpoint answers from now on:
 # "in" (200) takes new sessions; "full", "down" and "starting" (503) do not.
@@ -398,10 +398,19 @@ judge_capacity() {
 
 # ams_answers notes that Ant Media Server answered.
 ams_answers() {
-  if [ "$down_for" -gt 0 ]; then
-    log "Ant Media Server answers again after ${down_for}s down and $restarts restart attempts"
+  if [ -n "$down_since" ]; then
+    log "Ant Media Server answers again after $(($(uptime_seconds) - down_since))s down and $restarts restart attempts"
   fi
-  answered=yes down_for=0 restarts=0 was_down=no
+  answered=yes down_for=0 restarts=0 down_since=""
+}
+
+# uptime_seconds prints the seconds since the node booted (/proc/uptime,
+# proc(5)): a monotonic clock, so down time is measured in seconds however
+# long the readings take, and a change of the wall clock cannot move it.
+uptime_seconds() {
+  local up rest
+  read -r up rest </proc/uptime
+  printf '%s\n' "${up%.*}"
 }
 
 # ams_down handles a reading Ant Media Server did not answer: the node
@@ -412,16 +421,15 @@ ams_answers() {
 # started is still starting (a reboot, leaving the warm pool): it gets
 # DOWN_REPLACE_SECONDS more before the count begins.
 ams_down() {
+  local now
   set_verdict down "Ant Media Server does not answer"
-  if [ "$answered" = no ] && [ "$started_for" -lt "$DOWN_REPLACE_SECONDS" ]; then
-    started_for=$((started_for + AGENT_INTERVAL))
+  now=$(uptime_seconds)
+  if [ "$answered" = no ] && [ $((now - agent_started)) -lt "$DOWN_REPLACE_SECONDS" ]; then
     return 0
   fi
   # Counted from the first reading it did not answer.
-  if [ "$was_down" = yes ]; then
-    down_for=$((down_for + AGENT_INTERVAL))
-  fi
-  was_down=yes
+  [ -n "$down_since" ] || down_since=$now
+  down_for=$((now - down_since))
   if [ "$down_for" -ge "$DOWN_REPLACE_SECONDS" ]; then
     # Again at every reading while down: Auto Scaling ignores the call
     # within the group's health check grace period.
@@ -580,6 +588,7 @@ print(max(0, int((datetime.datetime.fromisoformat(at) - datetime.datetime.now(da
 main() {
   local state load status notice swept=0
   mark_agent_start
+  agent_started=$(uptime_seconds)
   ip=$(aws_call imds meta-data/local-ipv4)
   group=$(aws_call imds meta-data/tags/instance/aws:autoscaling:groupName)
   log "publishing into $METRIC_NAMESPACE for $group every ${AGENT_INTERVAL}s"

@@ -120,6 +120,10 @@ func (w *World) NewNode(spec NodeSpec) *Node {
 	if err := n.layOut(); err != nil {
 		w.t.Fatalf("node %s: %v", n.ID, err)
 	}
+	// The kernel's counters exist from the start, as /proc does.
+	if err := n.Env().WriteProc(); err != nil {
+		w.t.Fatalf("node %s: /proc: %v", n.ID, err)
+	}
 	if err := w.addNode(n); err != nil {
 		w.t.Fatalf("node %s: %v", n.ID, err)
 	}
@@ -474,7 +478,7 @@ func (n *Node) Terminate() {
 var (
 	// rootedPrefixes are the host directories a script may write; their
 	// paths move into the node's root.
-	rootedPrefixes = regexp.MustCompile(`(^|[\s'"=:(<>|,])((?:/etc|/var|/run|/usr/local|/usr/share/keyrings|/usr/lib/systemd|/lib/systemd|/dev/disk|/dev/nvme[0-9a-z]*|/dev/xvd[a-z]+|/dev/sd[a-z]+|/opt|/root|/home|/tmp|/srv|/mnt|/snap|/proc/stat|/proc/meminfo)(?:/|\b))`)
+	rootedPrefixes = regexp.MustCompile(`(^|[\s'"=:(<>|,])((?:/etc|/var|/run|/usr/local|/usr/share/keyrings|/usr/lib/systemd|/lib/systemd|/dev/disk|/dev/nvme[0-9a-z]*|/dev/xvd[a-z]+|/dev/sd[a-z]+|/opt|/root|/home|/tmp|/srv|/mnt|/snap|/proc/stat|/proc/meminfo|/proc/uptime)(?:/|\b))`)
 	// blockDeviceTest is `[ -b X ]` or `test -b X`.
 	blockDeviceTest = regexp.MustCompile(`(\[\[? |\btest )-b `)
 	// hostPaths finds what is left of host paths after rewriting.

@@ -58,7 +58,8 @@ func (e *Env) loads() []Load {
 	return loads
 }
 
-// WriteProc writes /proc/stat and /proc/meminfo for the node's clock. The
+// WriteProc writes /proc/stat, /proc/meminfo and /proc/uptime for the
+// node's clock. The
 // clock's mover and a test setting the load may write at once: one at a
 // time.
 func (e *Env) WriteProc() error {
@@ -93,7 +94,10 @@ func (e *Env) writeProc() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for name, body := range map[string]string{"stat": stat, "meminfo": meminfo} {
+	// /proc/uptime: seconds since boot, and the idle seconds summed over
+	// the CPUs (proc(5)); the node's clock is its uptime.
+	uptime := fmt.Sprintf("%d.00 %d.00\n", now, (total-user)/procHz)
+	for name, body := range map[string]string{"stat": stat, "meminfo": meminfo, "uptime": uptime} {
 		tmp := filepath.Join(dir, "."+name)
 		if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
 			return err
