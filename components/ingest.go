@@ -177,10 +177,15 @@ func NewIngestLoadBalancer(ctx *pulumi.Context, name string, args *IngestLoadBal
 			DeregistrationDelay: pulumi.Int(a.DeregistrationDelaySeconds),
 			HealthCheck: &lb.TargetGroupHealthCheckArgs{
 				Enabled: pulumi.Bool(true),
-				// UDP cannot be health-checked: both groups probe the RTMP
-				// port, served by the same Ant Media Server process as SRT.
-				Protocol:           pulumi.String("TCP"),
-				Port:               pulumi.String(strconv.Itoa(RTMPPort)),
+				// Both groups probe the node's agent (UDP cannot be
+				// probed), which answers 503 while the origin is full or
+				// its Ant Media Server down (docs/capacity.md): a full
+				// origin leaves the encoders' rotation as it leaves the
+				// browsers'.
+				Protocol:           pulumi.String("HTTP"),
+				Port:               pulumi.String(strconv.Itoa(HealthPort)),
+				Path:               pulumi.String(HealthPath),
+				Matcher:            pulumi.String("200"),
 				Interval:           pulumi.Int(a.HealthCheckIntervalSeconds),
 				Timeout:            pulumi.Int(a.HealthCheckTimeoutSeconds),
 				HealthyThreshold:   pulumi.Int(a.HealthyThreshold),

@@ -53,8 +53,9 @@ type NodeSecurityGroupArgs struct {
 	LoadBalancerSecurityGroupIDs pulumi.StringArray
 	// IngestSecurityGroupIDs are the ingest load balancers' groups (an
 	// IngestLoadBalancer) allowed to reach RTMP (TCP 1935) and SRT (UDP 4200),
-	// the only way encoders reach the nodes. Each also gets egress rules to
-	// this group on those ports. Defaults to none: no node takes ingest.
+	// the only way encoders reach the nodes, and the agents' health port.
+	// Each also gets egress rules to this group on those ports. Defaults to
+	// none: no node takes ingest.
 	IngestSecurityGroupIDs pulumi.StringArray
 	// WebRTCPortMin and WebRTCPortMax bound the UDP range that carries WebRTC
 	// media straight between browsers and nodes: MinWebRTCPorts to
@@ -141,6 +142,7 @@ func NewNodeSecurityGroup(ctx *pulumi.Context, name string, args *NodeSecurityGr
 			rules.ingressFromGroup(fmt.Sprintf("%s-%s-ingest-%d", name, p.Name, i), strings.ToLower(p.Protocol), p.Port, p.Port, nlb,
 				fmt.Sprintf("%s ingest from the ingest load balancer", strings.ToUpper(p.Name)))
 		}
+		rules.ingressFromGroup(fmt.Sprintf("%s-health-ingest-%d", name, i), "tcp", HealthPort, HealthPort, nlb, "Health checks from the ingest load balancer (the node agent)")
 	}
 	if a.AdminCIDR != "" {
 		rules.ingressFromCIDR(name+"-ssh", "tcp", 22, 22, a.AdminCIDR, "SSH from the admin network")
@@ -164,6 +166,7 @@ func NewNodeSecurityGroup(ctx *pulumi.Context, name string, args *NodeSecurityGr
 			nlbRules.egressToGroup(fmt.Sprintf("%s-ingest-%d-%s-to-nodes", name, i, p.Name), strings.ToLower(p.Protocol), p.Port, p.Port, self,
 				fmt.Sprintf("Ingest load balancer to AMS nodes, %s", strings.ToUpper(p.Name)))
 		}
+		nlbRules.egressToGroup(fmt.Sprintf("%s-ingest-%d-health-to-nodes", name, i), "tcp", HealthPort, HealthPort, self, "Ingest load balancer health checks to the node agents")
 		if nlbRules.err != nil {
 			return nil, fmt.Errorf("node security group %s: %w", name, nlbRules.err)
 		}

@@ -167,8 +167,9 @@ func TestIngestTargetGroupsServeOnlyTheOriginGroup(t *testing.T) {
 		}
 		expectInputs(t, tg, map[string]string{
 			"targetType": "instance", "deregistrationDelay": "900",
-			// UDP cannot be probed: both groups check the RTMP port over TCP.
-			"healthCheck.protocol": "TCP", "healthCheck.port": "1935",
+			// UDP cannot be probed: both groups ask the node's agent, which
+			// takes a full or dead origin out of the encoders' rotation.
+			"healthCheck.protocol": "HTTP", "healthCheck.port": "5090", "healthCheck.path": "/capacity", "healthCheck.matcher": "200",
 		})
 		// As fast as the ALB notices a dead node.
 		albTG := r.albTargetGroups()[0]

@@ -115,7 +115,7 @@ func TestDevPlanEntryPointsAndReachability(t *testing.T) {
 		{"internet (0.0.0.0/0)", "NodeSecurityGroup", "udp 50000-60000"},
 		// 5090: the node agents' health endpoint (docs/capacity.md).
 		{"StreamingLoadBalancer", "NodeSecurityGroup", "tcp 5080, tcp 5090"},
-		{"IngestLoadBalancer", "NodeSecurityGroup", "tcp 1935, udp 4200"},
+		{"IngestLoadBalancer", "NodeSecurityGroup", "tcp 1935, tcp 5090, udp 4200"},
 		{"StreamingLoadBalancer", "MongoNode", "-"},
 	} {
 		if got := m[tc.from][tc.to]; got != tc.want {
