@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
@@ -124,23 +123,16 @@ func writeClusterList(worldDir, clusterDB string, nodes []clusterNode) error {
 // every node of the world (each document write is atomic in MongoDB; the
 // file's read-modify-write must not lose another node's).
 func withClusterList(worldDir, clusterDB string, fn func([]clusterNode) ([]clusterNode, error)) error {
-	lock, err := os.OpenFile(clusterListPath(worldDir, clusterDB)+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return err
-	}
-	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
-	nodes, err := readClusterList(worldDir, clusterDB)
-	if err != nil {
-		return err
-	}
-	if nodes, err = fn(nodes); err != nil {
-		return err
-	}
-	return writeClusterList(worldDir, clusterDB, nodes)
+	return machine.WithFileLock(clusterListPath(worldDir, clusterDB)+".lock", func() error {
+		nodes, err := readClusterList(worldDir, clusterDB)
+		if err != nil {
+			return err
+		}
+		if nodes, err = fn(nodes); err != nil {
+			return err
+		}
+		return writeClusterList(worldDir, clusterDB, nodes)
+	})
 }
 
 // heartbeatLive refreshes lastUpdateTime of every node whose JVM runs in

@@ -126,7 +126,14 @@ func (e *Env) SetClock(now int) error {
 
 // withLock runs fn holding an exclusive lock named name on the node.
 func (e *Env) withLock(name string, fn func() error) error {
-	f, err := os.OpenFile(e.State(name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	return WithFileLock(e.State(name+".lock"), fn)
+}
+
+// WithFileLock runs fn holding an exclusive flock(2) on the file at path
+// (created if need be): one holder at a time across the sandbox's
+// processes.
+func WithFileLock(path string, fn func() error) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/ams-cluster/ams-aws/internal/sandbox/machine"
 )
@@ -397,16 +396,15 @@ func copyData(from, to DataDir) error {
 // WithReplLock runs fn holding the world's replication lock: one command
 // on a replica set member at a time, world-wide.
 func WithReplLock(worldDir string, fn func() error) error {
-	f, err := os.OpenFile(filepath.Join(worldDir, ".mongo-repl.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	var fnErr error
+	err := machine.WithFileLock(filepath.Join(worldDir, ".mongo-repl.lock"), func() error {
+		fnErr = fn()
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("replication lock: %w", err)
 	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("replication lock: %w", err)
-	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck
-	return fn()
+	return fnErr
 }
 
 // replView is a converged view of the world from one session's mongod.
